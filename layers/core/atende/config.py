@@ -1,0 +1,114 @@
+"""Settings in one place.
+
+Every variable is read from the environment (or a ``.env`` file in the working
+directory) and documented in ``docs/configuration.md``. Nothing else in the code
+reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of every Atende process."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["local", "test", "aws"] = Field(
+        default="local",
+        validation_alias="ATENDE_ENV",
+        description=(
+            "`local`: embedded stand-ins (moto server on 127.0.0.1); `test`: moto "
+            "in process; `aws`: a real deployment."
+        ),
+    )
+    service_name: str = Field(
+        default="atende", validation_alias="POWERTOOLS_SERVICE_NAME"
+    )
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".data",
+        validation_alias="ATENDE_DATA_DIR",
+        description="Local state: embedded PostgreSQL data, demo API key.",
+    )
+
+    # Database. Without DATABASE_URL the embedded PostgreSQL is started.
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias="DATABASE_URL"
+    )
+    database_owner_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="DATABASE_OWNER_URL",
+        description="Connection of the role that owns the schema; runs migrations.",
+    )
+    database_secret_arn: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_SECRET_ARN",
+        description="Secrets Manager secret with the application role's credentials.",
+    )
+    database_owner_secret_arn: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_OWNER_SECRET_ARN",
+        description="Secrets Manager secret of the schema owner (migrations only).",
+    )
+    db_pool_min_size: int = Field(default=1, ge=0, validation_alias="DB_POOL_MIN_SIZE")
+    db_pool_max_size: int = Field(default=5, ge=1, validation_alias="DB_POOL_MAX_SIZE")
+    db_statement_timeout_ms: int = Field(
+        default=15_000, ge=0, validation_alias="DB_STATEMENT_TIMEOUT_MS"
+    )
+
+    # AWS. In `local`, boto3 talks to the moto server on 127.0.0.1.
+    aws_region: str = Field(default="sa-east-1", validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(
+        default=None, validation_alias="AWS_ENDPOINT_URL"
+    )
+    kms_alias_prefix: str = Field(
+        default="alias/atende/tenant", validation_alias="KMS_ALIAS_PREFIX"
+    )
+    crypto_cache_capacity: int = Field(
+        default=100, ge=1, validation_alias="CRYPTO_CACHE_CAPACITY"
+    )
+    crypto_cache_max_age_s: float = Field(
+        default=300.0, gt=0, validation_alias="CRYPTO_CACHE_MAX_AGE_S"
+    )
+    crypto_cache_max_messages: int = Field(
+        default=1000, ge=1, validation_alias="CRYPTO_CACHE_MAX_MESSAGES"
+    )
+
+    # Local stack.
+    api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
+    api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")
+    local_aws_port: int = Field(default=4566, validation_alias="ATENDE_LOCAL_AWS_PORT")
+    demo_tenant_name: str = Field(
+        default="Loja Exemplo", validation_alias="ATENDE_DEMO_TENANT_NAME"
+    )
+
+    @property
+    def embedded_database(self) -> bool:
+        """True when no external database is configured."""
+        return self.database_url is None and self.database_secret_arn is None
+
+    @property
+    def resolved_aws_endpoint_url(self) -> str | None:
+        """Endpoint for boto3: explicit, the local moto server, or AWS itself."""
+        if self.aws_endpoint_url:
+            return self.aws_endpoint_url
+        if self.env == "local":
+            return f"http://127.0.0.1:{self.local_aws_port}"
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests call ``cache_clear``)."""
+    return Settings()

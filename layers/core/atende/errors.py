@@ -1,0 +1,119 @@
+"""Errors with stable machine codes and PT-BR messages.
+
+Clients see ``{"error": {"code": ..., "message": ...}}`` and never a stack trace.
+The HTTP status of each error kind is decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AtendeError(Exception):
+    """Base error: a stable ``code`` and a message a Brazilian user can read."""
+
+    code: ClassVar[str] = "ERRO_INTERNO"
+    message: ClassVar[str] = "Ocorreu um erro interno. Tente novamente em instantes."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.user_message = message or self.message
+        self.details = details
+        super().__init__(self.user_message)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body sent to clients."""
+        body: dict[str, Any] = {"code": self.code, "message": self.user_message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidInput(AtendeError):
+    code = "ENTRADA_INVALIDA"
+    message = "Os dados enviados são inválidos."
+
+
+class Unauthenticated(AtendeError):
+    code = "NAO_AUTENTICADO"
+    message = "Credencial ausente ou inválida."
+
+
+class Forbidden(AtendeError):
+    code = "ACESSO_NEGADO"
+    message = "Você não tem permissão para esta operação."
+
+
+class NotFound(AtendeError):
+    code = "NAO_ENCONTRADO"
+    message = "Recurso não encontrado."
+
+
+class Conflict(AtendeError):
+    code = "CONFLITO"
+    message = "A operação conflita com o estado atual do recurso."
+
+
+class PayloadTooLarge(AtendeError):
+    code = "CONTEUDO_GRANDE_DEMAIS"
+    message = "O conteúdo enviado excede o tamanho permitido."
+
+
+class RateLimited(AtendeError):
+    code = "LIMITE_DE_REQUISICOES"
+    message = "Muitas requisições. Aguarde e tente novamente."
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailable(AtendeError):
+    code = "SERVICO_INDISPONIVEL"
+    message = "Serviço temporariamente indisponível. Tente novamente em instantes."
+
+    def __init__(self, retry_after_s: int | None = None, message: str | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class DependencyFailed(AtendeError):
+    code = "FALHA_DE_DEPENDENCIA"
+    message = "Um serviço necessário falhou. Tente novamente em instantes."
+
+
+class DecryptionRefused(AtendeError):
+    """Ciphertext not decryptable under this tenant's key or context."""
+
+    code = "DECIFRAGEM_RECUSADA"
+    message = "Não foi possível abrir os dados protegidos deste cliente."
+
+
+# The single place where error kinds become HTTP statuses; the most specific
+# class in an error's MRO wins.
+_HTTP_STATUS: dict[type[AtendeError], int] = {
+    AtendeError: 500,
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    RateLimited: 429,
+    DependencyFailed: 502,
+    ServiceUnavailable: 503,
+    DecryptionRefused: 500,
+}
+
+
+def http_status(error: AtendeError) -> int:
+    """HTTP status for an error, by its nearest mapped class."""
+    for cls in type(error).__mro__:
+        if cls in _HTTP_STATUS:
+            return _HTTP_STATUS[cls]
+    return 500
+
+
+def http_headers(error: AtendeError) -> dict[str, str]:
+    """Extra response headers an error calls for (e.g. ``Retry-After``)."""
+    retry_after = getattr(error, "retry_after_s", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}

@@ -1,0 +1,184 @@
+"""Tenants: provisioning (tenant, KMS key, first API key) and API key auth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from atende import aws
+from atende.audit import SYSTEM, Actor, record_event
+from atende.config import get_settings
+from atende.crypto import TenantKey
+from atende.db import Connection, lookup_transaction, tenant_transaction
+from atende.errors import DependencyFailed, InvalidInput, NotFound, Unauthenticated
+from atende.observability import logger
+from atende.tenancy.api_keys import (
+    generate_api_key,
+    hash_api_key,
+    looks_like_api_key,
+    readable_prefix,
+)
+
+__all__ = [
+    "ApiKeyPrincipal",
+    "ProvisionedTenant",
+    "Tenant",
+    "authenticate_api_key",
+    "create_tenant",
+    "get_tenant",
+    "issue_api_key",
+    "tenant_key",
+]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: UUID
+    name: str
+    kms_key_arn: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    """A new tenant and its first API key (the only time the key is shown)."""
+
+    tenant: Tenant
+    api_key: str
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """The caller behind an API key."""
+
+    tenant_id: UUID
+    api_key_id: UUID
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("api_key", str(self.api_key_id))
+
+
+def _create_kms_key(tenant_id: UUID) -> str:
+    kms = aws.client("kms")
+    try:
+        key = kms.create_key(
+            Description=f"Atende tenant {tenant_id}",
+            KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT",
+            Tags=[{"TagKey": "atende:tenant_id", "TagValue": str(tenant_id)}],
+        )["KeyMetadata"]
+        kms.create_alias(
+            AliasName=f"{get_settings().kms_alias_prefix}/{tenant_id}",
+            TargetKeyId=key["KeyId"],
+        )
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    except (BotoCoreError, ClientError) as exc:
+        raise DependencyFailed("Não foi possível criar a chave do cliente.") from exc
+    return str(key["Arn"])
+
+
+def _discard_kms_key(key_arn: str) -> None:
+    try:
+        # The bare key id works everywhere (moto rejects ARNs here).
+        key_id = key_arn.rsplit("/", 1)[-1]
+        aws.client("kms").schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    except (BotoCoreError, ClientError):
+        logger.exception("could not schedule deletion of an orphan tenant key")
+
+
+def issue_api_key(
+    conn: Connection, *, name: str, actor: Actor = SYSTEM
+) -> tuple[UUID, str]:
+    """Create an API key for the transaction's tenant; returns (id, raw key)."""
+    raw_key = generate_api_key()
+    row = conn.execute(
+        """
+        INSERT INTO api_keys (tenant_id, name, prefix, key_hash)
+        VALUES (current_tenant_id(), %s, %s, %s) RETURNING id
+        """,
+        (name, readable_prefix(raw_key), hash_api_key(raw_key)),
+    ).fetchone()
+    assert row is not None
+    key_id: UUID = row["id"]
+    record_event(
+        conn,
+        action="API_KEY_CREATED",
+        subject_type="api_key",
+        subject_id=str(key_id),
+        actor=actor,
+        details={"prefix": readable_prefix(raw_key)},
+    )
+    return key_id, raw_key
+
+
+def create_tenant(name: str) -> ProvisionedTenant:
+    """Provision a tenant: its row, its KMS key (with alias) and a first API key."""
+    clean_name = " ".join(name.split())
+    if not 1 <= len(clean_name) <= 200:
+        raise InvalidInput("O nome do cliente deve ter entre 1 e 200 caracteres.")
+    tenant_id = uuid4()
+    key_arn = _create_kms_key(tenant_id)
+    try:
+        with tenant_transaction(tenant_id) as conn:
+            conn.execute(
+                "INSERT INTO tenants (id, name, kms_key_arn) VALUES (%s, %s, %s)",
+                (tenant_id, clean_name, key_arn),
+            )
+            record_event(
+                conn,
+                action="TENANT_CREATED",
+                subject_type="tenant",
+                subject_id=str(tenant_id),
+                actor=SYSTEM,
+            )
+            _key_id, raw_key = issue_api_key(conn, name="default")
+    except Exception:
+        _discard_kms_key(key_arn)
+        raise
+    logger.info("tenant provisioned", extra={"tenant_id": str(tenant_id)})
+    return ProvisionedTenant(
+        tenant=Tenant(
+            id=tenant_id, name=clean_name, kms_key_arn=key_arn, status="active"
+        ),
+        api_key=raw_key,
+    )
+
+
+def get_tenant(conn: Connection) -> Tenant:
+    """The tenant of the current tenant transaction."""
+    row = conn.execute(
+        "SELECT id, name, kms_key_arn, status FROM tenants"
+        " WHERE id = current_tenant_id()"
+    ).fetchone()
+    if row is None:
+        raise NotFound("Cliente não encontrado.")
+    return Tenant(**row)
+
+
+def tenant_key(tenant: Tenant) -> TenantKey:
+    """The encryption key handle of ``tenant``."""
+    return TenantKey(tenant_id=str(tenant.id), key_arn=tenant.kms_key_arn)
+
+
+def authenticate_api_key(raw_key: str | None) -> ApiKeyPrincipal:
+    """Resolve an ``X-API-Key`` value to its tenant.
+
+    Raises:
+        Unauthenticated: missing, malformed, unknown or revoked key; the error is
+            the same in every case, so callers learn nothing about which keys exist.
+    """
+    if not raw_key or not looks_like_api_key(raw_key):
+        raise Unauthenticated()
+    key_hash = hash_api_key(raw_key)
+    with lookup_transaction(api_key_hash=key_hash) as conn:
+        row = conn.execute(
+            "SELECT tenant_id, id FROM api_keys"
+            " WHERE key_hash = %s AND revoked_at IS NULL",
+            (key_hash,),
+        ).fetchone()
+    if row is None:
+        raise Unauthenticated()
+    return ApiKeyPrincipal(tenant_id=row["tenant_id"], api_key_id=row["id"])

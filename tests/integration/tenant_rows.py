@@ -1,0 +1,100 @@
+"""One row per tenant table, built for any tenant: the RLS tests' fixtures.
+
+``ROW_BUILDERS`` must cover every table with a ``tenant_id`` column; a test walks
+the catalog and fails when a new table is missing here, so isolation tests
+cover tables added later without anyone remembering.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from atende.db import Connection
+
+Ids = dict[str, Any]
+RowBuilder = Callable[[Connection, uuid.UUID, Ids], Any]
+
+
+def _insert(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return next(iter(row.values()))
+
+
+ROW_BUILDERS: dict[str, RowBuilder] = {
+    "api_keys": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO api_keys (tenant_id, name, prefix, key_hash) "
+        "VALUES (%s, 'k', 'atd_x', %s) RETURNING id",
+        (t, uuid.uuid4().bytes),
+    ),
+    "attendants": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO attendants (tenant_id, email, display_name, role) "
+        "VALUES (%s, %s, 'Ana', 'attendant') RETURNING id",
+        (t, f"ana-{uuid.uuid4().hex[:6]}@example.com"),
+    ),
+    "customers": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO customers (tenant_id, wa_user_id) VALUES (%s, %s) RETURNING id",
+        (t, f"BR.{uuid.uuid4().int % 10**16}"),
+    ),
+    "consents": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO consents (tenant_id, customer_id, purpose, granted, source) "
+        "VALUES (%s, %s, 'atendimento', true, 'whatsapp') RETURNING id",
+        (t, ids["customers"]),
+    ),
+    "conversations": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO conversations (tenant_id, customer_id, state, closed_at) "
+        "VALUES (%s, %s, 'closed', now()) RETURNING id",
+        (t, ids["customers"]),
+    ),
+    "messages": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO messages"
+        " (tenant_id, conversation_id, direction, wamid, type, body)"
+        " VALUES (%s, %s, 'inbound', %s, 'text', 'oi') RETURNING id",
+        (t, ids["conversations"], f"wamid.{uuid.uuid4().hex}"),
+    ),
+    "handoffs": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO handoffs (tenant_id, conversation_id, reason) "
+        "VALUES (%s, %s, 'pedido do cliente') RETURNING id",
+        (t, ids["conversations"]),
+    ),
+    "documents": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO documents (tenant_id, sha256, size_bytes) "
+        "VALUES (%s, %s, 10) RETURNING id",
+        (t, uuid.uuid4().bytes),
+    ),
+    "document_results": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO document_results (tenant_id, document_id, s3_key, llm_available,"
+        " expires_at) VALUES (%s, %s, 'k', false, now() + interval '1 day')"
+        " RETURNING document_id",
+        (t, ids["documents"]),
+    ),
+    "audit_events": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "
+        "VALUES (%s, 'TEST', 'tenant', 'system') RETURNING id",
+        (t,),
+    ),
+}
+
+
+def seed_tenant(conn: Connection, tenant_id: uuid.UUID) -> Ids:
+    """Insert the tenant and one row in every tenant table; returns their ids."""
+    conn.execute(
+        "INSERT INTO tenants (id, name, kms_key_arn) VALUES (%s, %s, 'arn:test')",
+        (tenant_id, f"Tenant {tenant_id.hex[:6]}"),
+    )
+    ids: Ids = {"tenants": tenant_id}
+    for table, build in ROW_BUILDERS.items():  # dict order respects FKs
+        ids[table] = build(conn, tenant_id, ids)
+    return ids
