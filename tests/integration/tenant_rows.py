@@ -24,6 +24,12 @@ def _insert(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
 
 
 ROW_BUILDERS: dict[str, RowBuilder] = {
+    "whatsapp_numbers": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id)"
+        " VALUES (%s, %s) RETURNING phone_number_id",
+        (t, f"1065{uuid.uuid4().int % 10**11}"),
+    ),
     "api_keys": lambda c, t, ids: _insert(
         c,
         "INSERT INTO api_keys (tenant_id, name, prefix, key_hash) "

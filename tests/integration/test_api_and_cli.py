@@ -82,3 +82,49 @@ def test_cli_migrate_on_the_embedded_database(
 ) -> None:
     assert cli.main(["db", "migrate"]) == 0
     assert "migrado" in capsys.readouterr().out
+
+
+def test_database_url_from_a_secrets_manager_secret(
+    database: EmbeddedDatabase, aws_mock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production route: the owner's URL comes from a Secrets Manager secret."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from atende import aws
+
+    owner = conninfo_to_dict(database.owner_url)
+    secret = {
+        "username": owner["user"],
+        "password": "",
+        "host": owner["host"],
+        "port": 5432,
+        "dbname": owner["dbname"],
+    }
+    arn = aws.client("secretsmanager").create_secret(
+        Name="atende/owner", SecretString=json.dumps(secret)
+    )["ARN"]
+    from atende.db.secrets import conninfo_from_secret
+
+    url = conninfo_from_secret(arn)
+    assert url.startswith(f"postgresql://{owner['user']}:@")
+    assert url.endswith(f":5432/{owner['dbname']}?sslmode=require")
+
+
+def test_cli_migrate_needs_owner_credentials_for_an_external_database(
+    database: EmbeddedDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from atende.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database.app_url)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["db", "migrate"]) == 2
+        assert "DATABASE_OWNER_URL" in capsys.readouterr().err
+        monkeypatch.setenv("DATABASE_OWNER_URL", database.owner_url)
+        get_settings.cache_clear()
+        assert cli.main(["db", "migrate"]) == 0
+        assert "nenhuma pendente" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()

@@ -23,6 +23,7 @@ __all__ = [
     "Connection",
     "close_pool",
     "configure",
+    "directory_transaction",
     "get_pool",
     "lookup_transaction",
     "tenant_transaction",
@@ -94,7 +95,12 @@ def close_pool() -> None:
             _pool = None
 
 
-_SCOPES = {"tenant_id": "app.tenant_id", "api_key_hash": "app.api_key_hash"}
+_SCOPES = {
+    "tenant_id": "app.tenant_id",
+    "api_key_hash": "app.api_key_hash",
+    "phone_number_id": "app.phone_number_id",
+    "tenant_directory": "app.tenant_directory",
+}
 
 
 @contextmanager
@@ -113,7 +119,31 @@ def tenant_transaction(tenant_id: UUID | str) -> Iterator[Connection]:
 
 
 @contextmanager
-def lookup_transaction(*, api_key_hash: bytes) -> Iterator[Connection]:
-    """A transaction with no tenant that may read the one API key with this hash."""
-    with _scoped_transaction({"api_key_hash": api_key_hash.hex()}) as conn:
+def lookup_transaction(
+    *, api_key_hash: bytes | None = None, phone_number_id: str | None = None
+) -> Iterator[Connection]:
+    """A transaction with no tenant that may read only the row it names.
+
+    With ``api_key_hash`` the one API key with that hash is visible; with
+    ``phone_number_id`` the one WhatsApp number with that id. Both identify
+    their tenant before any tenant is known.
+    """
+    scope: dict[str, str] = {}
+    if api_key_hash is not None:
+        scope["api_key_hash"] = api_key_hash.hex()
+    if phone_number_id is not None:
+        scope["phone_number_id"] = phone_number_id
+    if not scope:
+        raise ValueError("lookup_transaction needs something to look up")
+    with _scoped_transaction(scope) as conn:
+        yield conn
+
+
+@contextmanager
+def directory_transaction() -> Iterator[Connection]:
+    """A transaction that may list tenants (ids and names) and nothing else.
+
+    For system jobs that then work inside one ``tenant_transaction`` per tenant.
+    """
+    with _scoped_transaction({"tenant_directory": "on"}) as conn:
         yield conn

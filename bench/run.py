@@ -1,0 +1,24 @@
+"""`make bench`: run every benchmark and record it in bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import bench_rls
+
+BENCHMARKS = {"rls": bench_rls.main}
+
+
+def main(argv: list[str]) -> int:
+    selected = argv or list(BENCHMARKS)
+    for name in selected:
+        print(f"== {name}", flush=True)
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
