@@ -3,6 +3,9 @@
 - PostgreSQL: pgserver in ATENDE_DATA_DIR (survives restarts), migrated.
 - AWS: a moto server (S3, KMS, SQS, DynamoDB, Step Functions, ...).
 - API: the same Chalice app that is deployed, served by Chalice's local server.
+- WhatsApp: a Graph API stand-in that records what Atende sends, the
+  conversation worker fed from the FIFO queue like Lambda's event source
+  mapping, the idle-conversation sweeper on a schedule, and the simulator page.
 
 A demo tenant is created on first run; its API key is kept in the data folder
 (git-ignored, mode 0600) so later runs can print it again. moto keeps its state
@@ -12,13 +15,14 @@ Ctrl-C (or SIGTERM) stops everything.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 import psycopg
@@ -26,10 +30,66 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions" / "api"))
+sys.path.insert(0, str(ROOT))
 
-from atende import db, tenancy  # noqa: E402
+# Dev-only WhatsApp credentials: the simulator signs with the same app secret.
+DEV_WHATSAPP = {
+    "WHATSAPP_APP_SECRET": "dev-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
+    "WHATSAPP_ACCESS_TOKEN": "dev-access-token",
+}
+DEMO_PHONE_NUMBER_ID = "106540352242922"
+DEMO_DISPLAY_NUMBER = "+55 11 4000-1234"
+QUEUE_NAME = "atende-conversations.fifo"
+
+from atende import aws, db, tenancy  # noqa: E402
 from atende.config import get_settings  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
+from atende.whatsapp import runtime  # noqa: E402
+from infra.graph_standin import GraphStandIn  # noqa: E402
+from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
+from infra.simulator import SimulatorServer  # noqa: E402
+
+
+def _load_handler(relative: str) -> ModuleType:
+    """Import a function's handler module by path (each is named handler.py)."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.parent.name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _create_queues() -> str:
+    sqs = aws.new_client("sqs")
+    dlq_url = sqs.create_queue(
+        QueueName="atende-conversations-dlq.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return str(
+        sqs.create_queue(
+            QueueName=QUEUE_NAME,
+            Attributes={
+                "FifoQueue": "true",
+                "VisibilityTimeout": "60",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}
+                ),
+            },
+        )["QueueUrl"]
+    )
+
+
+def _register_demo_number(tenant_id: str) -> None:
+    with db.tenant_transaction(tenant_id) as conn:
+        conn.execute(
+            "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id,"
+            " display_phone_number) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (tenant_id, DEMO_PHONE_NUMBER_ID, DEMO_DISPLAY_NUMBER),
+        )
 
 
 def _start_moto(port: int) -> Any:
@@ -89,6 +149,14 @@ def main() -> int:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
+    for name, value in DEV_WHATSAPP.items():
+        os.environ.setdefault(name, value)
+    settings = get_settings()
+    graph = GraphStandIn(port=settings.local_graph_port)
+    os.environ.setdefault(
+        "GRAPH_API_BASE_URL", f"http://127.0.0.1:{settings.local_graph_port}"
+    )
+    get_settings.cache_clear()
     settings = get_settings()
     if settings.env != "local":
         print("make run needs ATENDE_ENV=local", file=sys.stderr)
@@ -102,22 +170,51 @@ def main() -> int:
     if embedded is not None:
         db.configure(embedded.app_url)
     moto = _start_moto(settings.local_aws_port)
+    graph.start()
     server = None
+    simulator: SimulatorServer | None = None
+    workers: list[SqsPoller | Schedule] = []
     try:
         if embedded is not None:
             _rekey_tenants(embedded)
+        os.environ["CONVERSATION_QUEUE_URL"] = _create_queues()
+        get_settings.cache_clear()
+        runtime.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
+        _register_demo_number(demo["tenant_id"])
+
+        worker = _load_handler("functions/conversation_worker/handler.py")
+        sweeper = _load_handler("functions/conversation_sweeper/handler.py")
+        workers = [
+            SqsPoller(os.environ["CONVERSATION_QUEUE_URL"], worker.handler, "worker"),
+            Schedule(30.0, sweeper.handler, "sweeper"),
+        ]
+        for thread in workers:
+            thread.start()
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        simulator = SimulatorServer(
+            port=settings.simulator_port,
+            webhook_url=f"{api}/whatsapp/webhook",
+            graph_url=graph.url,
+            app_secret=os.environ["WHATSAPP_APP_SECRET"],
+            phone_number_id=DEMO_PHONE_NUMBER_ID,
+            display_phone_number=DEMO_DISPLAY_NUMBER,
+        ).start()
 
         from app import app  # functions/api/app.py
 
         os.environ.setdefault("ATENDE_ENV", "local")
         server = LocalDevServer(app, Config(), settings.api_host, settings.api_port)
-        api = f"http://{settings.api_host}:{settings.api_port}"
         database = f"embedded in {settings.data_dir}" if embedded else "DATABASE_URL"
         print(
             "\nAtende is running locally\n"
             f"  API         {api}   (health: {api}/health)\n"
             f"  AWS (moto)  {settings.resolved_aws_endpoint_url}\n"
+            f"  Graph API   {graph.url}   (stand-in; what Atende sent: "
+            f"{graph.url}/_standin/requests)\n"
+            f"  WhatsApp    business number {DEMO_DISPLAY_NUMBER}"
+            f" (phone_number_id {DEMO_PHONE_NUMBER_ID})\n"
+            f"  Simulator   {simulator.url}   (chat as a WhatsApp customer)\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"
             f"  API key     {demo['api_key']}\n"
@@ -130,6 +227,13 @@ def main() -> int:
     finally:
         if server is not None:
             server.server.server_close()
+        if simulator is not None:
+            simulator.stop()
+        for thread in workers:
+            thread.stop()
+        for thread in workers:
+            thread.join(timeout=5)
+        graph.stop()
         moto.stop()
         db.close_pool()
         if embedded is not None:

@@ -11,7 +11,9 @@ from chalice.app import Chalice, Request, Response
 
 from atende.errors import AtendeError, http_headers, http_status
 from atende.health import check_health
-from atende.observability import logger
+from atende.observability import logger, metrics
+from atende.whatsapp import runtime as whatsapp
+from atende.whatsapp import webhook
 
 app = Chalice(app_name="atende-api")
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
@@ -45,6 +47,12 @@ def api_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # set by Chalice for every route call
+    return request
+
+
 @app.middleware("http")
 def correlation_id(
     event: Request, get_response: Callable[[Request], Response]
@@ -55,7 +63,11 @@ def correlation_id(
         context.get("requestId") or event.headers.get("x-request-id") or uuid.uuid4()
     )
     logger.set_correlation_id(request_id)
-    response = get_response(event)
+    try:
+        response = get_response(event)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
     response.headers["X-Request-Id"] = request_id
     return response
 
@@ -65,3 +77,35 @@ def correlation_id(
 def health() -> Response:
     healthy, report = check_health()
     return Response(body=report, status_code=200 if healthy else 503, headers=JSON)
+
+
+@app.route("/whatsapp/webhook", methods=["GET"])
+@api_errors
+def whatsapp_verify() -> Response:
+    """Meta's subscription check: echo hub.challenge when the token matches."""
+    params = dict(_request().query_params or {})
+    challenge = webhook.verify_subscription(
+        params.get("hub.mode"),
+        params.get("hub.verify_token"),
+        params.get("hub.challenge"),
+        whatsapp.secrets().verify_token,
+    )
+    return Response(
+        body=challenge, status_code=200, headers={"Content-Type": "text/plain"}
+    )
+
+
+@app.route("/whatsapp/webhook", methods=["POST"], content_types=["application/json"])
+@api_errors
+def whatsapp_receive() -> Response:
+    """Signed updates from Meta: verified, parsed, enqueued; 200 at once."""
+    request = _request()
+    raw_body = request.raw_body
+    receipt = webhook.receive(
+        raw_body if isinstance(raw_body, bytes) else raw_body.encode(),
+        request.headers.get(webhook.SIGNATURE_HEADER.lower()),
+        app_secret=whatsapp.secrets().app_secret,
+        directory=whatsapp.directory(),
+        queue=whatsapp.queue(),
+    )
+    return Response(body={"received": receipt.enqueued}, status_code=200, headers=JSON)

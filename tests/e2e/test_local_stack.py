@@ -49,6 +49,7 @@ def _process_gone(pid: int, within_s: float) -> bool:
 
 
 def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str]:
+    graph_port, simulator_port = _free_port(), _free_port()
     env = {
         **{
             k: v for k, v in os.environ.items() if not k.startswith(("ATENDE_", "AWS_"))
@@ -57,6 +58,8 @@ def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str
         "ATENDE_DATA_DIR": str(data_dir),
         "ATENDE_API_PORT": str(api_port),
         "ATENDE_LOCAL_AWS_PORT": str(aws_port),
+        "ATENDE_LOCAL_GRAPH_PORT": str(graph_port),
+        "ATENDE_SIMULATOR_PORT": str(simulator_port),
     }
     return subprocess.Popen(
         [sys.executable, str(ROOT / "infra" / "local_stack.py")],

@@ -85,10 +85,49 @@ class Settings(BaseSettings):
         default=1000, ge=1, validation_alias="CRYPTO_CACHE_MAX_MESSAGES"
     )
 
+    # WhatsApp Cloud API. In AWS the three secrets come from WHATSAPP_SECRET_ARN
+    # (JSON with app_secret, verify_token, access_token).
+    whatsapp_app_secret: SecretStr | None = Field(
+        default=None, validation_alias="WHATSAPP_APP_SECRET"
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        default=None, validation_alias="WHATSAPP_VERIFY_TOKEN"
+    )
+    whatsapp_access_token: SecretStr | None = Field(
+        default=None, validation_alias="WHATSAPP_ACCESS_TOKEN"
+    )
+    whatsapp_secret_arn: str | None = Field(
+        default=None, validation_alias="WHATSAPP_SECRET_ARN"
+    )
+    graph_base_url: str = Field(
+        default="https://graph.facebook.com", validation_alias="GRAPH_API_BASE_URL"
+    )
+    graph_api_version: str = Field(
+        default="v23.0", validation_alias="GRAPH_API_VERSION"
+    )
+    whatsapp_send_rate_per_s: float = Field(
+        default=80.0, gt=0, validation_alias="WHATSAPP_SEND_RATE_PER_S"
+    )
+    conversation_queue_url: str | None = Field(
+        default=None, validation_alias="CONVERSATION_QUEUE_URL"
+    )
+    conversation_idle_timeout_min: float = Field(
+        default=30.0, gt=0, validation_alias="CONVERSATION_IDLE_TIMEOUT_MIN"
+    )
+    bot_turn_lease_s: float = Field(
+        default=60.0, gt=0, validation_alias="BOT_TURN_LEASE_S"
+    )
+    rasa_url: str = Field(default="http://127.0.0.1:5005", validation_alias="RASA_URL")
+    rasa_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RASA_TIMEOUT_S")
+
     # Local stack.
     api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
     api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")
     local_aws_port: int = Field(default=4566, validation_alias="ATENDE_LOCAL_AWS_PORT")
+    local_graph_port: int = Field(
+        default=8089, validation_alias="ATENDE_LOCAL_GRAPH_PORT"
+    )
+    simulator_port: int = Field(default=8090, validation_alias="ATENDE_SIMULATOR_PORT")
     demo_tenant_name: str = Field(
         default="Loja Exemplo", validation_alias="ATENDE_DEMO_TENANT_NAME"
     )

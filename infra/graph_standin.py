@@ -1,0 +1,356 @@
+"""A local stand-in for Meta's Graph API (WhatsApp Cloud API), dev/test only.
+
+Mimics ``POST /{version}/{phone_number_id}/messages`` with Meta's success and
+error wire shapes, ``GET /{version}/{media_id}`` (a media URL) and the media
+download itself. Every Graph request is recorded in memory; the token value is
+never kept, only whether a bearer token was sent.
+
+Control endpoints:
+
+- ``GET /_standin/health``: ``{"status": "ok"}``;
+- ``GET /_standin/requests``: the recorded requests (JSON list);
+- ``DELETE /_standin/requests``: forget them (and any queued script);
+- ``POST /_standin/script``: queue responses for the next Graph calls, in
+  order. Each entry is ``{"status": 429}``, ``{"status": 200}`` (a normal
+  success), ``{"status": 400, "error": {"code": 131026, ...}}`` (Meta's error
+  body, missing fields filled in), ``{"status": 200, "body": {...}}`` (a raw
+  body), optionally with ``"headers": {"Retry-After": "1"}`` and
+  ``"delay_s": 0.5``.
+
+In process: ``GraphStandIn().start()`` (port 0 picks a free port), then
+``.url``, ``.requests()``, ``.script(...)``, ``.stop()``. Alone:
+``python infra/graph_standin.py --port 8089``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+_ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
+    4: ("(#4) Application request limit reached", "OAuthException"),
+    100: ("(#100) Invalid parameter", "OAuthException"),
+    190: ("Invalid OAuth access token - Cannot parse access token", "OAuthException"),
+    130429: ("(#130429) Rate limit hit", "OAuthException"),
+    131026: ("(#131026) Message undeliverable", "OAuthException"),
+    131047: ("(#131047) Re-engagement message", "OAuthException"),
+    131056: (
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "OAuthException",
+    ),
+}
+_STATUS_DEFAULT_CODE = {401: 190, 429: 130429, 500: 1, 503: 2}
+
+
+def _fbtrace_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(8)).decode().rstrip("=")
+
+
+def new_wamid() -> str:
+    """A fresh id in the shape of Meta's (``wamid.`` + base64)."""
+    raw = b"\x15\x02\x00\x11\x18\x12" + secrets.token_hex(9).upper().encode()
+    return "wamid." + base64.b64encode(raw).decode()
+
+
+def graph_error_body(
+    status: int, error: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Meta's ``{"error": {...}}`` body, with the fields a caller left out."""
+    error = dict(error or {})
+    code = int(error.get("code", _STATUS_DEFAULT_CODE.get(status, 100)))
+    message, kind = _ERROR_DEFAULTS.get(code, (f"(#{code}) Error", "OAuthException"))
+    error.setdefault("message", message)
+    error.setdefault("type", kind)
+    error["code"] = code
+    error.setdefault(
+        "error_data", {"messaging_product": "whatsapp", "details": message}
+    )
+    error.setdefault("fbtrace_id", _fbtrace_id())
+    return {"error": error}
+
+
+class GraphStandIn:
+    """The stand-in server, run in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._script: deque[dict[str, Any]] = deque()
+        self._media: dict[str, tuple[bytes, str]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> GraphStandIn:
+        server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="graph-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> GraphStandIn:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- state -------------------------------------------------------------
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._script.clear()
+
+    def script(self, *responses: dict[str, Any]) -> None:
+        """Queue responses for the next Graph calls, consumed in order."""
+        with self._lock:
+            self._script.extend(dict(r) for r in responses)
+
+    def add_media(
+        self, media_id: str, data: bytes, mime_type: str = "image/jpeg"
+    ) -> None:
+        with self._lock:
+            self._media[media_id] = (data, mime_type)
+
+    def _media_for(self, media_id: str) -> tuple[bytes, str]:
+        with self._lock:
+            found = self._media.get(media_id)
+        return found or (f"standin media {media_id}".encode(), "image/jpeg")
+
+    def _next_scripted(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self._script.popleft() if self._script else None
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(entry)
+
+    # -- Graph behaviour ---------------------------------------------------
+
+    def _answer_graph(
+        self, method: str, parts: list[str], body: Any, authorized: bool
+    ) -> tuple[int, dict[str, str], Any]:
+        """Status, extra headers and JSON body for a Graph call."""
+        scripted = self._next_scripted()
+        if scripted is not None:
+            delay = float(scripted.get("delay_s", 0))
+            if delay:
+                time.sleep(delay)
+            status = int(scripted.get("status", 200))
+            headers = {str(k): str(v) for k, v in scripted.get("headers", {}).items()}
+            if "body" in scripted:
+                return status, headers, scripted["body"]
+            if status >= 400:
+                return status, headers, graph_error_body(status, scripted.get("error"))
+            return status, headers, self._default_answer(method, parts, body)
+        if not authorized:
+            return 401, {}, graph_error_body(401)
+        return 200, {}, self._default_answer(method, parts, body)
+
+    def _default_answer(self, method: str, parts: list[str], body: Any) -> Any:
+        if method == "GET" and len(parts) == 2:
+            media_id = parts[1]
+            data, mime = self._media_for(media_id)
+            return {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/_standin/media/{media_id}",
+                "mime_type": mime,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+                "id": media_id,
+            }
+        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+            return graph_error_body(400, {"code": 100})
+        if body.get("status") == "read":
+            return {"success": True}
+        if body.get("to"):
+            contact = {"input": body["to"], "wa_id": str(body["to"]).lstrip("+")}
+        elif body.get("recipient"):
+            contact = {"input": body["recipient"], "user_id": body["recipient"]}
+        else:
+            return graph_error_body(400, {"code": 100})
+        message: dict[str, Any] = {"id": new_wamid()}
+        if body.get("type") == "template":
+            message["message_status"] = "accepted"
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [contact],
+            "messages": [message],
+        }
+
+
+def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "GraphStandIn/1.0"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: requests are recorded instead
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def do_DELETE(self) -> None:
+            self._dispatch("DELETE")
+
+        def _dispatch(self, method: str) -> None:
+            path = urlsplit(self.path).path
+            raw = self._read_body()
+            if path.startswith("/_standin/"):
+                self._control(method, path, raw)
+                return
+            parts = [p for p in path.split("/") if p]
+            is_messages = (
+                method == "POST" and len(parts) == 3 and parts[2] == "messages"
+            )
+            is_media = method == "GET" and len(parts) == 2
+            if not (is_messages or is_media):
+                self._send_json(404, graph_error_body(404, {"code": 100}))
+                return
+            body: Any = None
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    self._send_json(400, graph_error_body(400, {"code": 100}))
+                    return
+            auth = self.headers.get("Authorization", "")
+            authorized = auth.startswith("Bearer ") and len(auth) > len("Bearer ")
+            status, headers, answer = standin._answer_graph(
+                method, parts, body, authorized
+            )
+            messages = answer.get("messages") if isinstance(answer, dict) else None
+            standin._record(
+                {
+                    "method": method,
+                    "path": path,
+                    "headers": {
+                        k.lower(): v
+                        for k, v in self.headers.items()
+                        if k.lower() != "authorization"
+                    },
+                    "authorization_present": authorized,
+                    "body": body,
+                    "time": datetime.now(UTC).isoformat(),
+                    "response_status": status,
+                    "wamid": (
+                        messages[0].get("id")
+                        if status < 300 and isinstance(messages, list) and messages
+                        else None
+                    ),
+                }
+            )
+            self._send_json(status, answer, headers)
+
+        def _control(self, method: str, path: str, raw: bytes) -> None:
+            if path == "/_standin/health" and method == "GET":
+                self._send_json(200, {"status": "ok"})
+            elif path == "/_standin/requests" and method == "GET":
+                self._send_json(200, standin.requests())
+            elif path == "/_standin/requests" and method == "DELETE":
+                standin.clear()
+                self._send_json(200, {"cleared": True})
+            elif path == "/_standin/script" and method == "POST":
+                try:
+                    entries = json.loads(raw or b"[]")
+                except ValueError:
+                    self._send_json(400, {"error": "invalid JSON"})
+                    return
+                entries = entries if isinstance(entries, list) else [entries]
+                if not all(isinstance(e, dict) for e in entries):
+                    self._send_json(400, {"error": "entries must be objects"})
+                    return
+                standin.script(*entries)
+                self._send_json(200, {"queued": len(entries)})
+            elif path.startswith("/_standin/media/") and method == "GET":
+                data, mime = standin._media_for(path.rsplit("/", 1)[1])
+                self._send_bytes(200, data, mime)
+            else:
+                self._send_json(404, {"error": "not found"})
+
+        def _read_body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send_json(
+            self, status: int, payload: Any, headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(payload).encode()
+            self._send_bytes(status, data, "application/json", headers)
+
+        def _send_bytes(
+            self,
+            status: int,
+            data: bytes,
+            content_type: str,
+            headers: dict[str, str] | None = None,
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    args = parser.parse_args(argv)
+    standin = GraphStandIn(args.host, args.port).start()
+    print(f"Graph API stand-in on {standin.url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Client of the Rasa server (REST channel).
+
+``sender`` is the conversation id, and the tenant travels in the message metadata,
+so the action server can open the right tenant transaction. Rasa being down or
+failing is reported as :class:`BotUnavailable`; the conversation engine answers it
+with a handoff, never with silence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from atende.errors import DependencyFailed
+from atende.observability import logger
+
+__all__ = ["BotButton", "BotReply", "BotUnavailable", "RasaClient"]
+
+
+class BotUnavailable(DependencyFailed):
+    code = "BOT_INDISPONIVEL"
+    message = "O assistente virtual está indisponível no momento."
+
+
+@dataclass(frozen=True)
+class BotButton:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """One bot utterance: text and optional quick-reply buttons."""
+
+    text: str
+    buttons: tuple[BotButton, ...] = field(default=())
+
+
+class RasaClient:
+    """Sends a customer's text to Rasa and returns its replies."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        attempts: int = 2,
+        retry_delay_s: float = 0.3,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._http = http or httpx.Client(timeout=timeout_s)
+        self._attempts = attempts
+        self._retry_delay_s = retry_delay_s
+        self._sleep = sleep
+
+    def respond(
+        self, *, sender: str, text: str, metadata: Mapping[str, Any]
+    ) -> list[BotReply]:
+        """The bot's replies to ``text`` from conversation ``sender``.
+
+        Raises:
+            BotUnavailable: Rasa unreachable, or failing every attempt.
+        """
+        body = {"sender": sender, "message": text, "metadata": dict(metadata)}
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._http.post(self._url, json=body)
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    return _parse_replies(response.json())
+                logger.warning("rasa error", extra={"status": response.status_code})
+            except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
+                logger.warning(
+                    "rasa unreachable",
+                    extra={"error": type(exc).__name__, "attempt": attempt},
+                )
+            if attempt < self._attempts:
+                self._sleep(self._retry_delay_s * attempt)
+        raise BotUnavailable()
+
+
+def _parse_replies(payload: Any) -> list[BotReply]:
+    if not isinstance(payload, list):
+        raise ValueError("Rasa answered something other than a list")
+    replies = []
+    for item in payload:
+        if not isinstance(item, dict) or not item.get("text"):
+            continue  # images, custom payloads: not sent to WhatsApp
+        buttons = tuple(
+            BotButton(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in item.get("buttons") or ()
+            if isinstance(b, dict)
+        )
+        replies.append(BotReply(text=str(item["text"]), buttons=buttons))
+    return replies

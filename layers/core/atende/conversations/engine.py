@@ -1,0 +1,295 @@
+"""The conversation engine: one WhatsApp update in; stored state and replies out.
+
+Exactly-once per inbound message, across redeliveries and concurrent workers:
+the message is stored once per ``(tenant_id, wamid)``, and its bot turn is
+claimed with a lease (pending → running → done) before Rasa is called. Replies
+go to an outbox in the same transaction that completes the turn, and the outbox
+is then delivered; a redelivered update whose turn is done only flushes the
+outbox, so a worker that died after the turn loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+from atende.bot import BotReply, BotUnavailable
+from atende.conversations import messages_ptbr as texts
+from atende.conversations import store
+from atende.conversations.store import State, TurnClaim
+from atende.db import directory_transaction, tenant_transaction
+from atende.observability import logger, metrics
+from atende.whatsapp.graph import (
+    CircuitOpenError,
+    GraphApiError,
+    GraphClient,
+    OutsideCustomerWindow,
+    Recipient,
+)
+from atende.whatsapp.updates import (
+    InboundMessage,
+    StatusUpdate,
+    Update,
+    UserIdUpdate,
+)
+
+
+class RetryLater(Exception):
+    """The update can't be finished now; the queue must deliver it again."""
+
+
+class Bot(Protocol):
+    def respond(
+        self, *, sender: str, text: str, metadata: dict[str, str]
+    ) -> list[BotReply]: ...
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    idle_timeout: timedelta = timedelta(minutes=30)
+    turn_lease: timedelta = timedelta(seconds=60)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConversationEngine:
+    """Applies updates for any tenant; stateless between calls."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        graph_for: Callable[[str], GraphClient],
+        config: EngineConfig | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._bot = bot
+        self._graph_for = graph_for
+        self._config = config or EngineConfig()
+        self._clock = clock
+
+    def handle(self, tenant_id: UUID, update: Update) -> None:
+        """Apply one update of ``tenant_id``.
+
+        Raises:
+            RetryLater: another worker holds the turn, a status arrived before its
+                message was recorded, or WhatsApp is temporarily unavailable.
+        """
+        if isinstance(update, InboundMessage):
+            self._inbound(tenant_id, update)
+        elif isinstance(update, StatusUpdate):
+            self._status(tenant_id, update)
+        elif isinstance(update, UserIdUpdate):
+            previous = update.previous_user_id or update.previous_wa_id
+            if previous:
+                with tenant_transaction(tenant_id) as conn:
+                    store.change_customer_id(
+                        conn,
+                        old_user_id=previous,
+                        new_user_id=update.user_id,
+                        phone=update.wa_id,
+                    )
+        else:
+            logger.warning(
+                "webhook-level error from Meta", extra={"update": update.KIND}
+            )
+
+    # -- inbound messages ------------------------------------------------
+
+    def _inbound(self, tenant_id: UUID, msg: InboundMessage) -> None:
+        with tenant_transaction(tenant_id) as conn:
+            customer = store.upsert_customer(
+                conn,
+                user_id=msg.customer_key,
+                phone=msg.wa_id,
+                username=msg.username,
+                display_name=msg.profile_name,
+                parent_user_id=msg.parent_user_id,
+            )
+            found = store.find_inbound(conn, msg.wamid)
+            if found is None:
+                conversation, _closed = store.open_conversation(
+                    conn,
+                    customer_id=customer.id,
+                    phone_number_id=msg.phone_number_id,
+                    now=max(self._clock(), msg.timestamp),
+                    idle_timeout=self._config.idle_timeout,
+                )
+                message_id, _new = store.record_inbound(
+                    conn,
+                    conversation_id=conversation.id,
+                    wamid=msg.wamid,
+                    type_=msg.type,
+                    body=msg.text,
+                    media_ref=msg.media.id if msg.media else None,
+                    payload=msg.to_json(),
+                    wa_timestamp=msg.timestamp,
+                    needs_turn=conversation.state == State.BOT,
+                )
+                store.touch_inbound(conn, conversation.id, msg.timestamp)
+                metrics.add_metric(name="InboundMessages", unit="Count", value=1)
+            else:
+                message_id, conversation_id = found
+                conversation = store.get_conversation(conn, conversation_id)
+            claim = store.claim_turn(conn, message_id, lease=self._config.turn_lease)
+
+        if claim is TurnClaim.BUSY:
+            raise RetryLater("bot turn held by another worker")
+        if claim is TurnClaim.CLAIMED:
+            self._bot_turn(tenant_id, conversation.id, message_id, msg)
+        self.deliver_outbox(tenant_id, conversation.id)
+
+    def _bot_turn(
+        self,
+        tenant_id: UUID,
+        conversation_id: UUID,
+        message_id: UUID,
+        msg: InboundMessage,
+    ) -> None:
+        replies: list[BotReply] | None
+        if msg.text:
+            try:
+                replies = self._bot.respond(
+                    sender=str(conversation_id),
+                    text=msg.text,
+                    metadata={"tenant_id": str(tenant_id), "wamid": msg.wamid},
+                )
+            except BotUnavailable:
+                replies = None
+        else:
+            replies = [BotReply(texts.ONLY_TEXT_UNDERSTOOD)]
+        with tenant_transaction(tenant_id) as conn:
+            if replies is None:
+                # Rasa down: a person takes over rather than leaving silence.
+                if (
+                    store.get_conversation(conn, conversation_id, lock=True).state
+                    is State.BOT
+                ):
+                    store.request_handoff(
+                        conn, conversation_id, reason="bot_unavailable", summary=None
+                    )
+                    store.enqueue_outbound(
+                        conn,
+                        conversation_id=conversation_id,
+                        body=texts.HANDOFF_BOT_UNAVAILABLE,
+                    )
+                metrics.add_metric(name="BotUnavailableHandoffs", unit="Count", value=1)
+            else:
+                for reply in replies:
+                    store.enqueue_outbound(
+                        conn,
+                        conversation_id=conversation_id,
+                        body=reply.text,
+                        type_="interactive" if reply.buttons else "text",
+                        payload={
+                            "buttons": [[b.payload, b.title] for b in reply.buttons]
+                        },
+                    )
+            store.complete_turn(conn, message_id)
+
+    # -- outbound --------------------------------------------------------
+
+    def deliver_outbox(self, tenant_id: UUID, conversation_id: UUID) -> None:
+        """Send the conversation's pending replies, in order.
+
+        Raises:
+            RetryLater: WhatsApp is throttling or down; what is left stays pending.
+        """
+        retry = False
+        with tenant_transaction(tenant_id) as conn:
+            items = store.lock_outbox(conn, conversation_id)
+            if not items:
+                return
+            conversation = store.get_conversation(conn, conversation_id)
+            customer = store.recipient_of(conn, conversation_id)
+            to = _recipient(customer.wa_user_id, customer.phone)
+            graph = self._graph_for(conversation.phone_number_id or "")
+            for item in items:
+                try:
+                    buttons = [tuple(b) for b in item.payload.get("buttons") or ()]
+                    if buttons:
+                        sent = graph.send_buttons(
+                            to,
+                            item.body,
+                            [(str(b[0]), str(b[1])) for b in buttons],
+                            last_inbound_at=conversation.last_inbound_at,
+                        )
+                    else:
+                        sent = graph.send_text(
+                            to, item.body, last_inbound_at=conversation.last_inbound_at
+                        )
+                    store.mark_sent(conn, item.id, sent.wamid)
+                except OutsideCustomerWindow as error:
+                    store.mark_failed(
+                        conn, item.id, code=error.code, title=error.user_message
+                    )
+                except CircuitOpenError:
+                    retry = True
+                    break
+                except GraphApiError as error:
+                    if error.retryable:
+                        retry = True
+                        break
+                    store.mark_failed(
+                        conn,
+                        item.id,
+                        code=str(error.graph_code or error.code),
+                        title=error.title or error.user_message,
+                    )
+        if retry:
+            raise RetryLater("WhatsApp unavailable; replies stay in the outbox")
+
+    # -- statuses --------------------------------------------------------
+
+    def _status(self, tenant_id: UUID, status: StatusUpdate) -> None:
+        first_error = status.errors[0] if status.errors else None
+        with tenant_transaction(tenant_id) as conn:
+            applied = store.apply_status(
+                conn,
+                wamid=status.wamid,
+                status=status.status,
+                error_code=str(first_error.code) if first_error else None,
+                error_title=first_error.title if first_error else None,
+            )
+        if applied is None:
+            # The status can beat the send's own response: try again shortly.
+            raise RetryLater("status for a message not recorded yet")
+
+    # -- inactivity ------------------------------------------------------
+
+    def close_idle(self, tenant_id: UUID) -> int:
+        """Close this tenant's idle conversations with a goodbye; returns how many."""
+        cutoff = self._clock() - self._config.idle_timeout
+        with tenant_transaction(tenant_id) as conn:
+            idle = store.idle_conversations(conn, older_than=cutoff)
+            for conversation in idle:
+                store.close_conversation(conn, conversation.id, reason="inactivity")
+                store.enqueue_outbound(
+                    conn,
+                    conversation_id=conversation.id,
+                    body=texts.CLOSED_FOR_INACTIVITY,
+                )
+        for conversation in idle:
+            try:
+                self.deliver_outbox(tenant_id, conversation.id)
+            except RetryLater:
+                logger.warning(
+                    "goodbye left in the outbox", extra={"tenant": str(tenant_id)}
+                )
+        return len(idle)
+
+    def close_idle_everywhere(self) -> int:
+        """Run :meth:`close_idle` for every tenant (the scheduled sweeper)."""
+        with directory_transaction() as conn:
+            tenant_ids = [r["id"] for r in conn.execute("SELECT id FROM tenants")]
+        return sum(self.close_idle(tenant_id) for tenant_id in tenant_ids)
+
+
+def _recipient(wa_user_id: str, phone: str | None) -> Recipient:
+    keyed = Recipient.parse(wa_user_id)
+    return Recipient(user_id=keyed.user_id, phone=phone or keyed.phone)

@@ -1,0 +1,7 @@
+"""The WhatsApp Cloud API channel.
+
+- :mod:`~atende.whatsapp.updates` — typed webhook updates and their parser.
+- :mod:`~atende.whatsapp.webhook` — signature, subscription check, enqueue.
+- :mod:`~atende.whatsapp.graph` — the Graph API client (retries, breaker, rate).
+- :mod:`~atende.whatsapp.runtime` — the parts, built from the settings.
+"""

@@ -1,0 +1,112 @@
+"""The WhatsApp channel's parts, built once per process from the settings."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from atende import aws
+from atende.bot import RasaClient
+from atende.config import get_settings
+from atende.conversations.engine import ConversationEngine, EngineConfig
+from atende.errors import ServiceUnavailable
+from atende.whatsapp.graph import GraphClient
+from atende.whatsapp.webhook import TenantDirectory, UpdateQueue
+
+
+class ChannelNotConfigured(ServiceUnavailable):
+    code = "CANAL_NAO_CONFIGURADO"
+    message = "O canal WhatsApp não está configurado neste ambiente."
+
+
+@dataclass(frozen=True)
+class WhatsAppSecrets:
+    app_secret: str
+    verify_token: str
+    access_token: str
+
+    def __repr__(self) -> str:
+        return "WhatsAppSecrets(***)"
+
+
+@lru_cache(maxsize=1)
+def secrets() -> WhatsAppSecrets:
+    """From WHATSAPP_SECRET_ARN (JSON) in AWS, or the WHATSAPP_* variables."""
+    settings = get_settings()
+    if settings.whatsapp_secret_arn:
+        raw = aws.client("secretsmanager").get_secret_value(
+            SecretId=settings.whatsapp_secret_arn
+        )
+        values = json.loads(raw["SecretString"])
+        return WhatsAppSecrets(
+            values["app_secret"], values["verify_token"], values["access_token"]
+        )
+    parts = (
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+        settings.whatsapp_access_token,
+    )
+    if any(p is None for p in parts):
+        raise ChannelNotConfigured()
+    app_secret, verify_token, access_token = (p.get_secret_value() for p in parts if p)
+    return WhatsAppSecrets(app_secret, verify_token, access_token)
+
+
+@lru_cache(maxsize=1)
+def directory() -> TenantDirectory:
+    return TenantDirectory()
+
+
+@lru_cache(maxsize=1)
+def queue() -> UpdateQueue:
+    url = get_settings().conversation_queue_url
+    if not url:
+        raise ChannelNotConfigured()
+    return UpdateQueue(url)
+
+
+_graph_clients: dict[str, GraphClient] = {}
+_graph_lock = threading.Lock()
+
+
+def graph_client(phone_number_id: str) -> GraphClient:
+    """One client per business number: its own send rate and circuit breaker."""
+    with _graph_lock:
+        client = _graph_clients.get(phone_number_id)
+        if client is None:
+            settings = get_settings()
+            client = GraphClient(
+                phone_number_id=phone_number_id,
+                access_token=secrets().access_token,
+                base_url=settings.graph_base_url,
+                api_version=settings.graph_api_version,
+                rate_per_second=settings.whatsapp_send_rate_per_s,
+            )
+            _graph_clients[phone_number_id] = client
+        return client
+
+
+@lru_cache(maxsize=1)
+def engine() -> ConversationEngine:
+    settings = get_settings()
+    return ConversationEngine(
+        bot=RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s),
+        graph_for=graph_client,
+        config=EngineConfig(
+            idle_timeout=timedelta(minutes=settings.conversation_idle_timeout_min),
+            turn_lease=timedelta(seconds=settings.bot_turn_lease_s),
+        ),
+    )
+
+
+def reset() -> None:
+    """Forget every built part (tests, settings changes)."""
+    for cached in (secrets, directory, queue, engine):
+        cached.cache_clear()
+    with _graph_lock:
+        for client in _graph_clients.values():
+            client.close()
+        _graph_clients.clear()

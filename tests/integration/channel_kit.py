@@ -1,0 +1,230 @@
+"""Test kit for the WhatsApp channel: a provisioned tenant with a business number,
+moto's SQS FIFO queue, the Graph API stand-in, and a Rasa REST stand-in.
+
+Rasa is answered through ``httpx.MockTransport`` with the REST channel's real
+wire shape; the real Rasa server is exercised by the bot's own tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from atende import aws, db, tenancy
+from atende.bot import RasaClient
+from atende.config import get_settings
+from atende.conversations.engine import ConversationEngine, EngineConfig
+from atende.db.embedded import EmbeddedDatabase
+from atende.whatsapp import runtime
+from atende.whatsapp.graph import GraphClient
+from atende.whatsapp.webhook import sign
+from infra.graph_standin import GraphStandIn
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
+PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return payload
+
+
+def text_update(
+    text: str,
+    *,
+    wamid: str,
+    user_id: str | None = "BR.1502576394655843",
+    phone: str | None = "5511987654321",
+    username: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """A signed-ready ``messages`` webhook for one text."""
+    contact: dict[str, Any] = {"profile": {"name": "Maria Souza"}}
+    message: dict[str, Any] = {
+        "id": wamid,
+        "timestamp": str(int((at or datetime.now(UTC)).timestamp())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    if user_id:
+        contact["user_id"] = user_id
+        message["from_user_id"] = user_id
+    if phone:
+        contact["wa_id"] = phone
+        message["from"] = phone
+    if username:
+        contact["profile"]["username"] = username
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "551140001234",
+                                "phone_number_id": PHONE_NUMBER_ID,
+                            },
+                            "contacts": [contact],
+                            "messages": [message],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def signed(payload: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    return body, sign(body, secret)
+
+
+@dataclass
+class RasaStandIn:
+    """Counts turns; answers like Rasa's REST channel, or fails when told to."""
+
+    reply: str = "Olá! Sou a assistente virtual da Loja Exemplo. Como posso ajudar?"
+    down: bool = False
+    delay_s: float = 0.0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content)
+        with self._lock:
+            self.calls.append(body)
+        time.sleep(self.delay_s)
+        return httpx.Response(
+            200, json=[{"recipient_id": body["sender"], "text": self.reply}]
+        )
+
+    def client(self) -> RasaClient:
+        return RasaClient(
+            "http://rasa.test:5005",
+            http=httpx.Client(transport=httpx.MockTransport(self.handler)),
+            sleep=lambda _s: None,
+        )
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass
+class Channel:
+    tenant_id: UUID
+    queue_url: str
+    graph: GraphStandIn
+    rasa: RasaStandIn
+    clock: Clock
+    engine: ConversationEngine
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Message sends the stand-in recorded (bodies), oldest first."""
+        return [
+            r["body"]
+            for r in self.graph.requests()
+            if r.get("body", {}).get("type") and r.get("response_status") == 200
+        ]
+
+    def queued(self) -> list[dict[str, Any]]:
+        sqs = aws.client("sqs")
+        found: list[dict[str, Any]] = []
+        for _ in range(3):
+            found += sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+            ).get("Messages", [])
+            if found:
+                break
+        return found
+
+
+def graph_client_factory(
+    graph: GraphStandIn,
+) -> Callable[[str], GraphClient]:
+    clients: dict[str, GraphClient] = {}
+
+    def factory(phone_number_id: str) -> GraphClient:
+        if phone_number_id not in clients:
+            clients[phone_number_id] = GraphClient(
+                phone_number_id=phone_number_id,
+                access_token="test-access-token",
+                base_url=graph.url,
+                rate_per_second=None,
+                sleep=lambda _s: None,
+                base_delay_s=0.0,
+            )
+        return clients[phone_number_id]
+
+    return factory
+
+
+@pytest.fixture
+def channel(
+    database: EmbeddedDatabase, aws_mock: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Channel]:
+    provisioned = tenancy.create_tenant("Loja Exemplo")
+    tenant_id = provisioned.tenant.id
+    with db.tenant_transaction(tenant_id) as conn:
+        conn.execute(
+            "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id) VALUES (%s, %s)",
+            (tenant_id, PHONE_NUMBER_ID),
+        )
+    queue_url = aws.client("sqs").create_queue(
+        QueueName="conversations.fifo",
+        Attributes={"FifoQueue": "true", "VisibilityTimeout": "1"},
+    )["QueueUrl"]
+    graph = GraphStandIn().start()
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", APP_SECRET)
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "test-access-token")
+    monkeypatch.setenv("GRAPH_API_BASE_URL", graph.url)
+    monkeypatch.setenv("CONVERSATION_QUEUE_URL", queue_url)
+    get_settings.cache_clear()
+    runtime.reset()
+    rasa = RasaStandIn()
+    clock = Clock()
+    engine = ConversationEngine(
+        bot=rasa.client(),
+        graph_for=graph_client_factory(graph),
+        config=EngineConfig(
+            idle_timeout=timedelta(minutes=30), turn_lease=timedelta(seconds=60)
+        ),
+        clock=clock,
+    )
+    monkeypatch.setattr(runtime, "engine", lambda: engine)
+    try:
+        yield Channel(tenant_id, queue_url, graph, rasa, clock, engine)
+    finally:
+        # Business numbers are globally unique: free it for the next test's tenant.
+        with db.tenant_transaction(tenant_id) as conn:
+            conn.execute("DELETE FROM whatsapp_numbers")
+        graph.stop()
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        runtime.reset()

@@ -1,0 +1,459 @@
+"""The WhatsApp channel end to end: signed webhook → SQS FIFO (moto) → worker →
+conversation engine (real PostgreSQL) → Graph API stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from atende import aws, db
+from atende.conversations.engine import RetryLater
+from atende.whatsapp.updates import StatusUpdate, parse_webhook
+from infra.lambda_runtime import LocalContext, sqs_event_record
+
+from .channel_kit import (
+    APP_SECRET,
+    VERIFY_TOKEN,
+    Channel,
+    channel,
+    fixture,
+    signed,
+    text_update,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "functions" / "api"))
+from app import app  # noqa: E402
+
+pytestmark = pytest.mark.integration
+__all__ = ["channel"]  # the fixture, imported for pytest
+
+
+def _worker() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "conversation_worker", ROOT / "functions/conversation_worker/handler.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+WORKER = _worker()
+
+
+def _post(body: bytes, signature: str | None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    with Client(app) as client:
+        return client.http.post("/whatsapp/webhook", headers=headers, body=body)
+
+
+def _drain(ch: Channel, rounds: int = 10) -> int:
+    """Feed the queue to the real worker handler, as Lambda's event source does."""
+    sqs = aws.client("sqs")
+    handled = 0
+    for _ in range(rounds):
+        messages = sqs.receive_message(
+            QueueUrl=ch.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        arn = "arn:aws:sqs:sa-east-1:123456789012:conversations.fifo"
+        records = [sqs_event_record(m, arn) for m in messages]
+        result = WORKER.handler({"Records": records}, LocalContext("worker"))
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(
+                    QueueUrl=ch.queue_url, ReceiptHandle=m["ReceiptHandle"]
+                )
+                handled += 1
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=ch.queue_url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+    return handled
+
+
+def _rows(ch: Channel, sql: str, *params: Any) -> list[dict[str, Any]]:
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# -- webhook ---------------------------------------------------------------
+
+
+def test_valid_signature_is_accepted_and_enqueued(channel: Channel) -> None:
+    body, signature = signed(text_update("oi", wamid="wamid.A1"))
+    response = _post(body, signature)
+    assert response.status_code == 200
+    [queued] = channel.queued()
+    message = json.loads(queued["Body"])
+    assert message["tenant_id"] == str(channel.tenant_id)
+    assert message["update"]["wamid"] == "wamid.A1"
+
+
+def test_missing_signature_is_401(channel: Channel) -> None:
+    body, _ = signed(text_update("oi", wamid="wamid.A2"))
+    response = _post(body, None)
+    assert response.status_code == 401
+    assert json.loads(response.body)["error"]["code"] == "ASSINATURA_AUSENTE"
+    assert channel.queued() == []
+
+
+def test_tampered_body_is_403(channel: Channel) -> None:
+    body, signature = signed(text_update("oi", wamid="wamid.A3"))
+    response = _post(body.replace(b"oi", b"ol"), signature)
+    assert response.status_code == 403
+    assert json.loads(response.body)["error"]["code"] == "ASSINATURA_INVALIDA"
+    assert channel.queued() == []
+
+
+def test_wrong_secret_is_403(channel: Channel) -> None:
+    body, signature = signed(text_update("oi", wamid="wamid.A4"), secret="other-secret")
+    assert _post(body, signature).status_code == 403
+    assert channel.queued() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "ENTRADA_INVALIDA"),
+        (b'{"object": "page", "entry": []}', "ENTRADA_INVALIDA"),
+    ],
+)
+def test_malformed_payloads_are_400(channel: Channel, body: bytes, code: str) -> None:
+    from atende.whatsapp.webhook import sign
+
+    response = _post(body, sign(body, APP_SECRET))
+    assert response.status_code == 400
+    error = json.loads(response.body)["error"]
+    assert error["code"] == code and error["message"]
+    assert channel.queued() == []
+
+
+def test_unknown_business_number_gets_200_and_stores_nothing(channel: Channel) -> None:
+    payload = text_update("oi", wamid="wamid.A5")
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    response = _post(*signed(payload))
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"received": 0}
+    assert channel.queued() == []
+
+
+def test_subscription_verification(channel: Channel) -> None:
+    with Client(app) as client:
+        ok = client.http.get(
+            "/whatsapp/webhook?hub.mode=subscribe"
+            f"&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444"
+        )
+        wrong = client.http.get(
+            "/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"
+        )
+    assert (ok.status_code, ok.body) == (200, b"1158201444")
+    assert wrong.status_code == 403
+
+
+# -- worker and engine -----------------------------------------------------
+
+
+def test_message_goes_through_queue_worker_and_bot_to_whatsapp(
+    channel: Channel,
+) -> None:
+    assert (
+        _post(*signed(text_update("oi, tudo bem?", wamid="wamid.B1"))).status_code
+        == 200
+    )
+    assert _drain(channel) == 1
+    [stored] = _rows(
+        channel,
+        "SELECT body, direction, turn_state FROM messages WHERE wamid = 'wamid.B1'",
+    )
+    assert stored == {
+        "body": "oi, tudo bem?",
+        "direction": "inbound",
+        "turn_state": "done",
+    }
+    [turn] = channel.rasa.calls
+    [conversation] = _rows(channel, "SELECT id, state FROM conversations")
+    assert turn["sender"] == str(conversation["id"])
+    assert turn["metadata"]["tenant_id"] == str(channel.tenant_id)
+    [sent] = channel.sent()
+    assert sent["to"] == "5511987654321"
+    assert sent["text"]["body"] == channel.rasa.reply
+    [outbound] = _rows(
+        channel, "SELECT status, wamid FROM messages WHERE direction = 'outbound'"
+    )
+    assert outbound["status"] == "sent" and outbound["wamid"].startswith("wamid.")
+
+
+def test_username_user_without_phone_is_stored_and_answered(channel: Channel) -> None:
+    payload = fixture("username_user_without_phone")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["timestamp"] = str(int(channel.clock.now.timestamp()))  # inside 24 h
+    [update] = parse_webhook(payload)
+    assert _post(*signed(payload)).status_code == 200
+    _drain(channel)
+    [customer] = _rows(channel, "SELECT wa_user_id, phone, username FROM customers")
+    assert customer["wa_user_id"] == update.customer_key
+    assert customer["phone"] is None and customer["username"]
+    [sent] = channel.sent()
+    assert "to" not in sent and sent["recipient"] == update.customer_key
+
+
+def test_failed_status_without_contacts_reaches_the_right_message(
+    channel: Channel,
+) -> None:
+    # An outbound message whose wamid the failed-status fixture names.
+    status_payload = fixture("status_failed_without_contacts")
+    [status] = parse_webhook(status_payload)
+    assert isinstance(status, StatusUpdate)
+    _post(*signed(text_update("oi", wamid="wamid.C1", user_id="BR.8830172465501928")))
+    _drain(channel)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "UPDATE messages SET wamid = %s WHERE direction = 'outbound'",
+            (status.wamid,),
+        )
+    assert _post(*signed(status_payload)).status_code == 200
+    _drain(channel)
+    [outbound] = _rows(
+        channel,
+        "SELECT status, error_code, error_title FROM messages WHERE wamid = %s",
+        status.wamid,
+    )
+    assert outbound == {
+        "status": "failed",
+        "error_code": "131047",
+        "error_title": "Re-engagement message",
+    }
+
+
+def test_user_id_update_keeps_one_customer(channel: Channel) -> None:
+    old_id, new_id = "BR.8830172465501928", "BR.4417730982216650"
+    _post(*signed(text_update("oi", wamid="wamid.D1", user_id=old_id)))
+    _drain(channel)
+    _post(*signed(fixture("user_id_update")))
+    _drain(channel)
+    _post(*signed(text_update("voltei", wamid="wamid.D2", user_id=new_id)))
+    _drain(channel)
+    customers = _rows(
+        channel, "SELECT id, wa_user_id, previous_user_ids FROM customers"
+    )
+    assert len(customers) == 1
+    assert (
+        customers[0]["wa_user_id"] == new_id
+        and old_id in customers[0]["previous_user_ids"]
+    )
+    conversations = _rows(channel, "SELECT DISTINCT customer_id FROM conversations")
+    assert [c["customer_id"] for c in conversations] == [customers[0]["id"]]
+
+
+def test_messages_under_the_new_id_before_the_update_are_merged(
+    channel: Channel,
+) -> None:
+    old_id, new_id = "BR.8830172465501928", "BR.4417730982216650"
+    _post(*signed(text_update("oi", wamid="wamid.E1", user_id=old_id)))
+    _drain(channel)
+    _post(*signed(text_update("de novo", wamid="wamid.E2", user_id=new_id, phone=None)))
+    _drain(channel)
+    assert len(_rows(channel, "SELECT id FROM customers")) == 2
+    _post(*signed(fixture("user_id_update")))
+    _drain(channel)
+    [customer] = _rows(channel, "SELECT id, wa_user_id FROM customers")
+    assert customer["wa_user_id"] == new_id
+    assert (
+        len(_rows(channel, "SELECT id FROM messages WHERE direction = 'inbound'")) == 2
+    )
+
+
+def test_same_update_three_times_is_one_message_and_one_turn(channel: Channel) -> None:
+    body, signature = signed(text_update("quero meu boleto", wamid="wamid.F1"))
+    for _ in range(3):
+        assert _post(body, signature).status_code == 200
+    _drain(channel)
+    # Meta redelivers days later, long after SQS deduplication has forgotten.
+    update = parse_webhook(json.loads(body))[0]
+    channel.engine.handle(channel.tenant_id, update)
+    channel.engine.handle(channel.tenant_id, update)
+    assert len(_rows(channel, "SELECT id FROM messages WHERE wamid = 'wamid.F1'")) == 1
+    assert len(channel.rasa.calls) == 1
+    assert len(channel.sent()) == 1
+
+
+def test_same_update_on_two_workers_at_once_is_one_turn(channel: Channel) -> None:
+    channel.rasa.delay_s = 0.5  # widen the window in which both are at work
+    [update] = parse_webhook(text_update("status do pedido", wamid="wamid.G1"))
+    outcomes: list[str] = []
+
+    def work() -> None:
+        try:
+            channel.engine.handle(channel.tenant_id, update)
+            outcomes.append("ok")
+        except RetryLater:
+            outcomes.append("retry")
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "retry"]
+    channel.engine.handle(channel.tenant_id, update)  # the retried delivery
+    assert len(_rows(channel, "SELECT id FROM messages WHERE wamid = 'wamid.G1'")) == 1
+    assert len(channel.rasa.calls) == 1
+    assert len(channel.sent()) == 1
+
+
+def test_worker_dying_mid_batch_loses_and_doubles_nothing(channel: Channel) -> None:
+    for i in range(3):
+        _post(
+            *signed(
+                text_update(f"mensagem {i}", wamid=f"wamid.H{i}", user_id=f"BR.10{i}")
+            )
+        )
+    sqs = aws.client("sqs")
+    batch = sqs.receive_message(QueueUrl=channel.queue_url, MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    assert len(batch) == 3
+    # The worker handles the first record, then dies: nothing is deleted.
+    first = json.loads(batch[0]["Body"])
+    from atende.whatsapp.updates import update_from_json
+
+    channel.engine.handle(channel.tenant_id, update_from_json(first["update"]))
+    # Visibility times out (1 s); the event source delivers the batch again.
+    import time
+
+    time.sleep(1.2)
+    assert _drain(channel) == 3
+    inbound = _rows(
+        channel, "SELECT wamid FROM messages WHERE direction = 'inbound' ORDER BY wamid"
+    )
+    assert [r["wamid"] for r in inbound] == ["wamid.H0", "wamid.H1", "wamid.H2"]
+    assert len(channel.rasa.calls) == 3
+    assert len(channel.sent()) == 3
+
+
+def test_bot_down_hands_off_with_a_pt_br_message(channel: Channel) -> None:
+    channel.rasa.down = True
+    _post(*signed(text_update("alô?", wamid="wamid.I1")))
+    _drain(channel)
+    [conversation] = _rows(channel, "SELECT id, state FROM conversations")
+    assert conversation["state"] == "waiting_human"
+    [handoff] = _rows(channel, "SELECT reason FROM handoffs")
+    assert handoff["reason"] == "bot_unavailable"
+    [sent] = channel.sent()
+    assert "atendimento" in sent["text"]["body"]
+    # In the human states, later messages are stored for attendants, not sent to Rasa.
+    channel.rasa.down = False
+    _post(*signed(text_update("ainda aqui", wamid="wamid.I2")))
+    _drain(channel)
+    assert channel.rasa.calls == []
+    assert (
+        len(_rows(channel, "SELECT id FROM messages WHERE direction = 'inbound'")) == 2
+    )
+
+
+# -- Graph API behaviour through the engine ------------------------------------
+
+
+def test_429_then_200_delivers_one_message(channel: Channel) -> None:
+    channel.graph.script({"status": 429}, {"status": 200})
+    _post(*signed(text_update("oi", wamid="wamid.J1")))
+    _drain(channel)
+    attempts = [r for r in channel.graph.requests() if r.get("body", {}).get("type")]
+    assert [r["response_status"] for r in attempts] == [429, 200]
+    [outbound] = _rows(
+        channel, "SELECT status FROM messages WHERE direction = 'outbound'"
+    )
+    assert outbound["status"] == "sent"
+
+
+def test_throughput_error_130429_is_honoured(channel: Channel) -> None:
+    channel.graph.script({"status": 400, "error": {"code": 130429}}, {"status": 200})
+    _post(*signed(text_update("oi", wamid="wamid.K1")))
+    _drain(channel)
+    [outbound] = _rows(
+        channel, "SELECT status FROM messages WHERE direction = 'outbound'"
+    )
+    assert outbound["status"] == "sent"
+    assert len(channel.sent()) == 1
+
+
+def test_400_is_not_retried_and_recorded_as_failed(channel: Channel) -> None:
+    channel.graph.script({"status": 400, "error": {"code": 131026}})
+    _post(*signed(text_update("oi", wamid="wamid.L1")))
+    _drain(channel)
+    attempts = [r for r in channel.graph.requests() if r.get("body", {}).get("type")]
+    assert [r["response_status"] for r in attempts] == [400]
+    [outbound] = _rows(
+        channel,
+        "SELECT status, error_code, error_title FROM messages"
+        " WHERE direction = 'outbound'",
+    )
+    assert outbound["status"] == "failed" and outbound["error_code"] == "131026"
+    assert outbound["error_title"]
+
+
+def test_outside_the_24h_window_only_templates_go(channel: Channel) -> None:
+    [update] = parse_webhook(text_update("oi", wamid="wamid.M1"))
+    channel.engine.handle(channel.tenant_id, update)
+    [conversation] = _rows(channel, "SELECT id FROM conversations")
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "UPDATE conversations SET last_inbound_at = now() - interval '25 hours'"
+        )
+        from atende.conversations import store
+
+        store.enqueue_outbound(
+            conn, conversation_id=conversation["id"], body="Seu pedido saiu!"
+        )
+    channel.engine.deliver_outbox(channel.tenant_id, conversation["id"])
+    [late] = _rows(
+        channel,
+        "SELECT status, error_code FROM messages WHERE body = 'Seu pedido saiu!'",
+    )
+    assert late == {"status": "failed", "error_code": "JANELA_24H_ENCERRADA"}
+
+
+# -- inactivity ------------------------------------------------------------------
+
+
+def test_idle_conversation_is_closed_and_the_next_message_opens_a_new_one(
+    channel: Channel,
+) -> None:
+    [first] = parse_webhook(text_update("oi", wamid="wamid.N1", at=channel.clock.now))
+    channel.engine.handle(channel.tenant_id, first)
+    channel.clock.advance(timedelta(minutes=31))
+    with db.tenant_transaction(channel.tenant_id) as conn:  # as time passed in the DB
+        conn.execute(
+            "UPDATE conversations SET last_activity_at = now() - interval '31 minutes'"
+        )
+    assert channel.engine.close_idle_everywhere() >= 1  # other tests' tenants too
+    [closed] = _rows(channel, "SELECT id, state, close_reason FROM conversations")
+    assert (closed["state"], closed["close_reason"]) == ("closed", "inactivity")
+    goodbye = channel.sent()[-1]
+    assert "encerramos este atendimento" in goodbye["text"]["body"]
+
+    [second] = parse_webhook(
+        text_update("voltei", wamid="wamid.N2", at=channel.clock.now)
+    )
+    channel.engine.handle(channel.tenant_id, second)
+    conversations = _rows(
+        channel, "SELECT id, state FROM conversations ORDER BY opened_at"
+    )
+    assert [c["state"] for c in conversations] == ["closed", "bot"]
+    assert conversations[1]["id"] != closed["id"]
