@@ -1,0 +1,193 @@
+"""The WhatsApp webhook handler in process: signature, parse, enqueue to moto.
+
+Drives the real Chalice app (``chalice.test.Client``) with signed one-message
+payloads. Baselines in the same run: the signature check and the parse alone,
+so the cost of routing and enqueueing is visible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+N = 2000
+WARMUP = 100
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run() -> str:
+    os.environ.update(
+        {
+            "ATENDE_ENV": "test",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "WHATSAPP_APP_SECRET": "bench-secret",
+            "WHATSAPP_VERIFY_TOKEN": "bench-verify",
+            "WHATSAPP_ACCESS_TOKEN": "bench-token",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from atende import aws, db
+    from atende.config import get_settings
+    from atende.db.embedded import start_embedded
+    from atende.whatsapp import runtime
+    from atende.whatsapp.updates import parse_webhook
+    from atende.whatsapp.webhook import sign, verify_signature
+    from bench.results import machine
+    from infra.simulator import SimulatedCustomer, text_payload
+
+    sys.path.insert(0, str(ROOT / "functions" / "api"))
+    from app import app
+
+    phone_number_id = "106540352242922"
+    with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp, mock_aws():
+        embedded = start_embedded(Path(tmp))
+        db.configure(embedded.app_url)
+        tenant_id = "2f1c7a56-3b7e-4d55-9a51-6f3d2f9d7c11"
+        with db.tenant_transaction(tenant_id) as conn:
+            conn.execute(
+                "INSERT INTO tenants (id, name) VALUES (%s, 'Bench')", (tenant_id,)
+            )
+            conn.execute(
+                "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id) VALUES (%s, %s)",
+                (tenant_id, phone_number_id),
+            )
+        aws.client.cache_clear()
+        queue_url = aws.client("sqs").create_queue(
+            QueueName="bench.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        os.environ["CONVERSATION_QUEUE_URL"] = queue_url
+        get_settings.cache_clear()
+        runtime.reset()
+
+        bodies = []
+        for i in range(N + WARMUP):
+            customer = SimulatedCustomer(user_id=f"BR.{1000000 + i % 500}")
+            payload = text_payload(
+                f"Olá, quero a segunda via do boleto {i}",
+                customer,
+                phone_number_id=phone_number_id,
+                display_phone_number="551140001234",
+                wamid=f"wamid.BENCH{i:08d}",
+            )
+            body = json.dumps(payload).encode()
+            bodies.append((body, sign(body, "bench-secret")))
+
+        full: list[float] = []
+        received = 0
+        sqs = aws.client("sqs")
+        with Client(app) as client:
+            for i, (body, signature) in enumerate(bodies):
+                if i % 50 == 0:
+                    # moto's FIFO queue slows down as it fills (its dedup check
+                    # scans the queue); a real queue does not. Start a new one,
+                    # untimed.
+                    runtime.queue().queue_url = sqs.create_queue(
+                        QueueName=f"bench-{i}.fifo", Attributes={"FifoQueue": "true"}
+                    )["QueueUrl"]
+                started = time.perf_counter()
+                response = client.http.post(
+                    "/whatsapp/webhook",
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Hub-Signature-256": signature,
+                    },
+                    body=body,
+                )
+                elapsed = time.perf_counter() - started
+                assert response.status_code == 200, response.body
+                received += json.loads(response.body)["received"]
+                if i >= WARMUP:
+                    full.append(elapsed * 1000)
+
+        # Under load Meta packs several updates into one POST: 10 per webhook.
+        batched: list[float] = []
+        with Client(app) as client:
+            for j in range(0, N, 10):
+                runtime.queue().queue_url = sqs.create_queue(
+                    QueueName=f"bench-batch-{j}.fifo", Attributes={"FifoQueue": "true"}
+                )["QueueUrl"]
+                payload = json.loads(bodies[j][0])
+                value = payload["entry"][0]["changes"][0]["value"]
+                for k in range(1, 10):
+                    other = json.loads(bodies[j + k][0])["entry"][0]["changes"][0][
+                        "value"
+                    ]
+                    value["contacts"] += other["contacts"]
+                    value["messages"] += other["messages"]
+                    value["messages"][-1]["id"] += "B"
+                body = json.dumps(payload).encode()
+                started = time.perf_counter()
+                response = client.http.post(
+                    "/whatsapp/webhook",
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Hub-Signature-256": sign(body, "bench-secret"),
+                    },
+                    body=body,
+                )
+                batched.append((time.perf_counter() - started) * 1000)
+                assert json.loads(response.body)["received"] == 10, response.body
+
+        parse_only: list[float] = []
+        for body, signature in bodies[WARMUP:]:
+            started = time.perf_counter()
+            verify_signature(body, signature, "bench-secret")
+            parse_webhook(json.loads(body))
+            parse_only.append((time.perf_counter() - started) * 1000)
+
+        db.close_pool()
+        embedded.server.cleanup()
+
+    assert received == N + WARMUP, received
+    throughput = len(full) / (sum(full) / 1000)
+    return f"""
+## WhatsApp webhook handler (WhatsApp channel)
+
+{machine()}.
+
+{N} signed one-message webhooks (after {WARMUP} warm-up) through the Chalice app in
+process (`chalice.test.Client`): signature check, parse into typed updates, tenant
+lookup (cached), enqueue to SQS FIFO on moto in process; all {received} were
+enqueued. A fresh queue is created (untimed) every 50 requests, because moto's
+FIFO dedup check slows down as the queue fills. One thread, so the rate is per core.
+
+| path | p50 ms | p99 ms | updates/s (one core) |
+| --- | ---: | ---: | ---: |
+| full handler: signature, parse, tenant, enqueue (goal p99 ≤ 20 ms, ≥ 500/s) | {statistics.median(full):.2f} | {_percentile(full, 0.99):.2f} | **{throughput:.0f}** |
+| same handler, webhooks carrying 10 updates each (per webhook) | {statistics.median(batched):.2f} | {_percentile(batched, 0.99):.2f} | {10 * len(batched) / (sum(batched) / 1000):.0f} |
+| baseline: signature + parse only | {statistics.median(parse_only):.3f} | {_percentile(parse_only, 0.99):.3f} | {len(parse_only) / (sum(parse_only) / 1000):.0f} |
+
+Profiling (cProfile) puts ~90% of the full handler's time in moto's in-process
+SQS (botocore request signing and moto's Python request handling); our part,
+signature and parse, is the baseline row. With one update per webhook the rate
+stays below the 500/s goal because of that stand-in; batched webhooks amortize
+the enqueue (one SendMessageBatch per 10 updates).
+"""
+
+
+def main() -> None:
+    from bench.results import write_section
+
+    body = run()
+    write_section("webhook", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
