@@ -44,8 +44,10 @@ QUEUE_NAME = "atende-conversations.fifo"
 
 from atende import aws, db, tenancy  # noqa: E402
 from atende.config import get_settings  # noqa: E402
+from atende.db.bootstrap import ensure_service_database  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
 from atende.whatsapp import runtime  # noqa: E402
+from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
 from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
 from infra.simulator import SimulatorServer  # noqa: E402
@@ -152,6 +154,7 @@ def main() -> int:
     for name, value in DEV_WHATSAPP.items():
         os.environ.setdefault(name, value)
     settings = get_settings()
+    os.environ.setdefault("RASA_URL", f"http://127.0.0.1:{settings.local_rasa_port}")
     graph = GraphStandIn(port=settings.local_graph_port)
     os.environ.setdefault(
         "GRAPH_API_BASE_URL", f"http://127.0.0.1:{settings.local_graph_port}"
@@ -172,6 +175,7 @@ def main() -> int:
     moto = _start_moto(settings.local_aws_port)
     graph.start()
     server = None
+    bot: BotProcesses | None = None
     simulator: SimulatorServer | None = None
     workers: list[SqsPoller | Schedule] = []
     try:
@@ -182,6 +186,20 @@ def main() -> int:
         runtime.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
         _register_demo_number(demo["tenant_id"])
+
+        bot_status = "not built (make bot): conversations go to attendants"
+        if embedded is not None and BotProcesses.available():
+            tracker_db = make_conninfo(embedded.admin_url, dbname="postgres")
+            ensure_service_database(tracker_db, "rasa_tracker", "atende_rasa")
+            socket_dir = conninfo_to_dict(embedded.app_url)["host"]
+            bot = BotProcesses(
+                rasa_port=settings.local_rasa_port,
+                actions_port=settings.local_actions_port,
+                tracker_url=f"postgresql://atende_rasa@/rasa_tracker?host={socket_dir}",
+                app_env={"DATABASE_URL": embedded.app_url, "ATENDE_ENV": "local"},
+            )
+            bot.start(settings.data_dir / "logs")
+            bot_status = f"{settings.rasa_url} (loading the model takes ~30 s)"
 
         worker = _load_handler("functions/conversation_worker/handler.py")
         sweeper = _load_handler("functions/conversation_sweeper/handler.py")
@@ -215,6 +233,7 @@ def main() -> int:
             f"  WhatsApp    business number {DEMO_DISPLAY_NUMBER}"
             f" (phone_number_id {DEMO_PHONE_NUMBER_ID})\n"
             f"  Simulator   {simulator.url}   (chat as a WhatsApp customer)\n"
+            f"  Rasa        {bot_status}\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"
             f"  API key     {demo['api_key']}\n"
@@ -229,6 +248,8 @@ def main() -> int:
             server.server.server_close()
         if simulator is not None:
             simulator.stop()
+        if bot is not None:
+            bot.stop()
         for thread in workers:
             thread.stop()
         for thread in workers:

@@ -9,9 +9,11 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from atende.errors import AtendeError, http_headers, http_status
+from atende.conversations.handoff import return_to_bot
+from atende.errors import AtendeError, InvalidInput, http_headers, http_status
 from atende.health import check_health
 from atende.observability import logger, metrics
+from atende.tenancy import ApiKeyPrincipal, authenticate_api_key
 from atende.whatsapp import runtime as whatsapp
 from atende.whatsapp import webhook
 
@@ -51,6 +53,18 @@ def _request() -> Request:
     request = app.current_request
     assert request is not None  # set by Chalice for every route call
     return request
+
+
+def _principal() -> ApiKeyPrincipal:
+    """The tenant behind ``X-API-Key`` (401 alike for missing or unknown keys)."""
+    return authenticate_api_key(_request().headers.get("x-api-key"))
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(f"Identificador de {what} inválido.") from exc
 
 
 @app.middleware("http")
@@ -109,3 +123,17 @@ def whatsapp_receive() -> Response:
         queue=whatsapp.queue(),
     )
     return Response(body={"received": receipt.enqueued}, status_code=200, headers=JSON)
+
+
+@app.route("/v1/conversations/{conversation_id}/return-to-bot", methods=["POST"])
+@api_errors
+def conversation_return_to_bot(conversation_id: str) -> Response:
+    """Give a conversation held by people back to the bot, which resumes."""
+    principal = _principal()
+    return_to_bot(
+        principal.tenant_id,
+        _uuid(conversation_id, "conversa"),
+        actor=principal.actor,
+        bot=whatsapp.engine().bot,
+    )
+    return Response(body={"state": "bot"}, status_code=200, headers=JSON)

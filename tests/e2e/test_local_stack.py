@@ -60,6 +60,8 @@ def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str
         "ATENDE_LOCAL_AWS_PORT": str(aws_port),
         "ATENDE_LOCAL_GRAPH_PORT": str(graph_port),
         "ATENDE_SIMULATOR_PORT": str(simulator_port),
+        "ATENDE_LOCAL_RASA_PORT": str(_free_port()),
+        "ATENDE_LOCAL_ACTIONS_PORT": str(_free_port()),
     }
     return subprocess.Popen(
         [sys.executable, str(ROOT / "infra" / "local_stack.py")],

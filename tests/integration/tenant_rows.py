@@ -85,6 +85,18 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " RETURNING document_id",
         (t, ids["documents"]),
     ),
+    "knowledge_articles": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO knowledge_articles (tenant_id, title, body)"
+        " VALUES (%s, 'Horário', 'Atendemos de segunda a sexta.') RETURNING id",
+        (t,),
+    ),
+    "lgpd_requests": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO lgpd_requests (tenant_id, customer_id, kind)"
+        " VALUES (%s, %s, 'access') RETURNING id",
+        (t, ids["customers"]),
+    ),
     "audit_events": lambda c, t, ids: _insert(
         c,
         "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "

@@ -120,10 +120,24 @@ class Settings(BaseSettings):
     rasa_url: str = Field(default="http://127.0.0.1:5005", validation_alias="RASA_URL")
     rasa_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RASA_TIMEOUT_S")
 
+    # Private LLM (Ollama). Unset: the bot runs degraded (handoff instead of
+    # generated answers) and says so.
+    ollama_host: str | None = Field(default=None, validation_alias="OLLAMA_HOST")
+    ollama_model: str = Field(default="llama3:8b", validation_alias="OLLAMA_MODEL")
+    ollama_timeout_s: float = Field(
+        default=20.0, gt=0, validation_alias="OLLAMA_TIMEOUT_S"
+    )
+
     # Local stack.
     api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
     api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")
     local_aws_port: int = Field(default=4566, validation_alias="ATENDE_LOCAL_AWS_PORT")
+    local_rasa_port: int = Field(
+        default=5005, validation_alias="ATENDE_LOCAL_RASA_PORT"
+    )
+    local_actions_port: int = Field(
+        default=5055, validation_alias="ATENDE_LOCAL_ACTIONS_PORT"
+    )
     local_graph_port: int = Field(
         default=8089, validation_alias="ATENDE_LOCAL_GRAPH_PORT"
     )

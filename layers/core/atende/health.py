@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import httpx
+
 from atende import aws
+from atende.config import get_settings
 from atende.db import get_pool
 from atende.observability import logger
 
@@ -42,10 +45,20 @@ def _probe_aws() -> None:
     aws.client("kms").list_keys(Limit=1)
 
 
+def _probe_bot() -> None:
+    url = get_settings().rasa_url.rstrip("/") + "/"
+    httpx.get(url, timeout=2).raise_for_status()
+
+
 def check_health() -> tuple[bool, dict[str, Any]]:
-    """Run every check; returns (all ok, report)."""
+    """Run every check; returns (required ones ok, report).
+
+    The bot is reported but not required: without Rasa, conversations go to
+    attendants (handoff), and the API keeps serving.
+    """
     checks = {"db": _timed(_probe_db), "aws": _timed(_probe_aws)}
     healthy = all(c.ok for c in checks.values())
+    checks["bot"] = _timed(_probe_bot)
     report = {
         "status": "ok" if healthy else "degraded",
         "checks": {name: asdict(c) for name, c in checks.items()},

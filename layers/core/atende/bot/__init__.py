@@ -53,7 +53,8 @@ class RasaClient:
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._base_url = base_url.rstrip("/")
+        self._url = self._base_url + "/webhooks/rest/webhook"
         self._http = http or httpx.Client(timeout=timeout_s)
         self._attempts = attempts
         self._retry_delay_s = retry_delay_s
@@ -83,6 +84,22 @@ class RasaClient:
             if attempt < self._attempts:
                 self._sleep(self._retry_delay_s * attempt)
         raise BotUnavailable()
+
+    def resume(self, sender: str) -> None:
+        """Resume a conversation the bot paused at a handoff (tracker events API).
+
+        Raises:
+            BotUnavailable: Rasa unreachable or refusing.
+        """
+        url = f"{self._base_url}/conversations/{sender}/tracker/events"
+        try:
+            response = self._http.post(
+                url, params={"include_events": "NONE"}, json={"event": "resume"}
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.warning("rasa resume failed", extra={"error": type(exc).__name__})
+            raise BotUnavailable() from exc
 
 
 def _parse_replies(payload: Any) -> list[BotReply]:

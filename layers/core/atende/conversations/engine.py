@@ -46,6 +46,8 @@ class Bot(Protocol):
         self, *, sender: str, text: str, metadata: dict[str, str]
     ) -> list[BotReply]: ...
 
+    def resume(self, sender: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -68,7 +70,7 @@ class ConversationEngine:
         config: EngineConfig | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self._bot = bot
+        self.bot = bot
         self._graph_for = graph_for
         self._config = config or EngineConfig()
         self._clock = clock
@@ -154,7 +156,7 @@ class ConversationEngine:
         replies: list[BotReply] | None
         if msg.text:
             try:
-                replies = self._bot.respond(
+                replies = self.bot.respond(
                     sender=str(conversation_id),
                     text=msg.text,
                     metadata={"tenant_id": str(tenant_id), "wamid": msg.wamid},

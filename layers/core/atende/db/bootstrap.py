@@ -73,3 +73,25 @@ def drop_database(admin_conninfo: str, database: str) -> None:
                 sql.Identifier(database)
             )
         )
+
+
+def ensure_service_database(admin_conninfo: str, database: str, role: str) -> None:
+    """A database owned by its own login role, for a service outside atende's
+    schema (the Rasa tracker store). It holds no RLS tables of atende's."""
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+        ).fetchone():
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(
+                    sql.Identifier(role)
+                )
+            )
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone():
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(database), sql.Identifier(role)
+                )
+            )

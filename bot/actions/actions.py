@@ -1,0 +1,242 @@
+"""Custom actions: handoff, grounded LLM answers, consent, LGPD requests, forms.
+
+Each action learns the tenant from the metadata the conversation worker sends
+with every message (``tenant_id``) and the conversation from the sender id, then
+calls one atende use case inside that tenant's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from atende import lgpd, llm
+from atende.audit import Actor
+from atende.conversations import store
+from atende.conversations.handoff import handoff_to_human
+from atende.db import tenant_transaction
+from atende.observability import logger, mask_pii
+from atende.validators import is_valid_cpf, only_digits
+
+BOT = Actor("system", "bot")
+
+HANDOFF_TEXT = (
+    "Certo! Vou te passar para uma pessoa da nossa equipe. Em instantes alguém "
+    "continua o atendimento por aqui, tá bom?"
+)
+HANDOFF_REASONS = {
+    "falar_com_atendente": "pedido_do_cliente",
+    "reclamacao": "reclamacao",
+    "cancelar": "cancelamento",
+    "segunda_via_boleto": "segunda_via_boleto",
+    "status_pedido": "status_pedido",
+    "suporte_tecnico": "suporte_tecnico",
+    "negar": "suporte_tecnico",
+}
+ORDER_NUMBER = re.compile(r"(?:PED-?)?(\d{6,10})")
+
+
+def _tenant_id(tracker: Tracker) -> str:
+    for event in reversed(tracker.events):
+        metadata = event.get("metadata") or {}
+        if event.get("event") == "user" and metadata.get("tenant_id"):
+            return str(metadata["tenant_id"])
+    raise LookupError("no tenant_id in the conversation's metadata")
+
+
+def _intent(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def _conversation_id(tracker: Tracker) -> UUID:
+    return UUID(tracker.sender_id)
+
+
+def _masked_cpf(cpf: str) -> str:
+    digits = only_digits(cpf)
+    return f"***.***.***-{digits[-2:]}"
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intents = [
+            e["parse_data"]["intent"]["name"]
+            for e in tracker.events
+            if e.get("event") == "user" and e.get("parse_data", {}).get("intent")
+        ]
+        trigger = next((i for i in reversed(intents) if i in HANDOFF_REASONS), "")
+        reason = (
+            "llm_indisponivel"
+            if tracker.get_slot("llm_disponivel") is False
+            else (HANDOFF_REASONS.get(trigger, "bot"))
+        )
+        details = [f"Motivo: {reason.replace('_', ' ')}"]
+        if tracker.get_slot("cpf"):
+            details.append(f"CPF validado {_masked_cpf(tracker.get_slot('cpf'))}")
+        if tracker.get_slot("numero_pedido"):
+            details.append(f"Pedido {tracker.get_slot('numero_pedido')}")
+        last_text = tracker.latest_message.get("text") or ""
+        if last_text:
+            details.append(f'Última mensagem: "{mask_pii(last_text)[:200]}"')
+        handoff_to_human(
+            _tenant_id(tracker),
+            _conversation_id(tracker),
+            reason=reason,
+            summary="; ".join(details),
+        )
+        dispatcher.utter_message(text=HANDOFF_TEXT)
+        return [SlotSet("handoff_motivo", reason), ConversationPaused()]
+
+
+class ActionLlmAnswer(Action):
+    """Out-of-scope or low-confidence turns: the tenant's knowledge base via the
+    private LLM; ``llm_disponivel=False`` makes the rules hand off instead."""
+
+    def name(self) -> str:
+        return "action_llm_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = tracker.latest_message.get("text") or ""
+        try:
+            with tenant_transaction(_tenant_id(tracker)) as conn:
+                answer = llm.answer_from_knowledge_base(conn, question)
+        except llm.LlmUnavailable:
+            return [SlotSet("llm_disponivel", False)]
+        dispatcher.utter_message(text=answer.text)
+        return [SlotSet("llm_disponivel", True)]
+
+
+class ActionRegistrarConsentimento(Action):
+    def name(self) -> str:
+        return "action_registrar_consentimento"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        granted = _intent(tracker) == "consentimento_aceitar"
+        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        with tenant_transaction(tenant_id) as conn:
+            customer_id = store.get_conversation(conn, conversation_id).customer_id
+            lgpd.record_consent(
+                conn,
+                customer_id=customer_id,
+                purpose="atendimento_whatsapp",
+                granted=granted,
+                source="whatsapp_bot",
+                actor=BOT,
+            )
+        dispatcher.utter_message(
+            text=(
+                "Obrigado! Registrei a sua autorização para usarmos seus dados neste "
+                "atendimento. Você pode mudar de ideia quando quiser."
+                if granted
+                else "Tudo bem, registrei que você não autoriza. Seguimos só com o "
+                "necessário para te atender."
+            )
+        )
+        return []
+
+
+class _LgpdRequestAction(Action):
+    kind: lgpd.RequestKind
+    opened_text: str
+    existing_text: str
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        with tenant_transaction(tenant_id) as conn:
+            customer_id = store.get_conversation(conn, conversation_id).customer_id
+            request_id, new = lgpd.open_request(
+                conn,
+                customer_id=customer_id,
+                kind=self.kind,
+                conversation_id=conversation_id,
+                actor=Actor("customer", str(customer_id)),
+            )
+        protocol = str(request_id).split("-")[0].upper()
+        text = self.opened_text if new else self.existing_text
+        dispatcher.utter_message(text=text.format(protocolo=protocol))
+        return []
+
+
+class ActionSolicitarAcessoDados(_LgpdRequestAction):
+    kind = "access"
+    opened_text = (
+        "Registrei o seu pedido de acesso aos seus dados (protocolo {protocolo}). "
+        "Pela LGPD, respondemos em até 15 dias, por aqui mesmo."
+    )
+    existing_text = (
+        "Você já tem um pedido de acesso aos seus dados em andamento "
+        "(protocolo {protocolo}). Assim que estiver pronto, avisamos por aqui."
+    )
+
+    def name(self) -> str:
+        return "action_solicitar_acesso_dados"
+
+
+class ActionSolicitarExclusaoDados(_LgpdRequestAction):
+    kind = "erasure"
+    opened_text = (
+        "Pedido de exclusão dos seus dados registrado (protocolo {protocolo}). "
+        "Vamos apagar o que a lei não nos obriga a guardar e te avisamos por aqui."
+    )
+    existing_text = (
+        "Já existe um pedido de exclusão dos seus dados em andamento "
+        "(protocolo {protocolo}). Te avisamos assim que for concluído."
+    )
+
+    def name(self) -> str:
+        return "action_solicitar_exclusao_dados"
+
+
+class ValidateCpfForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_cpf_form"
+
+    def validate_cpf(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        digits = only_digits(str(slot_value or ""))
+        if is_valid_cpf(digits):
+            return {"cpf": f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"}
+        logger.info("invalid cpf in form")
+        dispatcher.utter_message(response="utter_cpf_invalido")
+        return {"cpf": None}
+
+
+class ValidatePedidoForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_pedido_form"
+
+    def validate_numero_pedido(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        text = str(slot_value or "").upper().replace("#", "").replace(" ", "")
+        match = ORDER_NUMBER.fullmatch(text)
+        if match:
+            return {"numero_pedido": match.group(1)}
+        dispatcher.utter_message(response="utter_pedido_invalido")
+        return {"numero_pedido": None}

@@ -1,0 +1,103 @@
+"""The Rasa server and the action server, as child processes of `make run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOT_DIR = ROOT / "bot"
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = BOT_DIR / "models" / "atende.tar.gz"
+
+
+class BotProcesses:
+    """Starts Rasa (REST channel, tracker store in PostgreSQL) and rasa-sdk."""
+
+    def __init__(
+        self,
+        *,
+        rasa_port: int,
+        actions_port: int,
+        tracker_url: str,
+        app_env: dict[str, str],
+    ) -> None:
+        self.rasa_port = rasa_port
+        self.actions_port = actions_port
+        self._tracker_url = tracker_url
+        self._app_env = app_env
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    @staticmethod
+    def available() -> bool:
+        return RASA.exists() and MODEL.exists()
+
+    def start(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        quiet = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        actions_env = {
+            **os.environ,
+            **self._app_env,
+            **quiet,
+            "SANIC_HOST": "127.0.0.1",  # rasa-sdk binds 0.0.0.0 otherwise
+            "PYTHONPATH": str(BOT_DIR),
+        }
+        self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.actions_port),
+            ],
+            actions_env,
+            log_dir / "actions.log",
+        )
+        rasa_env = {
+            **os.environ,
+            **quiet,
+            "RASA_TRACKER_URL": self._tracker_url,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+        }
+        self._spawn(
+            [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "-m",
+                str(MODEL),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
+            rasa_env,
+            log_dir / "rasa.log",
+        )
+
+    def _spawn(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        with log.open("ab") as out:
+            self._children.append(
+                subprocess.Popen(  # noqa: S603 - fixed argv of our own tools
+                    argv, cwd=BOT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            )
+
+    def stop(self) -> None:
+        for child in self._children:
+            child.terminate()
+        for child in self._children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self._children.clear()

@@ -1,0 +1,77 @@
+"""Moving conversations between the bot and people."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+from atende.audit import Actor, record_event
+from atende.conversations import store
+from atende.conversations.store import State
+from atende.db import tenant_transaction
+
+
+class BotResumer(Protocol):
+    def resume(self, sender: str) -> None: ...
+
+
+def handoff_to_human(
+    tenant_id: UUID | str, conversation_id: UUID, *, reason: str, summary: str | None
+) -> bool:
+    """Queue a bot conversation for attendants (the bot's ``action_handoff``).
+
+    Returns:
+        False when the conversation was no longer with the bot (nothing done).
+    """
+    with tenant_transaction(tenant_id) as conn:
+        if (
+            store.get_conversation(conn, conversation_id, lock=True).state
+            is not State.BOT
+        ):
+            return False
+        handoff_id = store.request_handoff(
+            conn, conversation_id, reason=reason, summary=summary
+        )
+        record_event(
+            conn,
+            action="HANDOFF_REQUESTED",
+            subject_type="conversation",
+            subject_id=str(conversation_id),
+            actor=Actor("system", "bot"),
+            details={"handoff_id": str(handoff_id), "reason": reason},
+        )
+    return True
+
+
+def return_to_bot(
+    tenant_id: UUID | str, conversation_id: UUID, *, actor: Actor, bot: BotResumer
+) -> None:
+    """Give a conversation back to the bot, which resumes where it paused.
+
+    Rasa is resumed first: if it can't be, nothing changes (a paused tracker
+    would leave the customer without answers).
+
+    Raises:
+        NotFound: no such conversation for this tenant.
+        Conflict: the conversation is closed or already with the bot.
+        BotUnavailable: Rasa could not resume the conversation.
+    """
+    with tenant_transaction(tenant_id) as conn:
+        current = store.get_conversation(conn, conversation_id)
+        if State.BOT not in store.TRANSITIONS[current.state]:
+            store.transition(conn, conversation_id, State.BOT)  # raises Conflict
+    bot.resume(str(conversation_id))
+    with tenant_transaction(tenant_id) as conn:
+        store.transition(conn, conversation_id, State.BOT)
+        conn.execute(
+            "UPDATE handoffs SET resolved_at = now(), outcome = 'returned_to_bot'"
+            " WHERE conversation_id = %s AND resolved_at IS NULL",
+            (conversation_id,),
+        )
+        record_event(
+            conn,
+            action="CONVERSATION_RETURNED_TO_BOT",
+            subject_type="conversation",
+            subject_id=str(conversation_id),
+            actor=actor,
+        )

@@ -1,0 +1,432 @@
+"""The bot's custom actions and the use cases behind them, on a real PostgreSQL.
+
+Actions are run as the action server runs them (rasa-sdk ``Action.run`` with a
+``Tracker`` built from the events Rasa sends); the Ollama host is answered with
+its recorded wire shape through ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import ollama
+import pytest
+from chalice.test import Client
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from atende import db, llm
+from atende.bot import BotUnavailable, RasaClient
+from atende.config import get_settings
+from atende.conversations.handoff import return_to_bot
+from atende.errors import Conflict
+from atende.whatsapp.updates import parse_webhook
+
+from .channel_kit import Channel, channel, text_update
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bot"))
+from actions.actions import (  # noqa: E402
+    ActionHandoff,
+    ActionLlmAnswer,
+    ActionRegistrarConsentimento,
+    ActionSolicitarAcessoDados,
+    ActionSolicitarExclusaoDados,
+    ValidateCpfForm,
+    ValidatePedidoForm,
+)
+
+pytestmark = pytest.mark.integration
+__all__ = ["channel"]
+
+
+def _conversation(ch: Channel, text: str = "oi") -> UUID:
+    [update] = parse_webhook(text_update(text, wamid=f"wamid.{text}"))
+    ch.engine.handle(ch.tenant_id, update)
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        row = conn.execute("SELECT id FROM conversations").fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def _tracker(
+    ch: Channel, conversation_id: UUID, text: str, intent: str, **slots: Any
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.97},
+        "entities": [],
+        "metadata": {"tenant_id": str(ch.tenant_id)},
+    }
+    events = [
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": message,
+            "metadata": message["metadata"],
+        }
+    ]
+    return Tracker(
+        sender_id=str(conversation_id),
+        slots=slots,
+        latest_message=message,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def _state(ch: Channel, conversation_id: UUID) -> str:
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT state FROM conversations WHERE id = %s", (conversation_id,)
+        ).fetchone()
+    assert row is not None
+    return str(row["state"])
+
+
+def test_handoff_moves_to_waiting_human_with_reason_and_summary(
+    channel: Channel,
+) -> None:
+    conversation_id = _conversation(channel)
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker(
+        channel,
+        conversation_id,
+        "quero falar com um atendente",
+        "falar_com_atendente",
+        cpf="529.982.247-25",
+    )
+    events = ActionHandoff().run(dispatcher, tracker, {})
+    assert events == [
+        SlotSet("handoff_motivo", "pedido_do_cliente"),
+        ConversationPaused(),
+    ]
+    assert "pessoa da nossa equipe" in dispatcher.messages[0]["text"]
+    assert _state(channel, conversation_id) == "waiting_human"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        handoff = conn.execute("SELECT reason, summary FROM handoffs").fetchone()
+        audit = conn.execute(
+            "SELECT action FROM audit_events WHERE subject_id = %s",
+            (str(conversation_id),),
+        ).fetchall()
+    assert handoff is not None and handoff["reason"] == "pedido_do_cliente"
+    assert (
+        "***.***.***-25" in handoff["summary"] and "529.982" not in handoff["summary"]
+    )
+    assert [a["action"] for a in audit] == ["HANDOFF_REQUESTED"]
+
+
+def test_return_to_bot_resumes_rasa_then_the_conversation(channel: Channel) -> None:
+    conversation_id = _conversation(channel)
+    ActionHandoff().run(
+        CollectingDispatcher(),
+        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        {},
+    )
+    resumed: list[str] = []
+
+    class Rasa:
+        def resume(self, sender: str) -> None:
+            resumed.append(sender)
+
+    from atende.audit import Actor
+
+    return_to_bot(
+        channel.tenant_id, conversation_id, actor=Actor("attendant", "a1"), bot=Rasa()
+    )
+    assert resumed == [str(conversation_id)]
+    assert _state(channel, conversation_id) == "bot"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        handoff = conn.execute("SELECT outcome, resolved_at FROM handoffs").fetchone()
+    assert handoff is not None and handoff["outcome"] == "returned_to_bot"
+    # Already with the bot: a clear conflict, and Rasa is not called again.
+    with pytest.raises(Conflict):
+        return_to_bot(
+            channel.tenant_id,
+            conversation_id,
+            actor=Actor("attendant", "a1"),
+            bot=Rasa(),
+        )
+    assert resumed == [str(conversation_id)]
+
+
+def test_return_to_bot_changes_nothing_when_rasa_cannot_resume(
+    channel: Channel,
+) -> None:
+    conversation_id = _conversation(channel)
+    ActionHandoff().run(
+        CollectingDispatcher(),
+        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        {},
+    )
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    rasa = RasaClient(
+        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(refuse))
+    )
+    from atende.audit import Actor
+
+    with pytest.raises(BotUnavailable):
+        return_to_bot(
+            channel.tenant_id, conversation_id, actor=Actor("attendant", "a1"), bot=rasa
+        )
+    assert _state(channel, conversation_id) == "waiting_human"
+
+
+def test_return_to_bot_route_with_api_key(
+    channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atende import tenancy
+
+    conversation_id = _conversation(channel)
+    ActionHandoff().run(
+        CollectingDispatcher(),
+        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        {},
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        _key_id, api_key = tenancy.issue_api_key(conn, name="console")
+    calls: list[httpx.Request] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"sender_id": str(conversation_id)})
+
+    channel.engine.bot = RasaClient(
+        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(rasa))
+    )
+    sys.path.insert(0, str(ROOT / "functions" / "api"))
+    from app import app
+
+    path = f"/v1/conversations/{conversation_id}/return-to-bot"
+    with Client(app) as client:
+        anonymous = client.http.post(path)
+        wrong = client.http.post(path, headers={"X-API-Key": "atd_" + "x" * 43})
+        bad_id = client.http.post(
+            "/v1/conversations/nope/return-to-bot", headers={"X-API-Key": api_key}
+        )
+        ok = client.http.post(path, headers={"X-API-Key": api_key})
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+    assert bad_id.status_code == 400
+    assert ok.status_code == 200 and json.loads(ok.body) == {"state": "bot"}
+    assert [str(c.url.path) for c in calls] == [
+        f"/conversations/{conversation_id}/tracker/events"
+    ]
+    assert json.loads(calls[0].content) == {"event": "resume"}
+
+
+def _ollama(answer: dict[str, Any] | None) -> ollama.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if answer is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content)
+        assert body["format"]["required"] == ["found", "answer"]
+        assert "Artigos:" in body["messages"][1]["content"]
+        return httpx.Response(
+            200,
+            json={
+                "model": "llama3:8b",
+                "created_at": "2026-11-22T03:00:00Z",
+                "message": {"role": "assistant", "content": json.dumps(answer)},
+                "done": True,
+                "done_reason": "stop",
+                "total_duration": 812000000,
+                "eval_count": 31,
+            },
+        )
+
+    return ollama.Client(
+        host="http://ollama.test:11434", transport=httpx.MockTransport(handler)
+    )
+
+
+def _seed_kb(ch: Channel) -> None:
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        conn.execute(
+            "INSERT INTO knowledge_articles (tenant_id, title, body) VALUES"
+            " (current_tenant_id(), 'Troca de produto', 'A troca pode ser feita em até"
+            " 30 dias com a nota fiscal, em qualquer loja.'),"
+            " (current_tenant_id(), 'Horário', 'Atendemos de segunda a sábado, das 8h"
+            " às 20h.')"
+        )
+
+
+def test_grounded_answer_from_the_knowledge_base(channel: Channel) -> None:
+    _seed_kb(channel)
+    client = _ollama(
+        {"found": True, "answer": "Você pode trocar em até 30 dias com a nota."}
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        answer = llm.answer_from_knowledge_base(
+            conn, "qual o prazo pra troca?", client=client
+        )
+    assert answer.grounded and "30 dias" in answer.text and len(answer.article_ids) >= 1
+
+
+def test_llm_says_it_does_not_know_rather_than_invent(channel: Channel) -> None:
+    _seed_kb(channel)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        nothing_found = llm.answer_from_knowledge_base(
+            conn, "quem ganhou o jogo ontem?", client=_ollama(None)
+        )
+        model_declines = llm.answer_from_knowledge_base(
+            conn,
+            "troca de produto usado?",
+            client=_ollama({"found": False, "answer": ""}),
+        )
+    assert nothing_found.text == llm.DONT_KNOW and not nothing_found.grounded
+    assert model_declines.text == llm.DONT_KNOW
+
+
+def test_llm_down_is_reported(channel: Channel) -> None:
+    _seed_kb(channel)
+    with (
+        db.tenant_transaction(channel.tenant_id) as conn,
+        pytest.raises(llm.LlmUnavailable),
+    ):
+        llm.answer_from_knowledge_base(conn, "prazo de troca", client=_ollama(None))
+
+
+def test_action_llm_answer_without_llm_sets_the_slot_for_handoff(
+    channel: Channel,
+) -> None:
+    _seed_kb(channel)
+    conversation_id = _conversation(channel)
+    assert get_settings().ollama_host is None  # degraded mode: no LLM configured
+    dispatcher = CollectingDispatcher()
+    events = ActionLlmAnswer().run(
+        dispatcher,
+        _tracker(channel, conversation_id, "prazo de troca", "nlu_fallback"),
+        {},
+    )
+    assert events == [SlotSet("llm_disponivel", False)]
+    assert dispatcher.messages == []
+
+
+def test_action_llm_answer_with_llm(
+    channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed_kb(channel)
+    conversation_id = _conversation(channel)
+    client = _ollama(
+        {"found": True, "answer": "Atendemos de segunda a sábado, das 8h às 20h."}
+    )
+    monkeypatch.setattr(llm, "_client", lambda: client)
+    dispatcher = CollectingDispatcher()
+    events = ActionLlmAnswer().run(
+        dispatcher,
+        _tracker(channel, conversation_id, "vcs abrem sabado?", "nlu_fallback"),
+        {},
+    )
+    assert events == [SlotSet("llm_disponivel", True)]
+    assert dispatcher.messages[0]["text"].startswith("Atendemos de segunda a sábado")
+
+
+@pytest.mark.parametrize(
+    ("intent", "granted"),
+    [("consentimento_aceitar", True), ("consentimento_recusar", False)],
+)
+def test_consent_is_recorded_and_audited(
+    channel: Channel, intent: str, granted: bool
+) -> None:
+    conversation_id = _conversation(channel)
+    dispatcher = CollectingDispatcher()
+    ActionRegistrarConsentimento().run(
+        dispatcher, _tracker(channel, conversation_id, "sim", intent), {}
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        consent = conn.execute(
+            "SELECT purpose, granted, source FROM consents"
+        ).fetchone()
+        audit = conn.execute(
+            "SELECT action FROM audit_events WHERE action LIKE 'CONSENT_%'"
+        ).fetchone()
+    assert consent == {
+        "purpose": "atendimento_whatsapp",
+        "granted": granted,
+        "source": "whatsapp_bot",
+    }
+    assert audit is not None
+    assert audit["action"] == ("CONSENT_GRANTED" if granted else "CONSENT_REFUSED")
+    assert dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("action", "kind", "audit_action"),
+    [
+        (ActionSolicitarAcessoDados, "access", "LGPD_ACCESS_REQUESTED"),
+        (ActionSolicitarExclusaoDados, "erasure", "LGPD_ERASURE_REQUESTED"),
+    ],
+)
+def test_lgpd_requests_are_opened_once(
+    channel: Channel, action: Any, kind: str, audit_action: str
+) -> None:
+    conversation_id = _conversation(channel)
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    action().run(
+        first, _tracker(channel, conversation_id, "meus dados", "meus_dados"), {}
+    )
+    action().run(
+        second, _tracker(channel, conversation_id, "meus dados", "meus_dados"), {}
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        requests = conn.execute("SELECT id, kind, status FROM lgpd_requests").fetchall()
+        audits = conn.execute(
+            "SELECT count(*) AS n FROM audit_events WHERE action = %s", (audit_action,)
+        ).fetchone()
+    assert [(r["kind"], r["status"]) for r in requests] == [(kind, "open")]
+    assert audits == {"n": 1}
+    protocol = str(requests[0]["id"]).split("-")[0].upper()
+    assert (
+        protocol in first.messages[0]["text"] and protocol in second.messages[0]["text"]
+    )
+    assert "em andamento" in second.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("529.982.247-25", "529.982.247-25"),
+        ("52998224725", "529.982.247-25"),
+        ("529.982.247-24", None),
+        ("111.111.111-11", None),
+        ("abc", None),
+    ],
+)
+def test_cpf_form_accepts_only_valid_check_digits(
+    value: str, expected: str | None
+) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateCpfForm().validate_cpf(value, dispatcher, None, {})
+    assert result == {"cpf": expected}
+    assert (dispatcher.messages == []) == (expected is not None)
+    if expected is None:
+        assert dispatcher.messages[0]["response"] == "utter_cpf_invalido"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("#1234567", "1234567"),
+        ("PED-123456", "123456"),
+        ("ped 98765432", "98765432"),
+        ("12", None),
+        ("pedido", None),
+    ],
+)
+def test_order_form_checks_the_number_shape(value: str, expected: str | None) -> None:
+    dispatcher = CollectingDispatcher()
+    assert ValidatePedidoForm().validate_numero_pedido(value, dispatcher, None, {}) == {
+        "numero_pedido": expected
+    }
