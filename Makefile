@@ -6,15 +6,40 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv clean
+# Rasa 3.6.21 declares Python <3.11 but runs on 3.11 with its pins resolved as for
+# 3.10 (bot/requirements.lock), in a virtualenv of its own.
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+BOT_MODEL := bot/models/atende.tar.gz
+BOT_SOURCES := bot/config.yml bot/domain.yml $(shell find bot/data -type f 2>/dev/null)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test lint bench venv bot clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,bot,dev]'
 	@touch $(STAMP)
 
+$(RASA_STAMP): bot/requirements.lock
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "pip<26"
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--ignore-requires-python --no-deps -r bot/requirements.lock
+	@touch $(RASA_STAMP)
+
+# Trains only when the bot's data changed (fixed seeds in bot/config.yml).
+$(BOT_MODEL): $(RASA_STAMP) $(BOT_SOURCES)
+	cd bot && ../$(RASA_VENV)/bin/rasa train --fixed-model-name atende --out models \
+		--num-threads 2 --quiet
+	@touch $(BOT_MODEL)
+
 venv: $(STAMP)
+
+## bot: the Rasa environment and a trained model
+bot: $(BOT_MODEL)
 
 ## run: start the whole system on 127.0.0.1 (embedded PostgreSQL, moto, API)
 run: $(STAMP)
@@ -36,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(RASA_VENV) bot/models .pytest_cache .mypy_cache .ruff_cache .coverage
