@@ -57,12 +57,18 @@ class BotProcesses:
             actions_env,
             log_dir / "actions.log",
         )
-        rasa_env = {
-            **os.environ,
-            **quiet,
-            "RASA_TRACKER_URL": self._tracker_url,
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
-        }
+        # This run's ports and tracker store; bot/endpoints.yml keeps the
+        # defaults that `rasa shell` or `rasa test` use by hand.
+        endpoints = log_dir / "rasa-endpoints.yml"
+        endpoints.write_text(
+            "action_endpoint:\n"
+            f'  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            "tracker_store:\n"
+            "  type: SQL\n"
+            "  dialect: postgresql\n"
+            f'  url: "{self._tracker_url}"\n'
+        )
+        rasa_env = {**os.environ, **quiet}
         self._spawn(
             [
                 str(RASA),
@@ -75,7 +81,7 @@ class BotProcesses:
                 "-m",
                 str(MODEL),
                 "--endpoints",
-                "endpoints.yml",
+                str(endpoints),
                 "--credentials",
                 "credentials.yml",
             ],

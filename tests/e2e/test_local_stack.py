@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get_json(url: str) -> tuple[int, dict[str, object]]:
+def _get_json(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
             return response.status, json.loads(response.read())
@@ -48,8 +50,12 @@ def _process_gone(pid: int, within_s: float) -> bool:
     return False
 
 
+_GRAPH_PORTS: dict[Path, int] = {}
+
+
 def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str]:
     graph_port, simulator_port = _free_port(), _free_port()
+    _GRAPH_PORTS[data_dir] = graph_port
     env = {
         **{
             k: v for k, v in os.environ.items() if not k.startswith(("ATENDE_", "AWS_"))
@@ -72,7 +78,7 @@ def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str
     )
 
 
-def _wait_healthy(proc: subprocess.Popen[str], api_port: int) -> dict[str, object]:
+def _wait_healthy(proc: subprocess.Popen[str], api_port: int) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
@@ -118,3 +124,119 @@ def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         out = _stop(proc)
     assert demo["api_key"] in out and demo["tenant_id"] in out
+
+
+BOT_READY = (ROOT / ".venv-rasa" / "bin" / "rasa").exists() and (
+    ROOT / "bot" / "models" / "atende.tar.gz"
+).exists()
+
+
+def _graph_sends(graph_url: str) -> list[dict[str, Any]]:
+    """Message sends recorded by the Graph API stand-in, oldest first."""
+    with urllib.request.urlopen(f"{graph_url}/_standin/requests", timeout=5) as r:  # noqa: S310
+        recorded: list[dict[str, Any]] = json.loads(r.read())
+    return [r for r in recorded if (r.get("body") or {}).get("type")]
+
+
+def _wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.bot
+@pytest.mark.skipif(not BOT_READY, reason="needs `make bot`")
+def test_handoff_and_return_to_bot_with_the_real_rasa(tmp_path: Path) -> None:
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    from infra.simulator import SimulatedCustomer, post_signed, text_payload
+
+    api_port, aws_port = _free_port(), _free_port()
+    proc = _start(tmp_path, api_port, aws_port)
+    try:
+        _wait_healthy(proc, api_port)
+        api = f"http://127.0.0.1:{api_port}"
+        graph_url = f"http://127.0.0.1:{_GRAPH_PORTS[tmp_path]}"
+        _wait_for(
+            lambda: _get_json(f"{api}/health")[1]["checks"]["bot"]["ok"],
+            180,
+            "Rasa to load its model",
+        )
+        customer = SimulatedCustomer()
+
+        def say(text: str) -> None:
+            payload = text_payload(
+                text,
+                customer,
+                phone_number_id="106540352242922",
+                display_phone_number="+55 11 4000-1234",
+            )
+            assert (
+                post_signed(f"{api}/whatsapp/webhook", payload, "dev-app-secret") == 200
+            )
+
+        say("quero falar com um atendente")
+        _wait_for(lambda: len(_graph_sends(graph_url)) >= 1, 60, "the handoff reply")
+        reply = _graph_sends(graph_url)[-1]["body"]
+        assert "equipe" in reply["text"]["body"]
+
+        admin = f"postgresql://postgres@/atende?host={tmp_path / 'postgres'}"
+        with psycopg.connect(admin) as conn:
+            row = conn.execute("SELECT id, state FROM conversations").fetchone()
+        assert row is not None and row[1] == "waiting_human"
+
+        demo = json.loads((tmp_path / "demo-tenant.json").read_text())
+        request = urllib.request.Request(  # noqa: S310
+            f"{api}/v1/conversations/{row[0]}/return-to-bot",
+            method="POST",
+            headers={"X-API-Key": demo["api_key"]},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+
+        before = len(_graph_sends(graph_url))
+        say("oi, bom dia")
+        _wait_for(lambda: len(_graph_sends(graph_url)) > before, 60, "the bot's answer")
+        with psycopg.connect(admin) as conn:
+            state = conn.execute(
+                "SELECT state FROM conversations WHERE id = %s", (row[0],)
+            ).fetchone()
+        assert state == ("bot",)
+
+        # LGPD erasure removes what the bot remembers of the customer.
+        from atende import db, lgpd
+        from atende.audit import Actor
+
+        tracker = f"postgresql://atende_rasa@/rasa_tracker?host={tmp_path / 'postgres'}"
+        with psycopg.connect(tracker) as conn:
+            kept = conn.execute(
+                "SELECT count(*) FROM events WHERE sender_id = %s", (str(row[0]),)
+            ).fetchone()
+        assert kept is not None and kept[0] > 0
+        db.configure(f"postgresql://atende_app@/atende?host={tmp_path / 'postgres'}")
+        try:
+            with db.tenant_transaction(demo["tenant_id"]) as app_conn:
+                owner = app_conn.execute(
+                    "SELECT customer_id FROM conversations WHERE id = %s", (row[0],)
+                ).fetchone()
+                assert owner is not None
+                erased = lgpd.erase_bot_memory(
+                    app_conn,
+                    customer_id=owner["customer_id"],
+                    tracker_db_url=tracker,
+                    actor=Actor("operator", "e2e"),
+                )
+        finally:
+            db.close_pool()
+        assert erased == kept[0]
+        with psycopg.connect(tracker) as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM events WHERE sender_id = %s", (str(row[0]),)
+            ).fetchone()
+        assert left == (0,)
+    finally:
+        _stop(proc)

@@ -100,6 +100,7 @@ class RasaStandIn:
     """Counts turns; answers like Rasa's REST channel, or fails when told to."""
 
     reply: str = "Olá! Sou a assistente virtual da Loja Exemplo. Como posso ajudar?"
+    buttons: list[dict[str, str]] = field(default_factory=list)
     down: bool = False
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -112,9 +113,10 @@ class RasaStandIn:
         with self._lock:
             self.calls.append(body)
         time.sleep(self.delay_s)
-        return httpx.Response(
-            200, json=[{"recipient_id": body["sender"], "text": self.reply}]
-        )
+        reply: dict[str, Any] = {"recipient_id": body["sender"], "text": self.reply}
+        if self.buttons:
+            reply["buttons"] = self.buttons
+        return httpx.Response(200, json=[reply])
 
     def client(self) -> RasaClient:
         return RasaClient(

@@ -457,3 +457,28 @@ def test_idle_conversation_is_closed_and_the_next_message_opens_a_new_one(
     )
     assert [c["state"] for c in conversations] == ["closed", "bot"]
     assert conversations[1]["id"] != closed["id"]
+
+
+def test_bot_buttons_become_reply_buttons(channel: Channel) -> None:
+    channel.rasa.buttons = [
+        {"title": "2ª via do boleto", "payload": "/segunda_via_boleto"},
+        {"title": "Falar com atendente", "payload": "/falar_com_atendente"},
+    ]
+    [update] = parse_webhook(text_update("oi", wamid="wamid.O1"))
+    channel.engine.handle(channel.tenant_id, update)
+    [sent] = channel.sent()
+    assert sent["type"] == "interactive"
+    titles = [b["reply"]["title"] for b in sent["interactive"]["action"]["buttons"]]
+    assert titles == ["2ª via do boleto", "Falar com atendente"]
+
+
+def test_buttons_whatsapp_cannot_show_arrive_as_text(channel: Channel) -> None:
+    channel.rasa.buttons = [
+        {"title": f"Opção número {i} bem comprida", "payload": f"/o{i}"}
+        for i in range(4)
+    ]
+    [update] = parse_webhook(text_update("oi", wamid="wamid.O2"))
+    channel.engine.handle(channel.tenant_id, update)
+    [sent] = channel.sent()
+    assert sent["type"] == "text"
+    assert "• Opção número 3 bem comprida" in sent["text"]["body"]

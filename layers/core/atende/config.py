@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         default=60.0, gt=0, validation_alias="BOT_TURN_LEASE_S"
     )
     rasa_url: str = Field(default="http://127.0.0.1:5005", validation_alias="RASA_URL")
+    rasa_tracker_db_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="RASA_TRACKER_DB_URL",
+        description="Rasa's SQL tracker store, for LGPD erasure of bot memory.",
+    )
     rasa_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RASA_TIMEOUT_S")
 
     # Private LLM (Ollama). Unset: the bot runs degraded (handoff instead of

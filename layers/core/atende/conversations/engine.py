@@ -21,6 +21,7 @@ from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
+from atende.errors import InvalidInput
 from atende.observability import logger, metrics
 from atende.whatsapp.graph import (
     CircuitOpenError,
@@ -28,6 +29,7 @@ from atende.whatsapp.graph import (
     GraphClient,
     OutsideCustomerWindow,
     Recipient,
+    SentMessage,
 )
 from atende.whatsapp.updates import (
     InboundMessage,
@@ -213,18 +215,7 @@ class ConversationEngine:
             graph = self._graph_for(conversation.phone_number_id or "")
             for item in items:
                 try:
-                    buttons = [tuple(b) for b in item.payload.get("buttons") or ()]
-                    if buttons:
-                        sent = graph.send_buttons(
-                            to,
-                            item.body,
-                            [(str(b[0]), str(b[1])) for b in buttons],
-                            last_inbound_at=conversation.last_inbound_at,
-                        )
-                    else:
-                        sent = graph.send_text(
-                            to, item.body, last_inbound_at=conversation.last_inbound_at
-                        )
+                    sent = _send(graph, to, item, conversation.last_inbound_at)
                     store.mark_sent(conn, item.id, sent.wamid)
                 except OutsideCustomerWindow as error:
                     store.mark_failed(
@@ -290,6 +281,29 @@ class ConversationEngine:
         with directory_transaction() as conn:
             tenant_ids = [r["id"] for r in conn.execute("SELECT id FROM tenants")]
         return sum(self.close_idle(tenant_id) for tenant_id in tenant_ids)
+
+
+def _send(
+    graph: GraphClient,
+    to: Recipient,
+    item: store.OutboxItem,
+    last_inbound_at: datetime | None,
+) -> SentMessage:
+    buttons = [(str(b[0]), str(b[1])) for b in item.payload.get("buttons") or ()]
+    if buttons:
+        try:
+            return graph.send_buttons(
+                to, item.body, buttons, last_inbound_at=last_inbound_at
+            )
+        except InvalidInput:
+            # More than WhatsApp's 3 reply buttons, or titles over 20 characters:
+            # the options still reach the customer, as text.
+            logger.warning("buttons sent as text", extra={"buttons": len(buttons)})
+            options = "\n".join(f"• {title}" for _payload, title in buttons)
+            return graph.send_text(
+                to, f"{item.body}\n\n{options}", last_inbound_at=last_inbound_at
+            )
+    return graph.send_text(to, item.body, last_inbound_at=last_inbound_at)
 
 
 def _recipient(wa_user_id: str, phone: str | None) -> Recipient:

@@ -6,13 +6,16 @@ erasure across tables, trackers and backups) is a later issue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
+
+import psycopg
 
 from atende.audit import Actor, record_event
 from atende.db import Connection
 
-__all__ = ["open_request", "record_consent"]
+__all__ = ["erase_bot_memory", "open_request", "record_consent"]
 
 RequestKind = Literal["access", "erasure"]
 
@@ -84,3 +87,36 @@ def open_request(
         details={"request_id": str(request_id)},
     )
     return request_id, True
+
+
+def erase_bot_memory(
+    conn: Connection, *, customer_id: UUID, tracker_db_url: str, actor: Actor
+) -> int:
+    """Delete the Rasa trackers of every conversation of a customer (erasure).
+
+    Rasa keys trackers by sender id, which is the conversation id; its SQL
+    tracker store keeps them in ``events``. Returns how many events went.
+    """
+    rows = conn.execute(
+        "SELECT id::text AS id FROM conversations WHERE customer_id = %s",
+        (customer_id,),
+    ).fetchall()
+    deleted = _delete_trackers(tracker_db_url, [r["id"] for r in rows])
+    record_event(
+        conn,
+        action="BOT_MEMORY_ERASED",
+        subject_type="customer",
+        subject_id=str(customer_id),
+        actor=actor,
+        details={"conversations": len(rows), "events": deleted},
+    )
+    return deleted
+
+
+def _delete_trackers(tracker_db_url: str, sender_ids: Sequence[str]) -> int:
+    if not sender_ids:
+        return 0
+    with psycopg.connect(tracker_db_url, autocommit=True) as tracker_db:
+        return tracker_db.execute(
+            "DELETE FROM events WHERE sender_id = ANY(%s)", (list(sender_ids),)
+        ).rowcount
