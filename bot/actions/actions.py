@@ -7,6 +7,7 @@ calls one atende use case inside that tenant's transaction.
 
 from __future__ import annotations
 
+import abc
 import re
 from typing import Any
 from uuid import UUID
@@ -150,10 +151,15 @@ class ActionRegistrarConsentimento(Action):
         return []
 
 
-class _LgpdRequestAction(Action):
+class _LgpdRequestAction(Action, abc.ABC):
+    """Base of the LGPD request actions; abstract, so rasa-sdk doesn't register it."""
+
     kind: lgpd.RequestKind
     opened_text: str
     existing_text: str
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

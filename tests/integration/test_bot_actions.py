@@ -430,3 +430,20 @@ def test_order_form_checks_the_number_shape(value: str, expected: str | None) ->
     assert ValidatePedidoForm().validate_numero_pedido(value, dispatcher, None, {}) == {
         "numero_pedido": expected
     }
+
+
+def test_action_server_registers_exactly_the_domain_actions() -> None:
+    """What `python -m rasa_sdk --actions actions` loads at start."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(executor.actions) == {
+        "action_handoff",
+        "action_llm_answer",
+        "action_registrar_consentimento",
+        "action_solicitar_acesso_dados",
+        "action_solicitar_exclusao_dados",
+        "validate_cpf_form",
+        "validate_pedido_form",
+    }
