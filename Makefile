@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,bot,dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,ocr,bot,dev]'
 	@touch $(STAMP)
 
 $(RASA_STAMP): bot/requirements.lock

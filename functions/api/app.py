@@ -10,6 +10,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from atende.conversations.handoff import return_to_bot
+from atende.documents import jobs
 from atende.errors import AtendeError, InvalidInput, http_headers, http_status
 from atende.health import check_health
 from atende.observability import logger, metrics
@@ -18,6 +19,8 @@ from atende.whatsapp import runtime as whatsapp
 from atende.whatsapp import webhook
 
 app = Chalice(app_name="atende-api")
+PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
+app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
@@ -137,3 +140,90 @@ def conversation_return_to_bot(conversation_id: str) -> Response:
         bot=whatsapp.engine().bot,
     )
     return Response(body={"state": "bot"}, status_code=200, headers=JSON)
+
+
+def _client_ip() -> str | None:
+    identity = (_request().context or {}).get("identity") or {}
+    source = identity.get("sourceIp")
+    return str(source) if source else None
+
+
+def _request_id() -> str | None:
+    return (_request().context or {}).get("requestId") or _request().headers.get(
+        "x-request-id"
+    )
+
+
+def _pdf_from_request() -> bytes:
+    """The PDF: the raw body, or the first file part of a multipart form."""
+    request = _request()
+    body = request.raw_body or b""
+    raw = body if isinstance(body, bytes) else body.encode()
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return raw
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    for part in message.iter_parts():
+        if part.get_filename() or part.get_param("name", header="content-disposition"):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload
+    raise InvalidInput("Envie o PDF no corpo da requisição ou no campo 'file'.")
+
+
+@app.route("/v1/documents", methods=["POST"], content_types=PDF_TYPES)
+@api_errors
+def document_submit() -> Response:
+    """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
+    principal = _principal()
+    submission = jobs.submit(
+        principal, _pdf_from_request(), request_id=_request_id(), ip=_client_ip()
+    )
+    return Response(
+        body=submission.job,
+        status_code=202 if submission.created else 200,
+        headers={**JSON, "Location": f"/v1/documents/{submission.job['id']}"},
+    )
+
+
+@app.route("/v1/documents", methods=["GET"])
+@api_errors
+def document_list() -> Response:
+    principal = _principal()
+    params = dict(_request().query_params or {})
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError as exc:
+        raise InvalidInput("O parâmetro 'limit' deve ser um número.") from exc
+    items = jobs.list_jobs(
+        principal.tenant_id, status=params.get("status"), limit=limit
+    )
+    return Response(body={"documents": items}, status_code=200, headers=JSON)
+
+
+@app.route("/v1/documents/{document_id}", methods=["GET"])
+@api_errors
+def document_status(document_id: str) -> Response:
+    principal = _principal()
+    job = jobs.get_job(principal.tenant_id, _uuid(document_id, "documento"))
+    return Response(body=job, status_code=200, headers=JSON)
+
+
+@app.route("/v1/documents/{document_id}/result", methods=["GET"])
+@api_errors
+def document_result(document_id: str) -> Response:
+    principal = _principal()
+    params = dict(_request().query_params or {})
+    result = jobs.get_result(
+        principal,
+        _uuid(document_id, "documento"),
+        include_text=params.get("text", "").lower() in {"1", "true", "sim"},
+        request_id=_request_id(),
+        ip=_client_ip(),
+    )
+    return Response(body=result, status_code=200, headers=JSON)

@@ -97,6 +97,12 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, 'access') RETURNING id",
         (t, ids["customers"]),
     ),
+    "api_rate_limits": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO api_rate_limits (tenant_id, api_key_id, window_start, hits)"
+        " VALUES (%s, %s, date_trunc('minute', now()), 1) RETURNING api_key_id",
+        (t, ids["api_keys"]),
+    ),
     "audit_events": lambda c, t, ids: _insert(
         c,
         "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "

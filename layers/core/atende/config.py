@@ -133,6 +133,29 @@ class Settings(BaseSettings):
         default=20.0, gt=0, validation_alias="OLLAMA_TIMEOUT_S"
     )
 
+    # Document pipeline.
+    documents_bucket: str = Field(
+        default="atende-documents-local", validation_alias="DOCUMENTS_BUCKET"
+    )
+    document_pipeline_arn: str | None = Field(
+        default=None, validation_alias="DOCUMENT_PIPELINE_ARN"
+    )
+    document_max_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, validation_alias="DOCUMENT_MAX_BYTES"
+    )
+    document_max_pages: int = Field(
+        default=200, gt=0, validation_alias="DOCUMENT_MAX_PAGES"
+    )
+    document_result_ttl_hours: float = Field(
+        default=24.0, gt=0, validation_alias="DOCUMENT_RESULT_TTL_HOURS"
+    )
+    document_max_running: int = Field(
+        default=50, gt=0, validation_alias="DOCUMENT_MAX_RUNNING_EXECUTIONS"
+    )
+    api_rate_limit_per_minute: int = Field(
+        default=60, gt=0, validation_alias="API_RATE_LIMIT_PER_MINUTE"
+    )
+
     # Local stack.
     api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
     api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")

@@ -1,0 +1,81 @@
+"""Where a document's bytes live: S3, under the tenant's prefix, always
+encrypted with the tenant's key (encryption context: tenant, purpose, document).
+No plaintext PDF, page text or result is ever written to S3 or disk."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from atende import aws, crypto
+from atende.config import get_settings
+from atende.crypto import TenantKey
+
+
+def _prefix(tenant_id: UUID | str, document_id: UUID | str) -> str:
+    return f"tenants/{tenant_id}/documents/{document_id}/"
+
+
+def source_key(tenant_id: UUID | str, document_id: UUID | str) -> str:
+    return _prefix(tenant_id, document_id) + "source.pdf.enc"
+
+
+def page_key(tenant_id: UUID | str, document_id: UUID | str, index: int) -> str:
+    return _prefix(tenant_id, document_id) + f"pages/{index:04d}.txt.enc"
+
+
+def result_key(tenant_id: UUID | str, document_id: UUID | str) -> str:
+    return _prefix(tenant_id, document_id) + "result.json.enc"
+
+
+def put(
+    key: TenantKey, s3_key: str, data: bytes, *, purpose: str, document_id: str
+) -> None:
+    sealed = crypto.encrypt(
+        key, data, purpose=purpose, context={"document_id": document_id}
+    )
+    aws.client("s3").put_object(
+        Bucket=get_settings().documents_bucket, Key=s3_key, Body=sealed
+    )
+
+
+def get(key: TenantKey, s3_key: str, *, purpose: str, document_id: str) -> bytes:
+    body = aws.client("s3").get_object(
+        Bucket=get_settings().documents_bucket, Key=s3_key
+    )
+    return crypto.decrypt(
+        key, body["Body"].read(), purpose=purpose, context={"document_id": document_id}
+    )
+
+
+def delete(s3_keys: list[str]) -> None:
+    if s3_keys:
+        aws.client("s3").delete_objects(
+            Bucket=get_settings().documents_bucket,
+            Delete={"Objects": [{"Key": k} for k in s3_keys], "Quiet": True},
+        )
+
+
+def purge_inputs(tenant_id: UUID | str, document_id: UUID | str) -> int:
+    """Delete the PDF and its page texts (the result stays until its TTL)."""
+    s3 = aws.client("s3")
+    bucket = get_settings().documents_bucket
+    prefix = _prefix(tenant_id, document_id)
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix
+        )
+        for obj in page.get("Contents", [])
+        if obj["Key"] != result_key(tenant_id, document_id)
+    ]
+    for start in range(0, len(keys), 1000):
+        delete(keys[start : start + 1000])
+    return len(keys)
+
+
+def exists(s3_key: str) -> bool:
+    s3 = aws.client("s3")
+    listing = s3.list_objects_v2(
+        Bucket=get_settings().documents_bucket, Prefix=s3_key, MaxKeys=1
+    )
+    return any(obj["Key"] == s3_key for obj in listing.get("Contents", []))
