@@ -3,6 +3,8 @@
 - PostgreSQL: pgserver in ATENDE_DATA_DIR (survives restarts), migrated.
 - AWS: a moto server (S3, KMS, SQS, DynamoDB, Step Functions, ...).
 - API: the same Chalice app that is deployed, served by Chalice's local server.
+- Documents: the Step Functions pipeline (real ASL) executed by moto, its
+  Lambda tasks routed to the real handlers; PaddleOCR on the shipped weights.
 - WhatsApp: a Graph API stand-in that records what Atende sends, the
   conversation worker fed from the FIFO queue like Lambda's event source
   mapping, the idle-conversation sweeper on a schedule, and the simulator page.
@@ -47,6 +49,7 @@ from atende.config import get_settings  # noqa: E402
 from atende.db.bootstrap import ensure_service_database  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
 from atende.whatsapp import runtime  # noqa: E402
+from infra import pipeline_local  # noqa: E402
 from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
 from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
@@ -182,6 +185,13 @@ def main() -> int:
         if embedded is not None:
             _rekey_tenants(embedded)
         os.environ["CONVERSATION_QUEUE_URL"] = _create_queues()
+        # The document pipeline: the real ASL executed by moto, its Lambda
+        # tasks routed to functions/document_tasks in this process.
+        pipeline_local.enable_execution()
+        os.environ["MOTO_PORT"] = str(settings.local_aws_port)
+        pipeline_local.route_invocations()
+        pipeline_local.create_bucket(settings.documents_bucket)
+        os.environ["DOCUMENT_PIPELINE_ARN"] = pipeline_local.deploy()
         get_settings.cache_clear()
         runtime.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)

@@ -90,6 +90,34 @@ def _wait_healthy(proc: subprocess.Popen[str], api_port: int) -> dict[str, Any]:
     raise AssertionError("local stack did not become healthy")
 
 
+def _upload_and_wait(api_port: int, data_dir: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from tests.documents_kit import contract_pdf
+
+    api_key = json.loads((data_dir / "demo-tenant.json").read_text())["api_key"]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{api_port}/v1/documents",
+        data=contract_pdf(),
+        method="POST",
+        headers={"X-API-Key": api_key, "Content-Type": "application/pdf"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        assert response.status == 202
+        document_id = json.loads(response.read())["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = urllib.request.Request(
+            f"http://127.0.0.1:{api_port}/v1/documents/{document_id}",
+            headers={"X-API-Key": api_key},
+        )
+        with urllib.request.urlopen(status, timeout=10) as response:  # noqa: S310
+            job: dict[str, Any] = json.loads(response.read())
+        if job["purged"]:
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"document job did not finish: {job}")
+
+
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
@@ -104,12 +132,15 @@ def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
         postmaster_pid = int(
             (tmp_path / "postgres" / "postmaster.pid").read_text().split()[0]
         )
+        job = _upload_and_wait(api_port, tmp_path)
     finally:
         out = _stop(proc)
     assert body["status"] == "ok", body
     checks = body["checks"]
     assert isinstance(checks, dict) and checks["db"]["ok"] and checks["aws"]["ok"]
     assert proc.returncode == 0, out
+    # The README's curl upload: the pipeline ran on moto and purged the PDF.
+    assert job["status"] == "COMPLETED" and job["purged"], job
     demo = json.loads((tmp_path / "demo-tenant.json").read_text())
     assert demo["api_key"] in out and "Loja Exemplo" in out
     assert (tmp_path / "demo-tenant.json").stat().st_mode & 0o077 == 0

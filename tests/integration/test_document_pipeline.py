@@ -222,7 +222,7 @@ def test_a_page_whose_ocr_fails_every_retry_ends_failed_and_purged(
     ("data", "status", "code"),
     [
         (kit.empty(), 400, "ARQUIVO_VAZIO"),
-        (kit.not_a_pdf(), 400, "NAO_E_PDF"),
+        (kit.not_a_pdf(), 415, "NAO_E_PDF"),
         (kit.encrypted_pdf(), 400, "PDF_PROTEGIDO"),
         (kit.truncated_pdf(), 400, "PDF_CORROMPIDO"),
         (kit.zero_page_pdf(), 400, "PDF_SEM_PAGINAS"),

@@ -32,8 +32,8 @@ def _raises(data: bytes, **caps: int) -> AtendeError:
     ("make", "error", "code", "status", "words"),
     [
         (kit.empty, pdf.EmptyUpload, "ARQUIVO_VAZIO", 400, "vazio"),
-        (kit.not_a_pdf, pdf.NotAPdf, "NAO_E_PDF", 400, "não é um PDF"),
-        (kit.docx_like, pdf.NotAPdf, "NAO_E_PDF", 400, "formato PDF"),
+        (kit.not_a_pdf, pdf.NotAPdf, "NAO_E_PDF", 415, "não é um PDF"),
+        (kit.docx_like, pdf.NotAPdf, "NAO_E_PDF", 415, "formato PDF"),
         (kit.encrypted_pdf, pdf.PdfProtected, "PDF_PROTEGIDO", 400, "senha"),
         (kit.truncated_pdf, pdf.PdfCorrupt, "PDF_CORROMPIDO", 400, "corrompido"),
         (kit.garbled_pdf, pdf.PdfCorrupt, "PDF_CORROMPIDO", 400, "corrompido"),

@@ -23,6 +23,7 @@ from atende.tenancy.api_keys import (
         (errors.NotFound(), 404),
         (errors.Conflict(), 409),
         (errors.PayloadTooLarge(), 413),
+        (errors.UnsupportedMediaType(), 415),
         (errors.RateLimited(retry_after_s=3), 429),
         (errors.DependencyFailed(), 502),
         (errors.ServiceUnavailable(retry_after_s=10), 503),

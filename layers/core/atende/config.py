@@ -156,6 +156,18 @@ class Settings(BaseSettings):
         default=60, gt=0, validation_alias="API_RATE_LIMIT_PER_MINUTE"
     )
 
+    # OCR. Production bakes the model dirs into the OCR image; unset, they are
+    # prepared from the rapidocr wheel into a temporary folder.
+    ocr_model_dir: Path | None = Field(
+        default=None, validation_alias="ATENDE_OCR_MODEL_DIR"
+    )
+    ocr_cpu_threads: int = Field(default=2, ge=1, validation_alias="OCR_CPU_THREADS")
+    ocr_memory_arena: bool = Field(
+        default=True,
+        validation_alias="OCR_MEMORY_ARENA",
+        description="ONNX Runtime's CPU arena: faster, ~0.4 GB more peak memory.",
+    )
+
     # Local stack.
     api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
     api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")

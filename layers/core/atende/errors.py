@@ -58,6 +58,11 @@ class PayloadTooLarge(AtendeError):
     message = "O conteúdo enviado excede o tamanho permitido."
 
 
+class UnsupportedMediaType(InvalidInput):
+    code = "TIPO_NAO_SUPORTADO"
+    message = "Tipo de arquivo não suportado."
+
+
 class RateLimited(AtendeError):
     code = "LIMITE_DE_REQUISICOES"
     message = "Muitas requisições. Aguarde e tente novamente."
@@ -98,6 +103,7 @@ _HTTP_STATUS: dict[type[AtendeError], int] = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     RateLimited: 429,
     DependencyFailed: 502,
     ServiceUnavailable: 503,

@@ -344,7 +344,13 @@ def read_page(
         key = tenant_key(get_tenant(conn))
     confidence: float | None = None
     if use_ocr:
-        page = ocr.ocr_pdf_page(data, index)
+        settings = get_settings()
+        engine = ocr.get_engine(
+            settings.ocr_model_dir,
+            cpu_threads=settings.ocr_cpu_threads,
+            memory_arena=settings.ocr_memory_arena,
+        )
+        page = ocr.ocr_pdf_page(data, index, engine=engine)
         text, confidence = page.text, page.mean_confidence
     else:
         text = pdf.page_text(data, index)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pymupdf
 
-from atende.errors import InvalidInput, PayloadTooLarge
+from atende.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PAGES = 200
@@ -47,7 +47,7 @@ class PdfTooLarge(PayloadTooLarge):
     message = "O PDF excede o tamanho permitido. Envie um PDF menor."
 
 
-class NotAPdf(InvalidInput):
+class NotAPdf(UnsupportedMediaType):
     # 415 would fit better; InvalidInput (400) until errors.py has such a kind.
     code = "NAO_E_PDF"
     message = "O arquivo enviado não é um PDF. Envie o documento em formato PDF."
