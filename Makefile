@@ -42,11 +42,11 @@ venv: $(STAMP)
 bot: $(BOT_MODEL)
 
 ## run: start the whole system on 127.0.0.1 (embedded PostgreSQL, moto, API)
-run: $(STAMP)
+run: $(STAMP) $(BOT_MODEL)
 	$(BIN)/python infra/local_stack.py
 
 ## test: the full test suite, with coverage of layers/ (fails under 80%)
-test: $(STAMP)
+test: $(STAMP) $(BOT_MODEL)
 	$(BIN)/pytest
 
 ## lint: formatting, lint, types and the SAM template
@@ -57,7 +57,7 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
 ## bench: benchmarks; results are written to bench/RESULTS.md
-bench: $(STAMP)
+bench: $(STAMP) $(BOT_MODEL)
 	$(BIN)/python bench/run.py
 
 clean:

@@ -342,3 +342,30 @@ def page_texts(data: bytes) -> Sequence[str]:
         return [page.get_text("text", sort=True) for page in doc]
     finally:
         doc.close()
+
+
+# -- measuring OCR -------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions), O(len(a)*len(b))."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            )
+        previous = current
+    return previous[-1]
+
+
+def cer(hypothesis: str, reference: str) -> float:
+    ref = normalise(reference)
+    return levenshtein(normalise(hypothesis), ref) / max(len(ref), 1)

@@ -223,7 +223,7 @@ def test_return_to_bot_route_with_api_key(
     assert [str(c.url.path) for c in calls] == [
         f"/conversations/{conversation_id}/tracker/events"
     ]
-    assert json.loads(calls[0].content) == {"event": "resume"}
+    assert json.loads(calls[0].content) == [{"event": "resume"}, {"event": "restart"}]
 
 
 def _ollama(answer: dict[str, Any] | None) -> ollama.Client:

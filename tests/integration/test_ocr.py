@@ -30,30 +30,6 @@ pytestmark = pytest.mark.integration
 MAX_CER = 0.02  # the goal is 0.01
 
 
-def normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions), O(len(a)*len(b))."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            )
-        previous = current
-    return previous[-1]
-
-
-def cer(hypothesis: str, reference: str) -> float:
-    ref = normalise(reference)
-    return levenshtein(normalise(hypothesis), ref) / max(len(ref), 1)
-
-
 def report(line: str) -> None:
     sys.stdout.write(f"\n[ocr] {line}\n")
 
@@ -109,7 +85,7 @@ def test_model_dirs_wrap_the_shipped_weights(model_root: Path) -> None:
 
 
 def test_scan_page1_finds_the_identifiers_and_amounts(page1: ocr.PageOcr) -> None:
-    text = normalise(page1.text)
+    text = kit.normalise(page1.text)
     for kind, values in kit.PAGE1_ENTITIES.items():
         for value in values:
             assert value in text, f"{kind} {value!r} not read"
@@ -123,11 +99,12 @@ def test_character_error_rate_against_the_text_layer(
     page1: ocr.PageOcr, contract: bytes
 ) -> None:
     reference = pdf.page_text(contract, 0)
-    rate = cer(page1.text, reference)
+    rate = kit.cer(page1.text, reference)
+    edits = kit.levenshtein(kit.normalise(page1.text), kit.normalise(reference))
     report(
         f"CER page 1 (150 dpi scan, 1 deg, noise) = {rate:.4%} "
-        f"({levenshtein(normalise(page1.text), normalise(reference))} edits / "
-        f"{len(normalise(reference))} chars); mean confidence "
+        f"({edits} edits / "
+        f"{len(kit.normalise(reference))} chars); mean confidence "
         f"{page1.mean_confidence:.4f}"
     )
     assert rate <= MAX_CER
@@ -145,7 +122,7 @@ def test_seconds_per_page_and_peak_rss(engine: ocr.OcrEngine, scan: bytes) -> No
         f"render {rendered - started:.2f} s + OCR {done - rendered:.2f} s; "
         f"peak RSS {peak_mb:.0f} MB"
     )
-    assert "R$ 15.000,00" in normalise(page2.text)
+    assert "R$ 15.000,00" in kit.normalise(page2.text)
 
 
 def test_low_confidence_is_retried_at_the_higher_zoom(
@@ -163,7 +140,7 @@ def test_low_confidence_is_retried_at_the_higher_zoom(
     assert zooms == [1.5, 2.0]
     assert result.zoom in (1.5, 2.0)
     report(f"page 3 retry: kept zoom {result.zoom}, mean {result.mean_confidence:.4f}")
-    assert "15/03/2026" in normalise(result.text)
+    assert "15/03/2026" in kit.normalise(result.text)
 
     zooms.clear()
     ocr.ocr_pdf_page(scan, 2, engine=engine, min_confidence=1.01, retry_zoom=None)

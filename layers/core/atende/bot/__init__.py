@@ -88,13 +88,19 @@ class RasaClient:
     def resume(self, sender: str) -> None:
         """Resume a conversation the bot paused at a handoff (tracker events API).
 
+        The dialogue also restarts: what the person handled is done, and the
+        bot's policies, trained on fresh conversations, answer the next message
+        (after a bare resume they only listened).
+
         Raises:
             BotUnavailable: Rasa unreachable or refusing.
         """
         url = f"{self._base_url}/conversations/{sender}/tracker/events"
         try:
             response = self._http.post(
-                url, params={"include_events": "NONE"}, json={"event": "resume"}
+                url,
+                params={"include_events": "NONE"},
+                json=[{"event": "resume"}, {"event": "restart"}],
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
