@@ -31,7 +31,7 @@ PAGE = Path(__file__).with_name("simulator.html")
 class SimulatedCustomer:
     """Who writes: Meta's business-scoped id, and phone/username when shared."""
 
-    user_id: str = "BR.1502576394655843"
+    user_id: str | None = "BR.1502576394655843"
     phone: str | None = "5511987654321"
     username: str | None = None
     name: str = "Maria Souza"
@@ -51,17 +51,16 @@ def text_payload(
     timestamp: int | None = None,
 ) -> dict[str, Any]:
     """A ``messages`` webhook for one text, in the Cloud API's shape."""
-    contact: dict[str, Any] = {
-        "profile": {"name": customer.name},
-        "user_id": customer.user_id,
-    }
+    contact: dict[str, Any] = {"profile": {"name": customer.name}}
     message: dict[str, Any] = {
-        "from_user_id": customer.user_id,
         "id": wamid or new_wamid(),
         "timestamp": str(timestamp or int(time.time())),
         "type": "text",
         "text": {"body": text},
     }
+    if customer.user_id:
+        contact["user_id"] = customer.user_id
+        message["from_user_id"] = customer.user_id
     if customer.phone:
         contact["wa_id"] = customer.phone
         message["from"] = customer.phone

@@ -29,6 +29,7 @@ from atende.whatsapp import runtime
 from atende.whatsapp.graph import GraphClient
 from atende.whatsapp.webhook import sign
 from infra.graph_standin import GraphStandIn
+from infra.simulator import SimulatedCustomer, text_payload
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
@@ -50,44 +51,15 @@ def text_update(
     username: str | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A signed-ready ``messages`` webhook for one text."""
-    contact: dict[str, Any] = {"profile": {"name": "Maria Souza"}}
-    message: dict[str, Any] = {
-        "id": wamid,
-        "timestamp": str(int((at or datetime.now(UTC)).timestamp())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    if user_id:
-        contact["user_id"] = user_id
-        message["from_user_id"] = user_id
-    if phone:
-        contact["wa_id"] = phone
-        message["from"] = phone
-    if username:
-        contact["profile"]["username"] = username
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "551140001234",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            "contacts": [contact],
-                            "messages": [message],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    """A ``messages`` webhook for one text, as the simulator (and Meta) sends it."""
+    return text_payload(
+        text,
+        SimulatedCustomer(user_id=user_id, phone=phone, username=username),
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number="551140001234",
+        wamid=wamid,
+        timestamp=int((at or datetime.now(UTC)).timestamp()),
+    )
 
 
 def signed(payload: dict[str, Any], secret: str = APP_SECRET) -> tuple[bytes, str]:

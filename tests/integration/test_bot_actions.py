@@ -322,7 +322,7 @@ def test_action_llm_answer_with_llm(
     client = _ollama(
         {"found": True, "answer": "Atendemos de segunda a sábado, das 8h às 20h."}
     )
-    monkeypatch.setattr(llm, "_client", lambda: client)
+    monkeypatch.setattr(llm, "default_client", lambda: client)
     dispatcher = CollectingDispatcher()
     events = ActionLlmAnswer().run(
         dispatcher,

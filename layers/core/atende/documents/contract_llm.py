@@ -39,7 +39,7 @@ import httpx
 import ollama
 
 from atende.config import get_settings
-from atende.llm import LlmUnavailable
+from atende.llm import LlmUnavailable, default_client
 from atende.observability import logger
 from atende.validators import normalize_cnpj
 
@@ -290,13 +290,6 @@ def _excerpt(text: str, max_chars: int) -> str:
     return cut
 
 
-def _default_client() -> ollama.Client:
-    settings = get_settings()
-    if not settings.ollama_host:
-        raise LlmUnavailable()
-    return ollama.Client(host=settings.ollama_host, timeout=settings.ollama_timeout_s)
-
-
 def extract_contract_fields(
     text: str,
     *,
@@ -319,7 +312,7 @@ def extract_contract_fields(
     excerpt = _excerpt(text, max_chars)
     if not excerpt.strip():
         return ContractFields()
-    llm = client or _default_client()
+    llm = client or default_client()
     try:
         response = llm.chat(
             model=get_settings().ollama_model,

@@ -26,6 +26,7 @@ __all__ = [
     "KnowledgeArticle",
     "LlmUnavailable",
     "answer_from_knowledge_base",
+    "default_client",
     "search_articles",
 ]
 
@@ -87,7 +88,12 @@ def search_articles(
     return [KnowledgeArticle(**row) for row in rows]
 
 
-def _client() -> ollama.Client:
+def default_client() -> ollama.Client:
+    """The Ollama client of the settings.
+
+    Raises:
+        LlmUnavailable: no ``OLLAMA_HOST`` configured (the degraded mode).
+    """
     settings = get_settings()
     if not settings.ollama_host:
         raise LlmUnavailable()
@@ -105,7 +111,7 @@ def answer_from_knowledge_base(
     articles = search_articles(conn, question)
     if not articles:
         return GroundedAnswer(DONT_KNOW, grounded=False)
-    llm = client or _client()
+    llm = client or default_client()
     context = "\n\n".join(f"[{a.id}] {a.title}\n{a.body}" for a in articles)
     try:
         response = llm.chat(
