@@ -346,3 +346,21 @@ def test_backpressure_when_too_many_executions_run(
     assert json.loads(busy.body)["error"]["code"] == "PROCESSAMENTO_OCUPADO"
     assert int(busy.headers["Retry-After"]) > 0
     pipeline.wait(json.loads(first.body)["id"])
+
+
+def test_result_is_gone_after_its_ttl(pipeline: Pipeline, admin_conn: Any) -> None:
+    document_id = json.loads(pipeline.post(kit.simple_pdf()).body)["id"]
+    pipeline.wait(document_id)
+    assert pipeline.get(f"/v1/documents/{document_id}/result").status_code == 200
+    admin_conn.execute(
+        "UPDATE document_results SET expires_at = now() - interval '1 second'"
+        " WHERE document_id = %s",
+        (document_id,),
+    )
+    expired = pipeline.get(f"/v1/documents/{document_id}/result")
+    assert expired.status_code == 404
+    assert json.loads(expired.body)["error"]["code"] == "RESULTADO_EXPIRADO"
+    # The same bytes again start a new job: the old result no longer counts.
+    again = pipeline.post(kit.simple_pdf())
+    assert again.status_code == 202
+    assert json.loads(again.body)["id"] != document_id

@@ -482,3 +482,53 @@ def test_buttons_whatsapp_cannot_show_arrive_as_text(channel: Channel) -> None:
     [sent] = channel.sent()
     assert sent["type"] == "text"
     assert "• Opção número 3 bem comprida" in sent["text"]["body"]
+
+
+def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
+    channel: Channel,
+) -> None:
+    from atende.audit import Actor
+    from atende.documents import storage
+    from atende.whatsapp.media import fetch_message_media, media_key
+
+    from .channel_kit import fixture, graph_client_factory
+
+    payload = fixture("image")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    media_id = message["image"]["id"]
+    channel.graph.add_media(media_id, b"\xff\xd8\xff fake jpeg bytes", "image/jpeg")
+    [update] = parse_webhook(payload)
+    channel.engine.handle(channel.tenant_id, update)
+    [row] = _rows(
+        channel, "SELECT id, media_ref FROM messages WHERE direction = 'inbound'"
+    )
+    assert row["media_ref"] == media_id
+
+    from atende.config import get_settings
+    from infra.pipeline_local import create_bucket
+
+    create_bucket(get_settings().documents_bucket)
+    graph_for = graph_client_factory(channel.graph)
+    attendant = Actor("attendant", "a1")
+    first = fetch_message_media(
+        channel.tenant_id, row["id"], graph_for=graph_for, actor=attendant
+    )
+    second = fetch_message_media(
+        channel.tenant_id, row["id"], graph_for=graph_for, actor=attendant
+    )
+    assert first.data == second.data == b"\xff\xd8\xff fake jpeg bytes"
+    assert first.s3_key == media_key(channel.tenant_id, media_id)
+    # Fetched from Meta once; stored encrypted (the plaintext is not in S3).
+    lookups = [r for r in channel.graph.requests() if r["path"].endswith(media_id)]
+    assert len(lookups) == 1
+    stored = (
+        aws.client("s3")
+        .get_object(Bucket=get_settings().documents_bucket, Key=first.s3_key)["Body"]
+        .read()
+    )
+    assert b"fake jpeg bytes" not in stored
+    audits = _rows(
+        channel, "SELECT action FROM audit_events WHERE action = 'MEDIA_ACCESSED'"
+    )
+    assert len(audits) == 2
+    assert storage.exists(first.s3_key)

@@ -173,7 +173,11 @@ def submit(
     key = tenant_key(tenant)
     s3_key = storage.source_key(principal.tenant_id, document_id)
     storage.put(
-        key, s3_key, data, purpose="document.source", document_id=str(document_id)
+        key,
+        s3_key,
+        data,
+        purpose="document.source",
+        context={"document_id": str(document_id)},
     )
     with tenant_transaction(principal.tenant_id) as conn:
         row = conn.execute(
@@ -280,7 +284,7 @@ def get_result(
                 key,
                 row["s3_key"],
                 purpose="document.result",
-                document_id=str(document_id),
+                context={"document_id": str(document_id)},
             )
         )
         record_event(
@@ -309,7 +313,7 @@ def _load_source(
         key,
         storage.source_key(tenant_id, document_id),
         purpose="document.source",
-        document_id=str(document_id),
+        context={"document_id": str(document_id)},
     )
 
 
@@ -359,7 +363,7 @@ def read_page(
         storage.page_key(tenant_id, document_id, index),
         text.encode(),
         purpose="document.page_text",
-        document_id=str(document_id),
+        context={"document_id": str(document_id)},
     )
     return {
         "index": index,
@@ -383,7 +387,7 @@ def extract(
                 key,
                 storage.page_key(tenant_id, document_id, int(page["index"])),
                 purpose="document.page_text",
-                document_id=str(document_id),
+                context={"document_id": str(document_id)},
             ).decode()
         )
     found = [
@@ -408,7 +412,7 @@ def extract(
         s3_key,
         json.dumps(result, ensure_ascii=False).encode(),
         purpose="document.result",
-        document_id=str(document_id),
+        context={"document_id": str(document_id)},
     )
     ttl = timedelta(hours=get_settings().document_result_ttl_hours)
     timings = {str(p["index"]): p.get("ms") for p in pages}

@@ -1,9 +1,11 @@
-"""Where a document's bytes live: S3, under the tenant's prefix, always
-encrypted with the tenant's key (encryption context: tenant, purpose, document).
-No plaintext PDF, page text or result is ever written to S3 or disk."""
+"""Where a tenant's files live (documents, WhatsApp media): S3, under the
+tenant's prefix, always encrypted with the tenant's key (encryption context:
+tenant, purpose, and the document or message). No plaintext PDF, page text,
+result or media is ever written to S3 or disk."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 from atende import aws, crypto
@@ -28,23 +30,28 @@ def result_key(tenant_id: UUID | str, document_id: UUID | str) -> str:
 
 
 def put(
-    key: TenantKey, s3_key: str, data: bytes, *, purpose: str, document_id: str
+    key: TenantKey,
+    s3_key: str,
+    data: bytes,
+    *,
+    purpose: str,
+    context: Mapping[str, str],
 ) -> None:
-    sealed = crypto.encrypt(
-        key, data, purpose=purpose, context={"document_id": document_id}
-    )
+    """Encrypt under the tenant's key (context: tenant, purpose, ``context``)."""
+    sealed = crypto.encrypt(key, data, purpose=purpose, context=context)
     aws.client("s3").put_object(
         Bucket=get_settings().documents_bucket, Key=s3_key, Body=sealed
     )
 
 
-def get(key: TenantKey, s3_key: str, *, purpose: str, document_id: str) -> bytes:
+def get(
+    key: TenantKey, s3_key: str, *, purpose: str, context: Mapping[str, str]
+) -> bytes:
+    """Decrypt, refusing anything not sealed for this tenant, purpose and context."""
     body = aws.client("s3").get_object(
         Bucket=get_settings().documents_bucket, Key=s3_key
     )
-    return crypto.decrypt(
-        key, body["Body"].read(), purpose=purpose, context={"document_id": document_id}
-    )
+    return crypto.decrypt(key, body["Body"].read(), purpose=purpose, context=context)
 
 
 def delete(s3_keys: list[str]) -> None:
