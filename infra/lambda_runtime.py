@@ -45,18 +45,25 @@ def sqs_event_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
-class SqsPoller(threading.Thread):
-    """Lambda's SQS event source mapping: batches in, partial failures back."""
+class _Trigger(threading.Thread):
+    """A background thread that invokes one handler until stopped."""
 
-    def __init__(self, queue_url: str, handler: Handler, name: str) -> None:
-        super().__init__(name=f"sqs-{name}", daemon=True)
-        self._queue_url = queue_url
+    def __init__(self, handler: Handler, name: str, kind: str) -> None:
+        super().__init__(name=f"{kind}-{name}", daemon=True)
         self._handler = handler
         self._function = name
         self._stopping = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+class SqsPoller(_Trigger):
+    """Lambda's SQS event source mapping: batches in, partial failures back."""
+
+    def __init__(self, queue_url: str, handler: Handler, name: str) -> None:
+        super().__init__(handler, name, "sqs")
+        self._queue_url = queue_url
 
     def run(self) -> None:
         sqs = aws.new_client("sqs")
@@ -101,18 +108,12 @@ class SqsPoller(threading.Thread):
                 )
 
 
-class Schedule(threading.Thread):
+class Schedule(_Trigger):
     """An EventBridge rate() schedule for one handler."""
 
     def __init__(self, every_s: float, handler: Handler, name: str) -> None:
-        super().__init__(name=f"schedule-{name}", daemon=True)
+        super().__init__(handler, name, "schedule")
         self._every_s = every_s
-        self._handler = handler
-        self._function = name
-        self._stopping = threading.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
 
     def run(self) -> None:
         while not self._stopping.wait(self._every_s):

@@ -233,9 +233,13 @@ def inspect_pages(
 
 
 def page_text(data: bytes, index: int) -> str:
-    """The text layer of one page (0-based), blocks in reading order."""
+    """The text layer of one page (0-based), in the PDF's content order.
+
+    Entities don't need geometric reading order, and ``sort=True`` made
+    extraction ten times slower (107 vs 1,670 pages/s on the test contract).
+    """
     with _open(data) as doc:
-        text: str = _load_page(doc, index).get_text("text", sort=True)
+        text: str = _load_page(doc, index).get_text("text")
         return text
 
 
