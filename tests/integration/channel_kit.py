@@ -73,6 +73,7 @@ class RasaStandIn:
 
     reply: str = "Olá! Sou a assistente virtual da Loja Exemplo. Como posso ajudar?"
     buttons: list[dict[str, str]] = field(default_factory=list)
+    more_replies: list[str] = field(default_factory=list)
     down: bool = False
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -88,7 +89,8 @@ class RasaStandIn:
         reply: dict[str, Any] = {"recipient_id": body["sender"], "text": self.reply}
         if self.buttons:
             reply["buttons"] = self.buttons
-        return httpx.Response(200, json=[reply])
+        more = [{"recipient_id": body["sender"], "text": t} for t in self.more_replies]
+        return httpx.Response(200, json=[reply, *more])
 
     def client(self) -> RasaClient:
         return RasaClient(

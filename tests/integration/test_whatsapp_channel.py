@@ -532,3 +532,11 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     )
     assert len(audits) == 2
     assert storage.exists(first.s3_key)
+
+
+def test_a_turns_replies_go_out_in_the_bots_order(channel: Channel) -> None:
+    channel.rasa.more_replies = [f"resposta {i}" for i in range(1, 7)]
+    [update] = parse_webhook(text_update("oi", wamid="wamid.P1"))
+    channel.engine.handle(channel.tenant_id, update)
+    sent = [s["text"]["body"] for s in channel.sent()]
+    assert sent == [channel.rasa.reply, *channel.rasa.more_replies]

@@ -341,9 +341,12 @@ def enqueue_outbound(
 ) -> UUID:
     """Put a reply in the conversation's outbox (sent by ``deliver_outbox``)."""
     row = conn.execute(
+        # clock_timestamp(), not now(): a turn's replies share one transaction,
+        # and the outbox sends them in created_at order.
         "INSERT INTO messages (tenant_id, conversation_id, direction, type, body,"
-        " payload, status, sent_by_attendant_id) VALUES (current_tenant_id(), %s,"
-        " 'outbound', %s, %s, %s, 'pending', %s) RETURNING id",
+        " payload, status, sent_by_attendant_id, created_at) VALUES"
+        " (current_tenant_id(), %s, 'outbound', %s, %s, %s, 'pending', %s,"
+        " clock_timestamp()) RETURNING id",
         (conversation_id, type_, body, Jsonb(payload or {}), attendant_id),
     ).fetchone()
     assert row is not None
