@@ -118,7 +118,7 @@ def _rekey_tenants(embedded: EmbeddedDatabase) -> None:
     with psycopg.connect(url) as conn:
         tenant_ids = [row[0] for row in conn.execute("SELECT id FROM tenants")]
         for tenant_id in tenant_ids:
-            key_arn = tenancy._create_kms_key(tenant_id)
+            key_arn = tenancy.create_tenant_key(tenant_id)
             conn.execute(
                 "UPDATE tenants SET kms_key_arn = %s WHERE id = %s",
                 (key_arn, tenant_id),

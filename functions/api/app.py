@@ -149,9 +149,8 @@ def _client_ip() -> str | None:
 
 
 def _request_id() -> str | None:
-    return (_request().context or {}).get("requestId") or _request().headers.get(
-        "x-request-id"
-    )
+    """The id the correlation middleware chose for this request."""
+    return logger.get_correlation_id()
 
 
 def _pdf_from_request() -> bytes:

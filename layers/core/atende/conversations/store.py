@@ -16,7 +16,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from atende.db import Connection
-from atende.errors import Conflict
+from atende.errors import Conflict, NotFound
 
 
 class State(StrEnum):
@@ -219,8 +219,6 @@ def get_conversation(
         (conversation_id,),
     ).fetchone()
     if row is None:
-        from atende.errors import NotFound
-
         raise NotFound("Conversa não encontrada.")
     return _conversation(row)
 

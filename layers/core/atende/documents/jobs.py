@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from atende import aws
 from atende.audit import SYSTEM, record_event
 from atende.config import get_settings
+from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
 from atende.documents import contract_llm, entities, ocr, pdf, storage
 from atende.errors import (
@@ -65,6 +66,34 @@ class PipelineBusy(ServiceUnavailable):
 class Submission:
     job: dict[str, Any]
     created: bool
+
+
+# -- encrypted objects of a job -------------------------------------------------
+
+
+def _key_of(tenant_id: UUID | str) -> TenantKey:
+    with tenant_transaction(tenant_id) as conn:
+        return tenant_key(get_tenant(conn))
+
+
+def _read(key: TenantKey, s3_key: str, purpose: str, document_id: UUID | str) -> bytes:
+    return storage.get(
+        key, s3_key, purpose=purpose, context={"document_id": str(document_id)}
+    )
+
+
+def _write(
+    key: TenantKey, s3_key: str, data: bytes, purpose: str, document_id: UUID | str
+) -> None:
+    storage.put(
+        key, s3_key, data, purpose=purpose, context={"document_id": str(document_id)}
+    )
+
+
+def _source(key: TenantKey, tenant_id: UUID | str, document_id: UUID | str) -> bytes:
+    return _read(
+        key, storage.source_key(tenant_id, document_id), "document.source", document_id
+    )
 
 
 # -- API use cases -------------------------------------------------------------
@@ -172,13 +201,7 @@ def submit(
     document_id = uuid4()
     key = tenant_key(tenant)
     s3_key = storage.source_key(principal.tenant_id, document_id)
-    storage.put(
-        key,
-        s3_key,
-        data,
-        purpose="document.source",
-        context={"document_id": str(document_id)},
-    )
+    _write(key, s3_key, data, "document.source", document_id)
     with tenant_transaction(principal.tenant_id) as conn:
         row = conn.execute(
             "INSERT INTO documents (tenant_id, id, api_key_id, sha256, size_bytes,"
@@ -279,14 +302,7 @@ def get_result(
         if row["s3_key"] is None or row["expires_at"] <= datetime.now(UTC):
             raise ResultExpired()
         key = tenant_key(get_tenant(conn))
-        result = json.loads(
-            storage.get(
-                key,
-                row["s3_key"],
-                purpose="document.result",
-                context={"document_id": str(document_id)},
-            )
-        )
+        result = json.loads(_read(key, row["s3_key"], "document.result", document_id))
         record_event(
             conn,
             action="DELIVERED",
@@ -305,23 +321,10 @@ def get_result(
 # -- pipeline task use cases ---------------------------------------------------
 
 
-def _load_source(
-    conn: Connection, tenant_id: UUID | str, document_id: UUID | str
-) -> bytes:
-    key = tenant_key(get_tenant(conn))
-    return storage.get(
-        key,
-        storage.source_key(tenant_id, document_id),
-        purpose="document.source",
-        context={"document_id": str(document_id)},
-    )
-
-
 def inspect(tenant_id: UUID | str, document_id: UUID | str) -> list[dict[str, Any]]:
     """Start processing: which pages have a text layer (the Map's items)."""
+    pages = pdf.inspect_pages(_source(_key_of(tenant_id), tenant_id, document_id))
     with tenant_transaction(tenant_id) as conn:
-        data = _load_source(conn, tenant_id, document_id)
-        pages = pdf.inspect_pages(data)
         conn.execute(
             "UPDATE documents SET status = 'PROCESSING', started_at = now(),"
             " page_count = %s, updated_at = now() WHERE id = %s",
@@ -343,9 +346,8 @@ def read_page(
 ) -> dict[str, Any]:
     """Text of one page (text layer or OCR), stored encrypted; a small summary out."""
     started = time.perf_counter()
-    with tenant_transaction(tenant_id) as conn:
-        data = _load_source(conn, tenant_id, document_id)
-        key = tenant_key(get_tenant(conn))
+    key = _key_of(tenant_id)
+    data = _source(key, tenant_id, document_id)
     confidence: float | None = None
     if use_ocr:
         settings = get_settings()
@@ -358,12 +360,12 @@ def read_page(
         text, confidence = page.text, page.mean_confidence
     else:
         text = pdf.page_text(data, index)
-    storage.put(
+    _write(
         key,
         storage.page_key(tenant_id, document_id, index),
         text.encode(),
-        purpose="document.page_text",
-        context={"document_id": str(document_id)},
+        "document.page_text",
+        document_id,
     )
     return {
         "index": index,
@@ -378,18 +380,16 @@ def extract(
     tenant_id: UUID | str, document_id: UUID | str, pages: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Entities from every page; the encrypted result stored with its TTL."""
-    with tenant_transaction(tenant_id) as conn:
-        key = tenant_key(get_tenant(conn))
-    texts: list[str] = []
-    for page in sorted(pages, key=lambda p: int(p["index"])):
-        texts.append(
-            storage.get(
-                key,
-                storage.page_key(tenant_id, document_id, int(page["index"])),
-                purpose="document.page_text",
-                context={"document_id": str(document_id)},
-            ).decode()
-        )
+    key = _key_of(tenant_id)
+    texts = [
+        _read(
+            key,
+            storage.page_key(tenant_id, document_id, int(page["index"])),
+            "document.page_text",
+            document_id,
+        ).decode()
+        for page in sorted(pages, key=lambda p: int(p["index"]))
+    ]
     found = [
         entity
         for index, text in enumerate(texts)
@@ -407,12 +407,12 @@ def extract(
         "pages": [{"index": i, "text": t} for i, t in enumerate(texts)],
     }
     s3_key = storage.result_key(tenant_id, document_id)
-    storage.put(
+    _write(
         key,
         s3_key,
         json.dumps(result, ensure_ascii=False).encode(),
-        purpose="document.result",
-        context={"document_id": str(document_id)},
+        "document.result",
+        document_id,
     )
     ttl = timedelta(hours=get_settings().document_result_ttl_hours)
     timings = {str(p["index"]): p.get("ms") for p in pages}

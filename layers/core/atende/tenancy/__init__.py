@@ -27,6 +27,7 @@ __all__ = [
     "Tenant",
     "authenticate_api_key",
     "create_tenant",
+    "create_tenant_key",
     "get_tenant",
     "issue_api_key",
     "tenant_key",
@@ -61,7 +62,8 @@ class ApiKeyPrincipal:
         return Actor("api_key", str(self.api_key_id))
 
 
-def _create_kms_key(tenant_id: UUID) -> str:
+def create_tenant_key(tenant_id: UUID) -> str:
+    """Create the tenant's KMS key (alias per tenant, rotation on); its ARN."""
     kms = aws.client("kms")
     try:
         key = kms.create_key(
@@ -120,7 +122,7 @@ def create_tenant(name: str) -> ProvisionedTenant:
     if not 1 <= len(clean_name) <= 200:
         raise InvalidInput("O nome do cliente deve ter entre 1 e 200 caracteres.")
     tenant_id = uuid4()
-    key_arn = _create_kms_key(tenant_id)
+    key_arn = create_tenant_key(tenant_id)
     try:
         with tenant_transaction(tenant_id) as conn:
             conn.execute(

@@ -559,13 +559,8 @@ class GraphClient:
                 ]
             },
         }
-        _add_header_footer(interactive, header, footer)
-        return self._send(
-            to,
-            "interactive",
-            {"interactive": interactive},
-            reply_to=reply_to,
-            last_inbound_at=last_inbound_at,
+        return self._send_interactive(
+            to, interactive, header, footer, reply_to, last_inbound_at
         )
 
     def send_list(
@@ -613,6 +608,19 @@ class GraphClient:
                 "sections": [_section_json(section) for section in sections],
             },
         }
+        return self._send_interactive(
+            to, interactive, header, footer, reply_to, last_inbound_at
+        )
+
+    def _send_interactive(
+        self,
+        to: Recipient | str,
+        interactive: dict[str, Any],
+        header: str | None,
+        footer: str | None,
+        reply_to: str | None,
+        last_inbound_at: LastInbound,
+    ) -> SentMessage:
         _add_header_footer(interactive, header, footer)
         return self._send(
             to,
