@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import functools
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
+from chalicelib import console_routes
+from chalicelib.web import (
+    JSON,
+    api_errors,
+    api_key_principal,
+    client_ip,
+    json_response,
+    request_id,
+    uuid_param,
+)
 
 from atende.conversations.handoff import return_to_bot
 from atende.documents import jobs
-from atende.errors import AtendeError, InvalidInput, http_headers, http_status
+from atende.errors import InvalidInput
 from atende.health import check_health
 from atende.observability import logger, metrics
-from atende.tenancy import ApiKeyPrincipal, authenticate_api_key
+from atende.tenancy import ApiKeyPrincipal
 from atende.whatsapp import runtime as whatsapp
 from atende.whatsapp import webhook
 
@@ -22,34 +32,9 @@ app = Chalice(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
+app.register_blueprint(console_routes.blueprint)
 
-JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-
-
-def error_response(error: AtendeError) -> Response:
-    """Shape an :class:`AtendeError` as the API's JSON error."""
-    return Response(
-        body=error.to_body(),
-        status_code=http_status(error),
-        headers={**JSON, **http_headers(error)},
-    )
-
-
-def api_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into their HTTP response; anything else is a 500."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except AtendeError as error:
-            logger.info("request refused", extra={"code": error.code})
-            return error_response(error)
-        except Exception:
-            logger.exception("unhandled error")
-            return error_response(AtendeError())
-
-    return wrapper
+__all__ = ["JSON", "api_errors", "app"]
 
 
 def _request() -> Request:
@@ -59,15 +44,7 @@ def _request() -> Request:
 
 
 def _principal() -> ApiKeyPrincipal:
-    """The tenant behind ``X-API-Key`` (401 alike for missing or unknown keys)."""
-    return authenticate_api_key(_request().headers.get("x-api-key"))
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(f"Identificador de {what} inválido.") from exc
+    return api_key_principal(_request())
 
 
 @app.middleware("http")
@@ -76,16 +53,31 @@ def correlation_id(
 ) -> Response:
     """Tag every log line and the response with the request id."""
     context: dict[str, Any] = event.context or {}
-    request_id = str(
+    correlation = str(
         context.get("requestId") or event.headers.get("x-request-id") or uuid.uuid4()
     )
-    logger.set_correlation_id(request_id)
+    logger.set_correlation_id(correlation)
+    logger.remove_keys(["actor"])
+    started = time.perf_counter()
     try:
         response = get_response(event)
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
-    response.headers["X-Request-Id"] = request_id
+    # The access log: who (the actor key the principal helpers add), from
+    # where, when (the line's timestamp), what and how it went. No bodies, no
+    # query strings (they may carry tokens).
+    logger.info(
+        "request",
+        extra={
+            "method": event.method,
+            "path": event.context.get("resourcePath") if event.context else None,
+            "status": response.status_code,
+            "ip": client_ip(event),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    response.headers["X-Request-Id"] = correlation
     return response
 
 
@@ -125,7 +117,7 @@ def whatsapp_receive() -> Response:
         directory=whatsapp.directory(),
         queue=whatsapp.queue(),
     )
-    return Response(body={"received": receipt.enqueued}, status_code=200, headers=JSON)
+    return json_response({"received": receipt.enqueued})
 
 
 @app.route("/v1/conversations/{conversation_id}/return-to-bot", methods=["POST"])
@@ -135,22 +127,11 @@ def conversation_return_to_bot(conversation_id: str) -> Response:
     principal = _principal()
     return_to_bot(
         principal.tenant_id,
-        _uuid(conversation_id, "conversa"),
+        uuid_param(conversation_id, "conversa"),
         actor=principal.actor,
         bot=whatsapp.engine().bot,
     )
-    return Response(body={"state": "bot"}, status_code=200, headers=JSON)
-
-
-def _client_ip() -> str | None:
-    identity = (_request().context or {}).get("identity") or {}
-    source = identity.get("sourceIp")
-    return str(source) if source else None
-
-
-def _request_id() -> str | None:
-    """The id the correlation middleware chose for this request."""
-    return logger.get_correlation_id()
+    return json_response({"state": "bot"})
 
 
 def _pdf_from_request() -> bytes:
@@ -181,7 +162,10 @@ def document_submit() -> Response:
     """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
     principal = _principal()
     submission = jobs.submit(
-        principal, _pdf_from_request(), request_id=_request_id(), ip=_client_ip()
+        principal,
+        _pdf_from_request(),
+        request_id=request_id(),
+        ip=client_ip(_request()),
     )
     return Response(
         body=submission.job,
@@ -202,15 +186,15 @@ def document_list() -> Response:
     items = jobs.list_jobs(
         principal.tenant_id, status=params.get("status"), limit=limit
     )
-    return Response(body={"documents": items}, status_code=200, headers=JSON)
+    return json_response({"documents": items})
 
 
 @app.route("/v1/documents/{document_id}", methods=["GET"])
 @api_errors
 def document_status(document_id: str) -> Response:
     principal = _principal()
-    job = jobs.get_job(principal.tenant_id, _uuid(document_id, "documento"))
-    return Response(body=job, status_code=200, headers=JSON)
+    job = jobs.get_job(principal.tenant_id, uuid_param(document_id, "documento"))
+    return json_response(job)
 
 
 @app.route("/v1/documents/{document_id}/result", methods=["GET"])
@@ -220,9 +204,9 @@ def document_result(document_id: str) -> Response:
     params = dict(_request().query_params or {})
     result = jobs.get_result(
         principal,
-        _uuid(document_id, "documento"),
+        uuid_param(document_id, "documento"),
         include_text=params.get("text", "").lower() in {"1", "true", "sim"},
-        request_id=_request_id(),
-        ip=_client_ip(),
+        request_id=request_id(),
+        ip=client_ip(_request()),
     )
-    return Response(body=result, status_code=200, headers=JSON)
+    return json_response(result)

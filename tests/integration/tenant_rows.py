@@ -103,6 +103,43 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, date_trunc('minute', now()), 1) RETURNING api_key_id",
         (t, ids["api_keys"]),
     ),
+    "consent_texts": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO consent_texts (tenant_id, version, body)"
+        " VALUES (%s, 1, 'Podemos usar seus dados?') RETURNING version",
+        (t,),
+    ),
+    "contacts": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO contacts (tenant_id, customer_id, kind, value, found_by,"
+        " source_message_id) VALUES (%s, %s, 'name', 'Ana', 'llm', %s) RETURNING id",
+        (t, ids["customers"], ids["messages"]),
+    ),
+    "lgpd_exports": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO lgpd_exports (tenant_id, customer_id, json_key, xlsx_key,"
+        " token_hash, created_by_type, expires_at)"
+        " VALUES (%s, %s, 'j', 'x', %s, 'system', now()) RETURNING id",
+        (t, ids["customers"], uuid.uuid4().bytes),
+    ),
+    "erasure_proofs": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO erasure_proofs (tenant_id, customer_id, requested_by_type,"
+        " deleted) VALUES (%s, %s, 'system', '{}') RETURNING id",
+        (t, ids["customers"]),
+    ),
+    "retention_policies": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO retention_policies (tenant_id, messages_days, exports_hours)"
+        " VALUES (%s, 90, 24) RETURNING tenant_id",
+        (t,),
+    ),
+    "console_connections": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO console_connections (tenant_id, connection_id, attendant_id)"
+        " VALUES (%s, %s, %s) RETURNING connection_id",
+        (t, f"conn-{uuid.uuid4().hex}", ids["attendants"]),
+    ),
     "audit_events": lambda c, t, ids: _insert(
         c,
         "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "

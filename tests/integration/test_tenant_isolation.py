@@ -21,8 +21,9 @@ pytestmark = pytest.mark.integration
 
 TENANT_TABLES = sorted(ROW_BUILDERS)
 # Tables the app role may not DELETE from (append-only or long-lived).
-NO_DELETE = {"audit_events"}
-NO_UPDATE = {"audit_events"}
+# consent_texts and erasure_proofs are evidence: written once, never changed.
+NO_DELETE = {"audit_events", "consent_texts", "erasure_proofs"}
+NO_UPDATE = {"audit_events", "consent_texts", "erasure_proofs"}
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +107,13 @@ def test_every_index_is_led_by_tenant_id(admin_conn: Any) -> None:
         """,
         (TENANT_TABLES,),
     ).fetchall()
-    # Global on purpose: the API key hash and Meta's phone_number_id find the tenant.
-    global_lookups = {"api_keys_key_hash_key", "whatsapp_numbers_phone_number_id_key"}
+    # Global on purpose: the API key hash, Meta's phone_number_id and a console's
+    # connection id find the tenant.
+    global_lookups = {
+        "api_keys_key_hash_key",
+        "whatsapp_numbers_phone_number_id_key",
+        "console_connections_connection_id_key",
+    }
     offenders = [r for r in rows if r[2] != "tenant_id" and r[1] not in global_lookups]
     assert offenders == []
 

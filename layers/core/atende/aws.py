@@ -13,13 +13,23 @@ from atende.config import get_settings
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
 
 
-def new_client(service: str, region_name: str | None = None) -> Any:
-    """A new boto3 client for ``service`` (prefer :func:`client`, which caches)."""
+def new_client(
+    service: str,
+    region_name: str | None = None,
+    *,
+    endpoint_url: str | None = None,
+    config: Config | None = None,
+) -> Any:
+    """A new boto3 client for ``service`` (prefer :func:`client`, which caches).
+
+    ``endpoint_url`` names a service endpoint of its own (API Gateway's
+    management API is per API); otherwise moto's locally, AWS's in AWS.
+    """
     settings = get_settings()
     kwargs: dict[str, Any] = {
         "region_name": region_name or settings.aws_region,
-        "endpoint_url": settings.resolved_aws_endpoint_url,
-        "config": _RETRIES,
+        "endpoint_url": endpoint_url or settings.resolved_aws_endpoint_url,
+        "config": config or _RETRIES,
     }
     if settings.env != "aws":
         # moto accepts any credentials; never sign requests for real AWS here.

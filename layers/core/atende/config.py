@@ -156,6 +156,28 @@ class Settings(BaseSettings):
         default=60, gt=0, validation_alias="API_RATE_LIMIT_PER_MINUTE"
     )
 
+    # LGPD: access exports and retention.
+    public_api_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias="PUBLIC_API_URL",
+        description="Public base URL of the API, for links sent to customers.",
+    )
+    lgpd_export_link_ttl_min: float = Field(
+        default=15.0, gt=0, validation_alias="LGPD_EXPORT_LINK_TTL_MIN"
+    )
+    retention_messages_days: int = Field(
+        default=180, ge=1, le=3650, validation_alias="RETENTION_MESSAGES_DAYS"
+    )
+    retention_exports_hours: int = Field(
+        default=24, ge=1, le=720, validation_alias="RETENTION_EXPORTS_HOURS"
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, le=10_000, validation_alias="RETENTION_BATCH_SIZE"
+    )
+    retention_max_batches: int = Field(
+        default=100, ge=1, validation_alias="RETENTION_MAX_BATCHES"
+    )
+
     # OCR. Production bakes the model dirs into the OCR image; unset, they are
     # prepared from the rapidocr wheel into a temporary folder.
     ocr_model_dir: Path | None = Field(
@@ -166,6 +188,26 @@ class Settings(BaseSettings):
         default=True,
         validation_alias="OCR_MEMORY_ARENA",
         description="ONNX Runtime's CPU arena: faster, ~0.4 GB more peak memory.",
+    )
+
+    # Attendant console. Sign-in is a Cognito user pool (moto's locally);
+    # live updates go through an API Gateway WebSocket API (locally
+    # infra/live_gateway.py, which speaks the same management API).
+    cognito_user_pool_id: str | None = Field(
+        default=None, validation_alias="COGNITO_USER_POOL_ID"
+    )
+    cognito_client_id: str | None = Field(
+        default=None, validation_alias="COGNITO_CLIENT_ID"
+    )
+    console_live_url: str | None = Field(
+        default=None,
+        validation_alias="CONSOLE_LIVE_URL",
+        description="wss:// URL the console's browser connects to.",
+    )
+    console_live_endpoint: str | None = Field(
+        default=None,
+        validation_alias="CONSOLE_LIVE_ENDPOINT",
+        description="https:// management endpoint that pushes to connections.",
     )
 
     # Local stack.
@@ -182,6 +224,9 @@ class Settings(BaseSettings):
         default=8089, validation_alias="ATENDE_LOCAL_GRAPH_PORT"
     )
     simulator_port: int = Field(default=8090, validation_alias="ATENDE_SIMULATOR_PORT")
+    local_live_port: int = Field(
+        default=8091, validation_alias="ATENDE_LOCAL_LIVE_PORT"
+    )
     demo_tenant_name: str = Field(
         default="Loja Exemplo", validation_alias="ATENDE_DEMO_TENANT_NAME"
     )

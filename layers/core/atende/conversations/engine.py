@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from atende import live
 from atende.bot import BotReply, BotUnavailable
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
@@ -37,6 +38,9 @@ from atende.whatsapp.updates import (
     Update,
     UserIdUpdate,
 )
+
+# Conversations whose new messages open consoles must hear about.
+_WITH_PEOPLE = (State.WAITING_HUMAN, State.WITH_HUMAN)
 
 
 class RetryLater(Exception):
@@ -142,6 +146,10 @@ class ConversationEngine:
                 conversation = store.get_conversation(conn, conversation_id)
             claim = store.claim_turn(conn, message_id, lease=self._config.turn_lease)
 
+        if found is None and conversation.state in _WITH_PEOPLE:
+            live.publish(
+                tenant_id, "conversation.updated", conversation_id=conversation.id
+            )
         if claim is TurnClaim.BUSY:
             raise RetryLater("bot turn held by another worker")
         if claim is TurnClaim.CLAIMED:
@@ -156,6 +164,7 @@ class ConversationEngine:
         msg: InboundMessage,
     ) -> None:
         replies: list[BotReply] | None
+        handed_off = False
         if msg.text:
             try:
                 replies = self.bot.respond(
@@ -182,6 +191,7 @@ class ConversationEngine:
                         conversation_id=conversation_id,
                         body=texts.HANDOFF_BOT_UNAVAILABLE,
                     )
+                    handed_off = True
                 metrics.add_metric(name="BotUnavailableHandoffs", unit="Count", value=1)
             else:
                 for reply in replies:
@@ -195,6 +205,8 @@ class ConversationEngine:
                         },
                     )
             store.complete_turn(conn, message_id)
+        if handed_off:
+            live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
 
     # -- outbound --------------------------------------------------------
 
@@ -289,6 +301,15 @@ def _send(
     item: store.OutboxItem,
     last_inbound_at: datetime | None,
 ) -> SentMessage:
+    template = item.payload.get("template")
+    if item.type == "template" and isinstance(template, dict):
+        return graph.send_template(
+            to,
+            str(template["name"]),
+            language=str(template.get("language") or "pt_BR"),
+            components=template.get("components") or (),
+            last_inbound_at=last_inbound_at,
+        )
     buttons = [(str(b[0]), str(b[1])) for b in item.payload.get("buttons") or ()]
     if buttons:
         try:

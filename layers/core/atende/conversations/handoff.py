@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
+from atende import live
 from atende.audit import Actor, record_event
 from atende.conversations import store
 from atende.conversations.store import State
@@ -40,11 +41,18 @@ def handoff_to_human(
             actor=Actor("system", "bot"),
             details={"handoff_id": str(handoff_id), "reason": reason},
         )
+    live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
     return True
 
 
 def return_to_bot(
-    tenant_id: UUID | str, conversation_id: UUID, *, actor: Actor, bot: BotResumer
+    tenant_id: UUID | str,
+    conversation_id: UUID,
+    *,
+    actor: Actor,
+    bot: BotResumer,
+    request_id: str | None = None,
+    ip: str | None = None,
 ) -> None:
     """Give a conversation back to the bot, which resumes where it paused.
 
@@ -68,10 +76,18 @@ def return_to_bot(
             " WHERE conversation_id = %s AND resolved_at IS NULL",
             (conversation_id,),
         )
+        conn.execute(
+            "UPDATE conversations SET assigned_attendant_id = NULL, team = NULL"
+            " WHERE id = %s",
+            (conversation_id,),
+        )
         record_event(
             conn,
             action="CONVERSATION_RETURNED_TO_BOT",
             subject_type="conversation",
             subject_id=str(conversation_id),
             actor=actor,
+            request_id=request_id,
+            ip=ip,
         )
+    live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)

@@ -432,15 +432,36 @@ def apply_status(
     return True
 
 
+# Queue priority by handoff reason (higher first): unhappy customers and
+# customers the bot failed come before routine requests.
+HANDOFF_PRIORITY = {
+    "reclamacao": 2,
+    "cancelamento": 2,
+    "bot_unavailable": 1,
+    "llm_indisponivel": 1,
+}
+
+
 def request_handoff(
-    conn: Connection, conversation_id: UUID, *, reason: str, summary: str | None
+    conn: Connection,
+    conversation_id: UUID,
+    *,
+    reason: str,
+    summary: str | None,
+    team: str | None = None,
 ) -> UUID:
     """Move the conversation to waiting_human and queue it for attendants."""
     transition(conn, conversation_id, State.WAITING_HUMAN)
+    conn.execute(
+        "UPDATE conversations SET team = %s, assigned_attendant_id = NULL"
+        " WHERE id = %s",
+        (team, conversation_id),
+    )
     row = conn.execute(
-        "INSERT INTO handoffs (tenant_id, conversation_id, reason, summary)"
-        " VALUES (current_tenant_id(), %s, %s, %s) RETURNING id",
-        (conversation_id, reason, summary),
+        "INSERT INTO handoffs (tenant_id, conversation_id, reason, summary,"
+        " priority, team) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
+        " RETURNING id",
+        (conversation_id, reason, summary, HANDOFF_PRIORITY.get(reason, 0), team),
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))

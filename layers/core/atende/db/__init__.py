@@ -100,6 +100,7 @@ _SCOPES = {
     "api_key_hash": "app.api_key_hash",
     "phone_number_id": "app.phone_number_id",
     "tenant_directory": "app.tenant_directory",
+    "connection_id": "app.connection_id",
 }
 
 
@@ -120,19 +121,25 @@ def tenant_transaction(tenant_id: UUID | str) -> Iterator[Connection]:
 
 @contextmanager
 def lookup_transaction(
-    *, api_key_hash: bytes | None = None, phone_number_id: str | None = None
+    *,
+    api_key_hash: bytes | None = None,
+    phone_number_id: str | None = None,
+    connection_id: str | None = None,
 ) -> Iterator[Connection]:
     """A transaction with no tenant that may read only the row it names.
 
     With ``api_key_hash`` the one API key with that hash is visible; with
-    ``phone_number_id`` the one WhatsApp number with that id. Both identify
-    their tenant before any tenant is known.
+    ``phone_number_id`` the one WhatsApp number with that id; with
+    ``connection_id`` the one console connection. Each identifies its tenant
+    before any tenant is known.
     """
     scope: dict[str, str] = {}
     if api_key_hash is not None:
         scope["api_key_hash"] = api_key_hash.hex()
     if phone_number_id is not None:
         scope["phone_number_id"] = phone_number_id
+    if connection_id is not None:
+        scope["connection_id"] = connection_id
     if not scope:
         raise ValueError("lookup_transaction needs something to look up")
     with _scoped_transaction(scope) as conn:

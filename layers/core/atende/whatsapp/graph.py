@@ -308,6 +308,19 @@ def ensure_within_window(
         raise OutsideCustomerWindow()
 
 
+def check_template(name: str, language: str) -> None:
+    """Refuse a template name or language Meta would refuse."""
+    if not name or len(name) > MAX_TEMPLATE_NAME:
+        raise InvalidInput("Nome do modelo (template) inválido.")
+    if not _TEMPLATE_NAME.fullmatch(name):
+        raise InvalidInput(
+            "O nome do modelo (template) só pode ter letras minúsculas, "
+            "números e sublinhado."
+        )
+    if not language.strip():
+        raise InvalidInput("Informe o idioma do modelo (template).")
+
+
 class _Unchecked(enum.Enum):
     UNCHECKED = "unchecked"
 
@@ -641,15 +654,7 @@ class GraphClient:
         last_inbound_at: LastInbound = UNCHECKED,
     ) -> SentMessage:
         """An approved template; allowed outside the 24-hour window."""
-        if not name or len(name) > MAX_TEMPLATE_NAME:
-            raise InvalidInput("Nome do modelo (template) inválido.")
-        if not _TEMPLATE_NAME.fullmatch(name):
-            raise InvalidInput(
-                "O nome do modelo (template) só pode ter letras minúsculas, "
-                "números e sublinhado."
-            )
-        if not language.strip():
-            raise InvalidInput("Informe o idioma do modelo (template).")
+        check_template(name, language)
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:
             template["components"] = [dict(c) for c in components]

@@ -1,0 +1,1 @@
+"""Route modules and HTTP helpers of the API (Chalice packages ``chalicelib``)."""
