@@ -18,11 +18,13 @@ from uuid import UUID
 
 from atende import live
 from atende.bot import BotReply, BotUnavailable
+from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
+from atende.lgpd.consent import ask_if_due
 from atende.observability import logger, metrics
 from atende.whatsapp.graph import (
     CircuitOpenError,
@@ -140,6 +142,10 @@ class ConversationEngine:
                     needs_turn=conversation.state == State.BOT,
                 )
                 store.touch_inbound(conn, conversation.id, msg.timestamp)
+                # Validated contact data is kept only with consent (LGPD).
+                capture_from_message(
+                    conn, customer_id=customer.id, message_id=message_id, text=msg.text
+                )
                 metrics.add_metric(name="InboundMessages", unit="Count", value=1)
             else:
                 message_id, conversation_id = found
@@ -155,6 +161,15 @@ class ConversationEngine:
         if claim is TurnClaim.CLAIMED:
             self._bot_turn(tenant_id, conversation.id, message_id, msg)
         self.deliver_outbox(tenant_id, conversation.id)
+        if claim is TurnClaim.CLAIMED and msg.text:
+            # After the replies went out, so the LLM never delays an answer;
+            # kept only with consent.
+            capture_names_and_addresses(
+                tenant_id,
+                customer_id=conversation.customer_id,
+                message_id=message_id,
+                text=msg.text,
+            )
 
     def _bot_turn(
         self,
@@ -204,6 +219,7 @@ class ConversationEngine:
                             "buttons": [[b.payload, b.title] for b in reply.buttons]
                         },
                     )
+                ask_if_due(conn, conversation_id)  # LGPD consent, once per version
             store.complete_turn(conn, message_id)
         if handed_off:
             live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)

@@ -1,7 +1,12 @@
-"""LGPD: consent records and data-subject requests (access, erasure).
+"""LGPD: consent, data-subject requests, and their fulfilment.
 
-This issue opens requests from the chat; their fulfilment workflow (export,
-erasure across tables, trackers and backups) is a later issue.
+- :mod:`atende.lgpd.consent`: versioned consent texts and decisions.
+- :mod:`atende.lgpd.access`: the access/portability export (JSON and XLSX).
+- :mod:`atende.lgpd.erasure`: erasure everywhere, with a proof record.
+- :mod:`atende.lgpd.retention`: the scheduled per-tenant retention.
+
+This module keeps the small surface the bot uses: consent, requests and the
+Rasa tracker erasure.
 """
 
 from __future__ import annotations
@@ -14,37 +19,19 @@ import psycopg
 
 from atende.audit import Actor, record_event
 from atende.db import Connection
+from atende.lgpd.consent import PURPOSE, has_consent, record_consent
 
-__all__ = ["erase_bot_memory", "open_request", "record_consent"]
+__all__ = [
+    "PURPOSE",
+    "RequestKind",
+    "close_request",
+    "erase_bot_memory",
+    "has_consent",
+    "open_request",
+    "record_consent",
+]
 
 RequestKind = Literal["access", "erasure"]
-
-
-def record_consent(
-    conn: Connection,
-    *,
-    customer_id: UUID,
-    purpose: str,
-    granted: bool,
-    source: str,
-    actor: Actor,
-) -> UUID:
-    """Append a consent decision (the latest per purpose is the one in force)."""
-    row = conn.execute(
-        "INSERT INTO consents (tenant_id, customer_id, purpose, granted, source)"
-        " VALUES (current_tenant_id(), %s, %s, %s, %s) RETURNING id",
-        (customer_id, purpose, granted, source),
-    ).fetchone()
-    assert row is not None
-    record_event(
-        conn,
-        action="CONSENT_GRANTED" if granted else "CONSENT_REFUSED",
-        subject_type="customer",
-        subject_id=str(customer_id),
-        actor=actor,
-        details={"purpose": purpose, "source": source},
-    )
-    return UUID(str(row["id"]))
 
 
 def open_request(
@@ -87,6 +74,33 @@ def open_request(
         details={"request_id": str(request_id)},
     )
     return request_id, True
+
+
+def close_request(
+    conn: Connection, *, customer_id: UUID, kind: RequestKind, actor: Actor
+) -> UUID | None:
+    """Mark the customer's open request of ``kind`` done; returns its id.
+
+    Fulfilment without a request (an admin acting on their own) returns None.
+    """
+    row = conn.execute(
+        "UPDATE lgpd_requests SET status = 'done', resolved_at = now()"
+        " WHERE customer_id = %s AND kind = %s AND status IN ('open', 'in_progress')"
+        " RETURNING id",
+        (customer_id, kind),
+    ).fetchone()
+    if row is None:
+        return None
+    request_id = UUID(str(row["id"]))
+    record_event(
+        conn,
+        action="LGPD_REQUEST_DONE",
+        subject_type="customer",
+        subject_id=str(customer_id),
+        actor=actor,
+        details={"request_id": str(request_id), "kind": kind},
+    )
+    return request_id
 
 
 def erase_bot_memory(

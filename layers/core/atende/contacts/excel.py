@@ -1,0 +1,62 @@
+"""The contacts spreadsheet: openpyxl in write-only mode, so rows stream to the
+file and memory stays flat however many customers there are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO
+
+from openpyxl import Workbook
+
+from atende.observability import SAO_PAULO
+from atende.validators import only_digits
+
+if TYPE_CHECKING:
+    from atende.contacts import ContactRow
+
+HEADERS = (
+    "Cliente",
+    "Nome",
+    "CPF",
+    "E-mail",
+    "Telefone",
+    "Endereço",
+    "CEP",
+    "Atualizado em",
+)
+
+
+def mask_cpf(cpf: str) -> str:
+    """``***.***.***-25``: enough to tell two CPFs apart, not to use one."""
+    return f"***.***.***-{only_digits(cpf)[-2:]}"
+
+
+def _masked_cpfs(value: str | None) -> str | None:
+    return None if value is None else "; ".join(map(mask_cpf, value.split("; ")))
+
+
+def write_contacts_xlsx(
+    rows: Iterable[ContactRow], out: BinaryIO, *, show_cpf: bool
+) -> int:
+    """Write a sheet "Contatos" with PT-BR headers; returns the data rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Contatos")
+    sheet.append(HEADERS)
+    count = 0
+    for row in rows:
+        sheet.append(
+            (
+                str(row.customer_id),
+                row.name,
+                row.cpf if show_cpf else _masked_cpfs(row.cpf),
+                row.email,
+                row.phone,
+                row.address,
+                row.cep,
+                # Excel has no time zones: local (São Paulo) time, as the user reads it.
+                row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),
+            )
+        )
+        count += 1
+    workbook.save(out)
+    return count

@@ -1,0 +1,355 @@
+"""Access and portability (LGPD art. 18 II and V): everything held about a
+customer, as JSON and XLSX, delivered by a short-lived one-time link.
+
+Both files are encrypted with the tenant's key under
+``tenants/<tenant>/lgpd/exports/<export>/``. The link carries the tenant and a
+random secret (only its SHA-256 is stored); each file can be fetched once,
+until the link expires. Creating and delivering are audited, and the audit
+trail of who accessed the customer's data is part of the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from openpyxl import Workbook
+from psycopg import sql
+
+from atende import lgpd
+from atende.audit import Actor, record_event
+from atende.config import get_settings
+from atende.db import Connection, tenant_transaction
+from atende.documents import storage
+from atende.errors import Conflict, NotFound
+from atende.tenancy import get_tenant, tenant_key
+
+__all__ = [
+    "CustomerNotFound",
+    "ExportFile",
+    "ExportLink",
+    "ExportLinkInvalid",
+    "collect",
+    "create_export",
+    "fetch_export",
+]
+
+PURPOSE = "lgpd.export"
+FileName = Literal["dados.json", "dados.xlsx"]
+FILES: dict[str, str] = {
+    "dados.json": "application/json",
+    "dados.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class CustomerNotFound(NotFound):
+    code = "CLIENTE_NAO_ENCONTRADO"
+    message = "Cliente não encontrado."
+
+
+class CustomerErased(Conflict):
+    code = "CLIENTE_APAGADO"
+    message = "Os dados deste cliente já foram apagados."
+
+
+class ExportLinkInvalid(NotFound):
+    code = "LINK_INVALIDO"
+    message = "Este link de download é inválido, expirou ou já foi usado."
+
+
+@dataclass(frozen=True)
+class ExportLink:
+    export_id: UUID
+    token: str
+    expires_at: datetime
+
+    def url(self, name: FileName) -> str:
+        """The public URL of one file of the export."""
+        base = get_settings().public_api_url.rstrip("/")
+        return f"{base}/v1/lgpd/exports/{self.export_id}/{name}?token={self.token}"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    content_type: str
+    data: bytes
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _rows(conn: Connection, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {k: _iso(str(v) if isinstance(v, UUID) else v) for k, v in row.items()}
+        for row in conn.execute(query, params)
+    ]
+
+
+def collect(conn: Connection, customer_id: UUID) -> dict[str, Any]:
+    """Everything held about the customer, in sections with PT-BR names.
+
+    Raises:
+        CustomerNotFound: no such customer in this tenant.
+        CustomerErased: the customer's data was erased.
+    """
+    profile = _rows(
+        conn,
+        "SELECT id, wa_user_id AS whatsapp_id, phone AS telefone,"
+        " username AS usuario_whatsapp, display_name AS nome_no_whatsapp,"
+        " previous_user_ids AS whatsapp_ids_anteriores, created_at AS criado_em,"
+        " updated_at AS atualizado_em, erased_at FROM customers WHERE id = %s",
+        (customer_id,),
+    )
+    if not profile:
+        raise CustomerNotFound()
+    if profile[0].pop("erased_at") is not None:
+        raise CustomerErased()
+    conversations = _rows(
+        conn,
+        "SELECT id, state AS estado, opened_at AS aberta_em, closed_at AS"
+        " encerrada_em, close_reason AS motivo_encerramento FROM conversations"
+        " WHERE customer_id = %s ORDER BY opened_at",
+        (customer_id,),
+    )
+    conversation_ids = [c["id"] for c in conversations]
+    messages = _rows(
+        conn,
+        "SELECT id, conversation_id AS conversa_id, direction AS direcao,"
+        " type AS tipo, body AS texto, status, created_at AS criada_em"
+        " FROM messages WHERE conversation_id = ANY(%s::uuid[])"
+        " ORDER BY created_at, id",
+        (conversation_ids,),
+    )
+    documents = _rows(
+        conn,
+        "SELECT id AS mensagem_id, type AS tipo,"
+        " payload->'media'->>'mime_type' AS tipo_de_arquivo,"
+        " payload->'media'->>'filename' AS nome_do_arquivo,"
+        " media_ref LIKE 'tenants/%%' AS guardado_conosco, created_at AS recebido_em"
+        " FROM messages WHERE conversation_id = ANY(%s::uuid[])"
+        " AND media_ref IS NOT NULL ORDER BY created_at",
+        (conversation_ids,),
+    )
+    message_ids = [m["id"] for m in messages]
+    return {
+        "gerado_em": datetime.now(UTC).isoformat(),
+        "perfil": profile[0],
+        "consentimentos": _rows(
+            conn,
+            "SELECT purpose AS finalidade, granted AS autorizado, withdrawal AS"
+            " revogacao, text_version AS versao_do_texto, source AS origem,"
+            " recorded_at AS registrado_em FROM consents WHERE customer_id = %s"
+            " ORDER BY recorded_at",
+            (customer_id,),
+        ),
+        "conversas": conversations,
+        "mensagens": messages,
+        "contatos": _rows(
+            conn,
+            "SELECT kind AS tipo, value AS valor, found_by AS encontrado_por,"
+            " source_message_id AS mensagem_de_origem, first_seen_at AS"
+            " visto_primeiro_em, last_seen_at AS visto_por_ultimo_em"
+            " FROM contacts WHERE customer_id = %s ORDER BY kind, first_seen_at",
+            (customer_id,),
+        ),
+        "documentos": documents,
+        "solicitacoes_lgpd": _rows(
+            conn,
+            "SELECT id, kind AS tipo, status, requested_at AS solicitado_em,"
+            " resolved_at AS concluido_em FROM lgpd_requests WHERE customer_id = %s"
+            " ORDER BY requested_at",
+            (customer_id,),
+        ),
+        # Who did what with this customer's data: events about the customer,
+        # their conversations and their messages.
+        "registro_de_acessos": _rows(
+            conn,
+            "SELECT occurred_at AS quando, action AS acao, subject_type AS sobre,"
+            " subject_id AS sobre_id, actor_type AS quem_tipo, actor_id AS quem_id,"
+            " host(ip) AS ip FROM audit_events"
+            " WHERE (subject_type = 'customer' AND subject_id = %s)"
+            " OR (subject_type = 'conversation' AND subject_id = ANY(%s))"
+            " OR (subject_type = 'message' AND subject_id = ANY(%s))"
+            " ORDER BY occurred_at, id",
+            (str(customer_id), conversation_ids, message_ids),
+        ),
+    }
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def to_xlsx(data: Mapping[str, Any]) -> bytes:
+    """One sheet per section (write-only mode); a section's keys are its headers."""
+    workbook = Workbook(write_only=True)
+    for section, content in data.items():
+        if section == "gerado_em":
+            continue
+        rows = [content] if isinstance(content, dict) else list(content)
+        sheet = workbook.create_sheet(section[:31])
+        if not rows:
+            sheet.append(["(nenhum registro)"])
+            continue
+        headers = list(rows[0])
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([_cell(row.get(h)) for h in headers])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _key(tenant_id: UUID, export_id: UUID, name: str) -> str:
+    return f"tenants/{tenant_id}/lgpd/exports/{export_id}/{name}.enc"
+
+
+def _hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def create_export(
+    tenant_id: UUID,
+    customer_id: UUID,
+    *,
+    actor: Actor,
+    request_id: str | None = None,
+    ip: str | None = None,
+) -> ExportLink:
+    """Build, encrypt and store the customer's export; closes an open access
+    request. Returns the one-time link (shown once, never stored).
+
+    Raises:
+        CustomerNotFound: no such customer in this tenant.
+        CustomerErased: the customer's data was erased.
+    """
+    with tenant_transaction(tenant_id) as conn:
+        data = collect(conn, customer_id)
+        key = tenant_key(get_tenant(conn))
+    export_id = uuid4()
+    context = {"export_id": str(export_id)}
+    files = {
+        "dados.json": json.dumps(data, ensure_ascii=False, indent=2).encode(),
+        "dados.xlsx": to_xlsx(data),
+    }
+    for name, content in files.items():
+        storage.put(
+            key,
+            _key(tenant_id, export_id, name),
+            content,
+            purpose=PURPOSE,
+            context=context,
+        )
+    secret = secrets.token_urlsafe(32)
+    ttl = timedelta(minutes=get_settings().lgpd_export_link_ttl_min)
+    with tenant_transaction(tenant_id) as conn:
+        lgpd_request = lgpd.close_request(
+            conn, customer_id=customer_id, kind="access", actor=actor
+        )
+        row = conn.execute(
+            "INSERT INTO lgpd_exports (tenant_id, id, customer_id, request_id,"
+            " json_key, xlsx_key, token_hash, created_by_type, created_by_id,"
+            " expires_at) VALUES (current_tenant_id(), %s, %s, %s, %s, %s, %s, %s,"
+            " %s, now() + %s) RETURNING expires_at",
+            (
+                export_id,
+                customer_id,
+                lgpd_request,
+                _key(tenant_id, export_id, "dados.json"),
+                _key(tenant_id, export_id, "dados.xlsx"),
+                _hash(secret),
+                actor.type,
+                actor.id,
+                ttl,
+            ),
+        ).fetchone()
+        assert row is not None
+        record_event(
+            conn,
+            action="LGPD_EXPORT_CREATED",
+            subject_type="customer",
+            subject_id=str(customer_id),
+            actor=actor,
+            request_id=request_id,
+            ip=ip,
+            details={
+                "export_id": str(export_id),
+                "lgpd_request_id": str(lgpd_request) if lgpd_request else None,
+                "messages": len(data["mensagens"]),
+                "contacts": len(data["contatos"]),
+            },
+        )
+    return ExportLink(
+        export_id=export_id, token=f"{tenant_id}.{secret}", expires_at=row["expires_at"]
+    )
+
+
+def fetch_export(
+    export_id: UUID, name: str, token: str | None, *, ip: str | None = None
+) -> ExportFile:
+    """One file of an export, once, before the link expires (audited).
+
+    Raises:
+        ExportLinkInvalid: malformed, wrong, expired or already used link.
+    """
+    tenant_part, _, secret = (token or "").partition(".")
+    if name not in FILES or not secret:
+        raise ExportLinkInvalid()
+    try:
+        tenant_id = UUID(tenant_part)
+    except ValueError as exc:
+        raise ExportLinkInvalid() from exc
+    column = "json" if name == "dados.json" else "xlsx"
+    key_column = sql.Identifier(f"{column}_key")
+    delivered_column = sql.Identifier(f"{column}_delivered_at")
+    with tenant_transaction(tenant_id) as conn:
+        row = conn.execute(
+            sql.SQL(
+                "SELECT token_hash, expires_at > now() AS live, {key} AS s3_key,"
+                " {delivered} AS delivered_at FROM lgpd_exports WHERE id = %s"
+            ).format(key=key_column, delivered=delivered_column),
+            (export_id,),
+        ).fetchone()
+        if (
+            row is None
+            or not hmac.compare_digest(bytes(row["token_hash"]), _hash(secret))
+            or not row["live"]
+            or row["delivered_at"] is not None
+        ):
+            raise ExportLinkInvalid()
+        key = tenant_key(get_tenant(conn))
+    data = storage.get(
+        key, row["s3_key"], purpose=PURPOSE, context={"export_id": str(export_id)}
+    )
+    with tenant_transaction(tenant_id) as conn:
+        claimed = conn.execute(
+            sql.SQL(
+                "UPDATE lgpd_exports SET {delivered} = now()"
+                " WHERE id = %s AND {delivered} IS NULL RETURNING customer_id"
+            ).format(delivered=delivered_column),
+            (export_id,),
+        ).fetchone()
+        if claimed is None:  # fetched concurrently through the same link
+            raise ExportLinkInvalid()
+        record_event(
+            conn,
+            action="LGPD_EXPORT_DELIVERED",
+            subject_type="customer",
+            subject_id=str(claimed["customer_id"]),
+            actor=Actor("customer", str(claimed["customer_id"])),
+            ip=ip,
+            details={"export_id": str(export_id), "file": name},
+        )
+    return ExportFile(name=name, content_type=FILES[name], data=data)

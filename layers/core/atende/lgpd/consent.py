@@ -1,0 +1,217 @@
+"""Consent: each tenant's versioned text, and every customer's decisions.
+
+Decisions are appended, never edited; the latest one per purpose is in force.
+A refusal after a grant is a withdrawal and is recorded as one. Without a grant
+in force nothing beyond answering the customer is done with their messages:
+no contact extraction and no LLM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from atende.audit import Actor, record_event
+from atende.conversations import store
+from atende.db import Connection
+from atende.errors import InvalidInput
+
+__all__ = [
+    "PROMPT_BUTTONS",
+    "PURPOSE",
+    "ConsentStatus",
+    "ConsentText",
+    "ask_if_due",
+    "current_text",
+    "has_consent",
+    "prompt_due",
+    "publish_text",
+    "record_consent",
+    "status",
+]
+
+#: The purpose the WhatsApp bot asks about: using the customer's data to serve
+#: them (contact data kept, messages read by the private LLM).
+PURPOSE = "atendimento_whatsapp"
+MAX_TEXT_CHARS = 1000
+
+
+class ConsentTextInvalid(InvalidInput):
+    code = "TEXTO_DE_CONSENTIMENTO_INVALIDO"
+    message = "O texto de consentimento deve ter entre 1 e 1000 caracteres."
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    version: int
+    body: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """The decision in force: ``granted`` is None when the customer never answered."""
+
+    granted: bool | None
+    text_version: int | None
+    recorded_at: datetime | None
+    withdrawal: bool
+
+
+NO_DECISION = ConsentStatus(None, None, None, False)
+
+
+def publish_text(conn: Connection, body: str, *, actor: Actor) -> ConsentText:
+    """Publish a new version of the tenant's consent text (the bot asks again).
+
+    Raises:
+        ConsentTextInvalid: empty or longer than 1,000 characters.
+    """
+    body = body.strip()
+    if not 1 <= len(body) <= MAX_TEXT_CHARS:
+        raise ConsentTextInvalid()
+    # The tenant row lock serialises concurrent publications of one tenant.
+    conn.execute("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE")
+    row = conn.execute(
+        "INSERT INTO consent_texts (tenant_id, version, body)"
+        " SELECT current_tenant_id(), coalesce(max(version), 0) + 1, %s"
+        " FROM consent_texts RETURNING version, body, published_at",
+        (body,),
+    ).fetchone()
+    assert row is not None
+    record_event(
+        conn,
+        action="CONSENT_TEXT_PUBLISHED",
+        subject_type="consent_text",
+        subject_id=str(row["version"]),
+        actor=actor,
+        details={"version": row["version"]},
+    )
+    return ConsentText(**row)
+
+
+def current_text(conn: Connection) -> ConsentText | None:
+    """The tenant's latest consent text; None when it never published one."""
+    row = conn.execute(
+        "SELECT version, body, published_at FROM consent_texts"
+        " ORDER BY version DESC LIMIT 1"
+    ).fetchone()
+    return ConsentText(**row) if row else None
+
+
+def status(
+    conn: Connection, customer_id: UUID, *, purpose: str = PURPOSE
+) -> ConsentStatus:
+    """The customer's decision in force for ``purpose``."""
+    row = conn.execute(
+        "SELECT granted, text_version, recorded_at, withdrawal FROM consents"
+        " WHERE customer_id = %s AND purpose = %s"
+        " ORDER BY recorded_at DESC, id DESC LIMIT 1",
+        (customer_id, purpose),
+    ).fetchone()
+    return ConsentStatus(**row) if row else NO_DECISION
+
+
+def has_consent(conn: Connection, customer_id: UUID) -> bool:
+    """True only while a grant is in force (never asked, refused or withdrawn: no)."""
+    return status(conn, customer_id).granted is True
+
+
+def record_consent(
+    conn: Connection,
+    *,
+    customer_id: UUID,
+    granted: bool,
+    source: str,
+    actor: Actor,
+    purpose: str = PURPOSE,
+) -> ConsentStatus:
+    """Append a decision against the current text; a refusal after a grant is
+    recorded (and audited) as a withdrawal."""
+    previous = status(conn, customer_id, purpose=purpose)
+    withdrawal = not granted and previous.granted is True
+    text = current_text(conn)
+    row = conn.execute(
+        "INSERT INTO consents (tenant_id, customer_id, purpose, granted, source,"
+        " text_version, withdrawal, recorded_at)"
+        " VALUES (current_tenant_id(), %s, %s, %s, %s, %s, %s, clock_timestamp())"
+        " RETURNING id, granted, text_version, recorded_at, withdrawal",
+        (
+            customer_id,
+            purpose,
+            granted,
+            source,
+            text.version if text else None,
+            withdrawal,
+        ),
+    ).fetchone()
+    assert row is not None
+    action = (
+        "CONSENT_GRANTED"
+        if granted
+        else ("CONSENT_WITHDRAWN" if withdrawal else "CONSENT_REFUSED")
+    )
+    record_event(
+        conn,
+        action=action,
+        subject_type="customer",
+        subject_id=str(customer_id),
+        actor=actor,
+        details={
+            "purpose": purpose,
+            "source": source,
+            "consent_id": str(row["id"]),
+            "text_version": row["text_version"],
+        },
+    )
+    return ConsentStatus(
+        granted=row["granted"],
+        text_version=row["text_version"],
+        recorded_at=row["recorded_at"],
+        withdrawal=row["withdrawal"],
+    )
+
+
+def prompt_due(conn: Connection, customer_id: UUID) -> ConsentText | None:
+    """The text to ask this customer about now, at most once per version.
+
+    Due when the tenant has a text and the customer has neither answered that
+    version nor been asked it; asking is remembered in the same transaction.
+    """
+    text = current_text(conn)
+    if text is None:
+        return None
+    decided = status(conn, customer_id)
+    if decided.text_version is not None and decided.text_version >= text.version:
+        return None
+    asked = conn.execute(
+        "UPDATE customers SET consent_asked_version = %s WHERE id = %s"
+        " AND (consent_asked_version IS NULL OR consent_asked_version < %s)"
+        " RETURNING id",
+        (text.version, customer_id, text.version),
+    ).fetchone()
+    return text if asked else None
+
+
+#: The prompt's reply buttons: their titles are what Rasa reads back.
+PROMPT_BUTTONS = (
+    ("/consentimento_aceitar", "Sim, autorizo"),
+    ("/consentimento_recusar", "Não autorizo"),
+)
+
+
+def ask_if_due(conn: Connection, conversation_id: UUID) -> bool:
+    """Queue the consent question after the bot's replies when it is due."""
+    customer_id = store.get_conversation(conn, conversation_id).customer_id
+    text = prompt_due(conn, customer_id)
+    if text is None:
+        return False
+    store.enqueue_outbound(
+        conn,
+        conversation_id=conversation_id,
+        body=text.body,
+        type_="interactive",
+        payload={"buttons": [list(b) for b in PROMPT_BUTTONS]},
+    )
+    return True

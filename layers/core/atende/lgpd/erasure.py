@@ -1,0 +1,215 @@
+"""Erasure (LGPD art. 18 VI): the customer's data goes from everywhere it lives.
+
+- S3: the customer's media and access exports (tenant prefix).
+- Rasa: the trackers of every conversation (the bot's memory).
+- PostgreSQL: contacts, exports, handoffs, messages (with their wamids, the
+  durable dedupe records) and conversations are deleted; the customer row is
+  anonymised (it anchors what must stay).
+
+Kept, as the law requires and without personal data: audit events (ids and
+counts only), consent decisions (proof of the legal basis, art. 8 §2), the LGPD
+requests and the proof of erasure itself, which says what was deleted where,
+when and on whose request. Running it again returns the same proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from atende import lgpd
+from atende.audit import Actor, record_event
+from atende.config import get_settings
+from atende.db import Connection, tenant_transaction
+from atende.documents import storage
+from atende.lgpd.access import CustomerNotFound
+from atende.whatsapp.media import media_key
+
+__all__ = ["ErasureProof", "erase_customer", "get_proof"]
+
+KEPT = ("audit_events", "consents", "lgpd_requests", "erasure_proofs")
+
+
+@dataclass(frozen=True)
+class ErasureProof:
+    id: UUID
+    customer_id: UUID
+    request_id: UUID | None
+    requested_by_type: str
+    requested_by_id: str | None
+    executed_at: datetime
+    deleted: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "customer_id": str(self.customer_id),
+            "request_id": str(self.request_id) if self.request_id else None,
+            "requested_by": {
+                "type": self.requested_by_type,
+                "id": self.requested_by_id,
+            },
+            "executed_at": self.executed_at.isoformat(),
+            "deleted": self.deleted,
+        }
+
+
+def get_proof(conn: Connection, customer_id: UUID) -> ErasureProof | None:
+    row = conn.execute(
+        "SELECT id, customer_id, request_id, requested_by_type, requested_by_id,"
+        " executed_at, deleted FROM erasure_proofs WHERE customer_id = %s",
+        (customer_id,),
+    ).fetchone()
+    return ErasureProof(**row) if row else None
+
+
+def media_s3_key(tenant_id: UUID, media_ref: str) -> str:
+    """Where a message's media is (or would be) stored: fetched media is
+    re-pointed at its S3 key; a Meta media id maps to its future key."""
+    return (
+        media_ref
+        if media_ref.startswith("tenants/")
+        else media_key(tenant_id, media_ref)
+    )
+
+
+def _s3_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
+    refs = conn.execute(
+        "SELECT m.media_ref FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.customer_id = %s"
+        " AND m.media_ref IS NOT NULL",
+        (customer_id,),
+    ).fetchall()
+    keys = [media_s3_key(tenant_id, str(r["media_ref"])) for r in refs]
+    for row in conn.execute(
+        "SELECT json_key, xlsx_key FROM lgpd_exports WHERE customer_id = %s",
+        (customer_id,),
+    ):
+        keys += [row["json_key"], row["xlsx_key"]]
+    return keys
+
+
+def _delete(conn: Connection, sql: str, customer_id: UUID) -> int:
+    return conn.execute(sql, (customer_id,)).rowcount
+
+
+def erase_customer(
+    tenant_id: UUID,
+    customer_id: UUID,
+    *,
+    actor: Actor,
+    tracker_db_url: str | None = None,
+    request_id: str | None = None,
+    ip: str | None = None,
+) -> ErasureProof:
+    """Erase the customer everywhere and write the proof; idempotent.
+
+    Args:
+        tracker_db_url: Rasa's tracker store; default from the settings. Without
+            one (no bot deployed) the proof says the tracker was not configured.
+
+    Raises:
+        CustomerNotFound: no such customer in this tenant.
+    """
+    with tenant_transaction(tenant_id) as conn:
+        row = conn.execute(
+            "SELECT erased_at FROM customers WHERE id = %s", (customer_id,)
+        ).fetchone()
+        if row is None:
+            raise CustomerNotFound()
+        if row["erased_at"] is not None:
+            proof = get_proof(conn, customer_id)
+            assert proof is not None  # written in the erasing transaction
+            return proof
+        keys = _s3_keys(conn, tenant_id, customer_id)
+    # S3 first: if the rest fails, a second run finds nothing there and goes on.
+    for start in range(0, len(keys), 1000):
+        storage.delete(keys[start : start + 1000])
+    if tracker_db_url is None:
+        configured = get_settings().rasa_tracker_db_url
+        tracker_db_url = configured.get_secret_value() if configured else None
+
+    with tenant_transaction(tenant_id) as conn:
+        conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
+        tracker: dict[str, Any] = {"configured": tracker_db_url is not None}
+        if tracker_db_url is not None:
+            tracker["events"] = lgpd.erase_bot_memory(
+                conn,
+                customer_id=customer_id,
+                tracker_db_url=tracker_db_url,
+                actor=actor,
+            )
+        postgres = {
+            "contacts": _delete(
+                conn, "DELETE FROM contacts WHERE customer_id = %s", customer_id
+            ),
+            "lgpd_exports": _delete(
+                conn, "DELETE FROM lgpd_exports WHERE customer_id = %s", customer_id
+            ),
+            "handoffs": _delete(
+                conn,
+                "DELETE FROM handoffs WHERE conversation_id IN"
+                " (SELECT id FROM conversations WHERE customer_id = %s)",
+                customer_id,
+            ),
+            "messages": _delete(
+                conn,
+                "DELETE FROM messages WHERE conversation_id IN"
+                " (SELECT id FROM conversations WHERE customer_id = %s)",
+                customer_id,
+            ),
+        }
+        conn.execute(
+            "UPDATE lgpd_requests SET conversation_id = NULL WHERE customer_id = %s",
+            (customer_id,),
+        )
+        postgres["conversations"] = _delete(
+            conn, "DELETE FROM conversations WHERE customer_id = %s", customer_id
+        )
+        conn.execute(
+            "UPDATE customers SET wa_user_id = 'apagado:' || id::text,"
+            " wa_parent_user_id = NULL, phone = NULL, username = NULL,"
+            " display_name = NULL, previous_user_ids = '{}',"
+            " consent_asked_version = NULL, erased_at = now(), updated_at = now()"
+            " WHERE id = %s",
+            (customer_id,),
+        )
+        lgpd_request = lgpd.close_request(
+            conn, customer_id=customer_id, kind="erasure", actor=actor
+        )
+        deleted: dict[str, Any] = {
+            "postgres": {**postgres, "customers": "anonimizado"},
+            "s3": {"objects": len(keys)},
+            "rasa_tracker": tracker,
+            "kept": list(KEPT),
+        }
+        proof_row = conn.execute(
+            "INSERT INTO erasure_proofs (tenant_id, customer_id, request_id,"
+            " requested_by_type, requested_by_id, deleted)"
+            " VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
+            " RETURNING id, customer_id, request_id, requested_by_type,"
+            " requested_by_id, executed_at, deleted",
+            (customer_id, lgpd_request, actor.type, actor.id, Jsonb(deleted)),
+        ).fetchone()
+        assert proof_row is not None
+        proof = ErasureProof(**proof_row)
+        record_event(
+            conn,
+            action="LGPD_ERASURE_COMPLETED",
+            subject_type="customer",
+            subject_id=str(customer_id),
+            actor=actor,
+            request_id=request_id,
+            ip=ip,
+            details={
+                "proof_id": str(proof.id),
+                "messages": postgres["messages"],
+                "conversations": postgres["conversations"],
+                "s3_objects": len(keys),
+            },
+        )
+    return proof

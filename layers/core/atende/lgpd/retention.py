@@ -1,0 +1,171 @@
+"""Retention: the scheduled job that removes what each tenant no longer needs.
+
+Per tenant (``retention_policies``, else the settings' defaults):
+
+- messages older than ``messages_days`` (and their media in S3), except the
+  outbox and a turn in progress;
+- access exports older than ``exports_hours`` (S3 files and rows);
+- document results past their TTL (S3 file and row; the job's metadata stays);
+- audit events older than 365 days, through ``purge_expired_audit_events``
+  (the table is append-only for the application; the floor is in the database).
+
+Work goes in batches (S3 first, then the rows), so a run that stops half way
+leaves nothing dangling and the next run goes on; a second run finds nothing.
+Each tenant's run that removed something is audited with its counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from atende.audit import SYSTEM, record_event
+from atende.config import get_settings
+from atende.db import Connection, directory_transaction, tenant_transaction
+from atende.documents import storage
+from atende.lgpd.erasure import media_s3_key
+
+__all__ = ["Policy", "apply_retention", "apply_tenant_retention", "policy_of"]
+
+AUDIT_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Policy:
+    messages_days: int
+    exports_hours: int
+
+
+def policy_of(conn: Connection) -> Policy:
+    """The tenant's retention, or the defaults of the settings."""
+    row = conn.execute(
+        "SELECT messages_days, exports_hours FROM retention_policies"
+    ).fetchone()
+    if row:
+        return Policy(**row)
+    settings = get_settings()
+    return Policy(settings.retention_messages_days, settings.retention_exports_hours)
+
+
+def _batches(step: Callable[[int], int], batch_size: int, max_batches: int) -> int:
+    total = 0
+    for _ in range(max_batches):
+        done = step(batch_size)
+        total += done
+        if done < batch_size:
+            break
+    return total
+
+
+def _messages(tenant_id: UUID, policy: Policy, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        rows = conn.execute(
+            "SELECT id, media_ref FROM messages"
+            " WHERE created_at < now() - make_interval(days => %s)"
+            " AND status <> 'pending' AND turn_state IS DISTINCT FROM 'running'"
+            " ORDER BY created_at LIMIT %s",
+            (policy.messages_days, limit),
+        ).fetchall()
+    keys = [
+        media_s3_key(tenant_id, str(r["media_ref"])) for r in rows if r["media_ref"]
+    ]
+    storage.delete(keys)
+    with tenant_transaction(tenant_id) as conn:
+        conn.execute(
+            "DELETE FROM messages WHERE id = ANY(%s)", ([r["id"] for r in rows],)
+        )
+    return len(rows)
+
+
+def _exports(tenant_id: UUID, policy: Policy, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        rows = conn.execute(
+            "SELECT id, json_key, xlsx_key FROM lgpd_exports"
+            " WHERE created_at < now() - make_interval(hours => %s)"
+            " ORDER BY created_at LIMIT %s",
+            (policy.exports_hours, limit),
+        ).fetchall()
+    storage.delete([k for r in rows for k in (r["json_key"], r["xlsx_key"])])
+    with tenant_transaction(tenant_id) as conn:
+        conn.execute(
+            "DELETE FROM lgpd_exports WHERE id = ANY(%s)", ([r["id"] for r in rows],)
+        )
+    return len(rows)
+
+
+def _document_results(tenant_id: UUID, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        rows = conn.execute(
+            "SELECT document_id, s3_key FROM document_results"
+            " WHERE expires_at <= now() ORDER BY expires_at LIMIT %s",
+            (limit,),
+        ).fetchall()
+    storage.delete([r["s3_key"] for r in rows])
+    with tenant_transaction(tenant_id) as conn:
+        conn.execute(
+            "DELETE FROM document_results WHERE document_id = ANY(%s)",
+            ([r["document_id"] for r in rows],),
+        )
+    return len(rows)
+
+
+def _audit_events(tenant_id: UUID, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        row = conn.execute(
+            "SELECT purge_expired_audit_events(%s) AS n", (limit,)
+        ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def apply_tenant_retention(
+    tenant_id: UUID, *, batch_size: int | None = None, max_batches: int | None = None
+) -> dict[str, int]:
+    """Apply one tenant's retention; returns what was removed, by kind."""
+    settings = get_settings()
+    size = batch_size or settings.retention_batch_size
+    rounds = max_batches or settings.retention_max_batches
+    with tenant_transaction(tenant_id) as conn:
+        policy = policy_of(conn)
+    removed = {
+        "messages": _batches(lambda n: _messages(tenant_id, policy, n), size, rounds),
+        "lgpd_exports": _batches(
+            lambda n: _exports(tenant_id, policy, n), size, rounds
+        ),
+        "document_results": _batches(
+            lambda n: _document_results(tenant_id, n), size, rounds
+        ),
+        "audit_events": _batches(lambda n: _audit_events(tenant_id, n), size, rounds),
+    }
+    if any(removed.values()):
+        with tenant_transaction(tenant_id) as conn:
+            record_event(
+                conn,
+                action="RETENTION_APPLIED",
+                subject_type="tenant",
+                subject_id=str(tenant_id),
+                actor=SYSTEM,
+                details={
+                    **removed,
+                    "messages_days": policy.messages_days,
+                    "exports_hours": policy.exports_hours,
+                    "audit_days": AUDIT_RETENTION_DAYS,
+                },
+            )
+    return removed
+
+
+def apply_retention(
+    *, batch_size: int | None = None, max_batches: int | None = None
+) -> dict[str, int]:
+    """Apply every tenant's retention (the scheduled job); returns the totals."""
+    with directory_transaction() as conn:
+        tenant_ids = [r["id"] for r in conn.execute("SELECT id FROM tenants")]
+    totals: dict[str, int] = {}
+    for tenant_id in tenant_ids:
+        removed = apply_tenant_retention(
+            tenant_id, batch_size=batch_size, max_batches=max_batches
+        )
+        for kind, count in removed.items():
+            totals[kind] = totals.get(kind, 0) + count
+    return totals
