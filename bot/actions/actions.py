@@ -1,4 +1,4 @@
-"""Custom actions: handoff, grounded LLM answers, consent, LGPD requests, forms.
+"""Custom actions: handoff, grounded LLM answers, consent, LGPD rights, forms.
 
 Each action learns the tenant from the metadata the conversation worker sends
 with every message (``tenant_id``) and the conversation from the sender id, then
@@ -19,9 +19,11 @@ from rasa_sdk.types import DomainDict
 
 from atende import lgpd, llm
 from atende.audit import Actor
+from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.handoff import handoff_to_human
 from atende.db import tenant_transaction
+from atende.lgpd import access
 from atende.observability import logger, mask_pii
 from atende.validators import is_valid_cpf, only_digits
 
@@ -113,6 +115,13 @@ class ActionLlmAnswer(Action):
         question = tracker.latest_message.get("text") or ""
         try:
             with tenant_transaction(_tenant_id(tracker)) as conn:
+                customer_id = store.get_conversation(
+                    conn, _conversation_id(tracker)
+                ).customer_id
+                if not lgpd.has_consent(conn, customer_id):
+                    # No LLM on the messages of someone who hasn't consented
+                    # (LGPD): a person answers instead.
+                    return [SlotSet("llm_disponivel", False)]
                 answer = llm.answer_from_knowledge_base(conn, question)
         except llm.LlmUnavailable:
             return [SlotSet("llm_disponivel", False)]
@@ -131,23 +140,31 @@ class ActionRegistrarConsentimento(Action):
         tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
-            lgpd.record_consent(
+            decision = lgpd.record_consent(
                 conn,
                 customer_id=customer_id,
-                purpose="atendimento_whatsapp",
+                purpose=lgpd.PURPOSE,
                 granted=granted,
                 source="whatsapp_bot",
                 actor=BOT,
             )
-        dispatcher.utter_message(
-            text=(
+        if granted:
+            text = (
                 "Obrigado! Registrei a sua autorização para usarmos seus dados neste "
                 "atendimento. Você pode mudar de ideia quando quiser."
-                if granted
-                else "Tudo bem, registrei que você não autoriza. Seguimos só com o "
+            )
+        elif decision.withdrawal:
+            text = (
+                "Pronto, registrei que você retirou a sua autorização. A partir de "
+                "agora usamos só o necessário para te responder. Se quiser que "
+                "apaguemos seus dados, é só pedir."
+            )
+        else:
+            text = (
+                "Tudo bem, registrei que você não autoriza. Seguimos só com o "
                 "necessário para te atender."
             )
-        )
+        dispatcher.utter_message(text=text)
         return []
 
 
@@ -180,19 +197,40 @@ class _LgpdRequestAction(Action, abc.ABC):
         return []
 
 
-class ActionSolicitarAcessoDados(_LgpdRequestAction):
-    kind = "access"
-    opened_text = (
-        "Registrei o seu pedido de acesso aos seus dados (protocolo {protocolo}). "
-        "Pela LGPD, respondemos em até 15 dias, por aqui mesmo."
-    )
-    existing_text = (
-        "Você já tem um pedido de acesso aos seus dados em andamento "
-        "(protocolo {protocolo}). Assim que estiver pronto, avisamos por aqui."
-    )
+class ActionSolicitarAcessoDados(Action):
+    """The customer asks what we hold: the request is opened and fulfilled at
+    once with a one-time link to the export (JSON and Excel)."""
 
     def name(self) -> str:
         return "action_solicitar_acesso_dados"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        with tenant_transaction(tenant_id) as conn:
+            customer_id = store.get_conversation(conn, conversation_id).customer_id
+            request_id, _new = lgpd.open_request(
+                conn,
+                customer_id=customer_id,
+                kind="access",
+                conversation_id=conversation_id,
+                actor=Actor("customer", str(customer_id)),
+            )
+        protocol = str(request_id).split("-")[0].upper()
+        link = access.create_export(
+            UUID(tenant_id), customer_id, actor=Actor("customer", str(customer_id))
+        )
+        minutes = round(get_settings().lgpd_export_link_ttl_min)
+        dispatcher.utter_message(
+            text=(
+                f"Pronto! Seus dados estão disponíveis (protocolo {protocol}). "
+                f"Cada link abre uma única vez e vale por {minutes} minutos:\n"
+                f"• Planilha: {link.url('dados.xlsx')}\n"
+                f"• Arquivo JSON: {link.url('dados.json')}"
+            )
+        )
+        return []
 
 
 class ActionSolicitarExclusaoDados(_LgpdRequestAction):

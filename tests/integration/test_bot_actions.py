@@ -21,9 +21,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from atende import db, llm
+from atende import db, lgpd, llm
+from atende.audit import Actor
 from atende.bot import BotUnavailable, RasaClient
 from atende.config import get_settings
+from atende.conversations import store
 from atende.conversations.handoff import return_to_bot
 from atende.errors import Conflict
 from atende.whatsapp.updates import parse_webhook
@@ -36,7 +38,6 @@ from actions.actions import (  # noqa: E402
     ActionHandoff,
     ActionLlmAnswer,
     ActionRegistrarConsentimento,
-    ActionSolicitarAcessoDados,
     ActionSolicitarExclusaoDados,
     ValidateCpfForm,
     ValidatePedidoForm,
@@ -319,6 +320,15 @@ def test_action_llm_answer_with_llm(
 ) -> None:
     _seed_kb(channel)
     conversation_id = _conversation(channel)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        customer_id = store.get_conversation(conn, conversation_id).customer_id
+        lgpd.record_consent(  # the LLM reads only consenting customers' messages
+            conn,
+            customer_id=customer_id,
+            granted=True,
+            source="whatsapp_bot",
+            actor=Actor("system", "bot"),
+        )
     client = _ollama(
         {"found": True, "answer": "Atendemos de segunda a sábado, das 8h às 20h."}
     )
@@ -362,12 +372,10 @@ def test_consent_is_recorded_and_audited(
     assert dispatcher.messages[0]["text"]
 
 
+# Access requests are fulfilled at once (tests/integration/test_lgpd_export.py).
 @pytest.mark.parametrize(
     ("action", "kind", "audit_action"),
-    [
-        (ActionSolicitarAcessoDados, "access", "LGPD_ACCESS_REQUESTED"),
-        (ActionSolicitarExclusaoDados, "erasure", "LGPD_ERASURE_REQUESTED"),
-    ],
+    [(ActionSolicitarExclusaoDados, "erasure", "LGPD_ERASURE_REQUESTED")],
 )
 def test_lgpd_requests_are_opened_once(
     channel: Channel, action: Any, kind: str, audit_action: str
