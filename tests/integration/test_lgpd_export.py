@@ -1,0 +1,299 @@
+"""Access and portability: the export's contents field by field (JSON and the
+XLSX opened back with openpyxl), its encryption under the tenant prefix, and the
+one-time, short-lived link."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from openpyxl import load_workbook
+from psycopg.types.json import Jsonb
+from rasa_sdk.executor import CollectingDispatcher
+
+from atende import aws, db
+from atende.audit import Actor, record_event
+from atende.config import get_settings
+from atende.lgpd import access
+
+from .channel_kit import Channel, channel
+from .lgpd_kit import (
+    ADMIN,
+    CUSTOMER,
+    OTHER,
+    OTHER_PHONE,
+    PHONE,
+    customer_id,
+    decide,
+    make_bucket,
+    publish,
+    rows,
+    say,
+)
+from .test_bot_actions import _tracker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
+from actions.actions import ActionSolicitarAcessoDados
+
+pytestmark = pytest.mark.integration
+__all__ = ["channel"]
+
+
+def _customer_with_history(ch: Channel) -> dict[str, Any]:
+    """A customer who consented, gave a CPF and an e-mail, sent a PDF, and
+    whose data an attendant looked at; plus another customer."""
+    make_bucket()
+    publish(ch)
+    first = say(ch, "oi")
+    customer = customer_id(ch)
+    decide(ch, customer, granted=True)
+    with_data = say(ch, "meu cpf é 529.982.247-25, email ana.souza@example.com")
+    say(ch, "oi, sou outro cliente", user=OTHER, phone=OTHER_PHONE)
+    conversation = rows(
+        ch, "SELECT conversation_id FROM messages WHERE id = %s", first
+    )[0]["conversation_id"]
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        document = conn.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, direction, wamid, type,"
+            " media_ref, payload) VALUES (current_tenant_id(), %s, 'inbound', %s,"
+            " 'document', %s, %s) RETURNING id",
+            (
+                conversation,
+                f"wamid.{uuid4().hex}",
+                f"tenants/{ch.tenant_id}/media/doc-1.enc",
+                Jsonb(
+                    {"media": {"mime_type": "application/pdf", "filename": "rg.pdf"}}
+                ),
+            ),
+        ).fetchone()
+        assert document is not None
+        record_event(
+            conn,
+            action="MEDIA_ACCESSED",
+            subject_type="message",
+            subject_id=str(document["id"]),
+            actor=ADMIN,
+            ip="203.0.113.9",
+            details={"mime_type": "application/pdf"},
+        )
+    return {
+        "customer": customer,
+        "conversation": conversation,
+        "messages": [first, with_data],
+        "document": UUID(str(document["id"])),
+    }
+
+
+def _fetch(link: access.ExportLink, name: str) -> bytes:
+    return access.fetch_export(link.export_id, name, link.token, ip="198.51.100.7").data
+
+
+def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    data = json.loads(_fetch(link, "dados.json"))
+
+    assert set(data) == {
+        "gerado_em",
+        "perfil",
+        "consentimentos",
+        "conversas",
+        "mensagens",
+        "contatos",
+        "documentos",
+        "solicitacoes_lgpd",
+        "registro_de_acessos",
+    }
+    profile = data["perfil"]
+    assert profile["id"] == str(seen["customer"])
+    assert profile["whatsapp_id"] == CUSTOMER
+    assert profile["telefone"] == PHONE
+    assert profile["nome_no_whatsapp"] == "Maria Souza"
+    assert profile["whatsapp_ids_anteriores"] == []
+
+    [decision] = data["consentimentos"]
+    assert decision["finalidade"] == "atendimento_whatsapp"
+    assert decision["autorizado"] is True and decision["revogacao"] is False
+    assert decision["versao_do_texto"] == 1 and decision["origem"] == "whatsapp_bot"
+
+    [conversation] = data["conversas"]
+    assert conversation["id"] == str(seen["conversation"])
+    assert conversation["estado"] == "bot"
+
+    inbound = [m for m in data["mensagens"] if m["direcao"] == "inbound"]
+    assert [m["id"] for m in inbound] == [
+        *map(str, seen["messages"]),
+        str(seen["document"]),
+    ]
+    assert (
+        inbound[1]["texto"] == "meu cpf é 529.982.247-25, email ana.souza@example.com"
+    )
+    assert all(m["conversa_id"] == str(seen["conversation"]) for m in data["mensagens"])
+    outbound = [m for m in data["mensagens"] if m["direcao"] == "outbound"]
+    assert outbound and all(m["status"] == "sent" for m in outbound)
+    assert "oi, sou outro cliente" not in json.dumps(data)  # only this customer
+
+    assert sorted((c["tipo"], c["valor"]) for c in data["contatos"]) == [
+        ("cpf", "529.982.247-25"),
+        ("email", "ana.souza@example.com"),
+    ]
+    assert {c["mensagem_de_origem"] for c in data["contatos"]} == {
+        str(seen["messages"][1])
+    }
+    assert all(c["encontrado_por"] == "validator" for c in data["contatos"])
+
+    [document] = data["documentos"]
+    assert document == {
+        "mensagem_id": str(seen["document"]),
+        "tipo": "document",
+        "tipo_de_arquivo": "application/pdf",
+        "nome_do_arquivo": "rg.pdf",
+        "guardado_conosco": True,
+        "recebido_em": document["recebido_em"],
+    }
+
+    trail = data["registro_de_acessos"]
+    media = [e for e in trail if e["acao"] == "MEDIA_ACCESSED"]
+    assert media == [
+        {
+            "quando": media[0]["quando"],
+            "acao": "MEDIA_ACCESSED",
+            "sobre": "message",
+            "sobre_id": str(seen["document"]),
+            "quem_tipo": "attendant",
+            "quem_id": ADMIN.id,
+            "ip": "203.0.113.9",
+        }
+    ]
+    assert "CONSENT_GRANTED" in {e["acao"] for e in trail}
+
+
+def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")), read_only=True)
+    assert book.sheetnames == [
+        "perfil",
+        "consentimentos",
+        "conversas",
+        "mensagens",
+        "contatos",
+        "documentos",
+        "solicitacoes_lgpd",
+        "registro_de_acessos",
+    ]
+    profile = list(book["perfil"].iter_rows(values_only=True))
+    assert profile[0][:3] == ("id", "whatsapp_id", "telefone")
+    assert profile[1][:3] == (str(seen["customer"]), CUSTOMER, PHONE)
+    contacts = list(book["contatos"].iter_rows(values_only=True))
+    assert contacts[0][:3] == ("tipo", "valor", "encontrado_por")
+    assert sorted(r[:2] for r in contacts[1:]) == [
+        ("cpf", "529.982.247-25"),
+        ("email", "ana.souza@example.com"),
+    ]
+    requests = list(book["solicitacoes_lgpd"].iter_rows(values_only=True))
+    assert requests == [("(nenhum registro)",)]
+
+
+def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    s3 = aws.client("s3")
+    listed = s3.list_objects_v2(
+        Bucket=get_settings().documents_bucket, Prefix=f"tenants/{channel.tenant_id}/"
+    )
+    keys = sorted(o["Key"] for o in listed["Contents"])
+    prefix = f"tenants/{channel.tenant_id}/lgpd/exports/{link.export_id}/"
+    assert keys == [prefix + "dados.json.enc", prefix + "dados.xlsx.enc"]
+    sealed = s3.get_object(Bucket=get_settings().documents_bucket, Key=keys[0])
+    raw = sealed["Body"].read()
+    assert b"ana.souza" not in raw and b"529.982.247-25" not in raw
+
+
+def test_link_works_once_per_file_and_expires(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    assert link.url("dados.json") == (
+        f"http://127.0.0.1:8000/v1/lgpd/exports/{link.export_id}/dados.json"
+        f"?token={link.token}"
+    )
+    wrong = f"{channel.tenant_id}.not-the-secret"
+    for export_id, name, token in (
+        (link.export_id, "dados.json", wrong),
+        (link.export_id, "dados.json", None),
+        (link.export_id, "dados.json", "garbage"),
+        (link.export_id, "outro.txt", link.token),
+        (uuid4(), "dados.json", link.token),
+    ):
+        with pytest.raises(access.ExportLinkInvalid) as caught:
+            access.fetch_export(export_id, name, token)
+        assert caught.value.code == "LINK_INVALIDO"
+    assert _fetch(link, "dados.json")
+    with pytest.raises(access.ExportLinkInvalid):
+        _fetch(link, "dados.json")  # one time
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute("UPDATE lgpd_exports SET expires_at = now() - interval '1 second'")
+    with pytest.raises(access.ExportLinkInvalid):
+        _fetch(link, "dados.xlsx")  # expired
+    audit = rows(
+        channel,
+        "SELECT action, actor_type, host(ip) AS ip, details FROM audit_events"
+        " WHERE action LIKE 'LGPD_EXPORT_%%' ORDER BY id",
+    )
+    assert [(a["action"], a["actor_type"]) for a in audit] == [
+        ("LGPD_EXPORT_CREATED", "attendant"),
+        ("LGPD_EXPORT_DELIVERED", "customer"),
+    ]
+    assert audit[1]["ip"] == "198.51.100.7"
+    assert audit[1]["details"] == {
+        "export_id": str(link.export_id),
+        "file": "dados.json",
+    }
+
+
+def test_export_of_an_unknown_customer_is_refused(channel: Channel) -> None:
+    with pytest.raises(access.CustomerNotFound) as caught:
+        access.create_export(channel.tenant_id, uuid4(), actor=ADMIN)
+    assert caught.value.code == "CLIENTE_NAO_ENCONTRADO"
+    assert caught.value.user_message == "Cliente não encontrado."
+
+
+def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    dispatcher = CollectingDispatcher()
+    ActionSolicitarAcessoDados().run(
+        dispatcher,
+        _tracker(channel, seen["conversation"], "quais dados vcs tem?", "meus_dados"),
+        {},
+    )
+    text = dispatcher.messages[0]["text"]
+    [request] = rows(channel, "SELECT id, kind, status, resolved_at FROM lgpd_requests")
+    assert request["kind"] == "access" and request["status"] == "done"
+    assert str(request["id"]).split("-")[0].upper() in text
+    [export] = rows(channel, "SELECT id, request_id, created_by_type FROM lgpd_exports")
+    assert export["request_id"] == request["id"]
+    assert export["created_by_type"] == "customer"
+    assert f"/v1/lgpd/exports/{export['id']}/dados.xlsx?token=" in text
+    assert "15 minutos" in text
+    token = text.split("dados.json?token=")[1].split()[0]
+    data = json.loads(access.fetch_export(export["id"], "dados.json", token).data)
+    assert data["perfil"]["id"] == str(seen["customer"])
+    assert [r["status"] for r in data["solicitacoes_lgpd"]] == ["open"]
+
+
+def test_erased_customer_has_nothing_to_export(channel: Channel) -> None:
+    seen = _customer_with_history(channel)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "UPDATE customers SET erased_at = now() WHERE id = %s", (seen["customer"],)
+        )
+    with pytest.raises(access.CustomerErased) as caught:
+        access.create_export(
+            channel.tenant_id, seen["customer"], actor=Actor("system", "x")
+        )
+    assert caught.value.code == "CLIENTE_APAGADO"
