@@ -77,12 +77,17 @@ class RasaStandIn:
     down: bool = False
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         body = json.loads(request.content)
+        if request.url.path.endswith("/tracker/events"):  # resume after a handoff
+            with self._lock:
+                self.resumed.append(request.url.path.split("/")[2])
+            return httpx.Response(200, json={})
         with self._lock:
             self.calls.append(body)
         time.sleep(self.delay_s)

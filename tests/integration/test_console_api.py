@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,12 +16,13 @@ from uuid import UUID
 from chalice.test import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
-from app import app  # noqa: E402
-from atende import db, identity, tenancy
+from app import app
+
+from atende import db, tenancy
 from atende.conversations.handoff import handoff_to_human
 from tests.identity_kit import IdentityPool, SignedIn, identity_pool
 
-from .channel_kit import Channel, channel, signed, text_update
+from .channel_kit import Channel, channel, fixture, signed, text_update
 from .test_whatsapp_channel import _drain, _post
 
 __all__ = ["channel", "identity_pool"]  # fixtures, imported for pytest
@@ -82,3 +82,384 @@ def test_sign_in_gives_a_token_the_api_accepts(
     )
     assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
     assert body["error"]["message"] == "E-mail ou senha incorretos."
+
+
+def test_requests_without_a_valid_token_are_refused(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    status, body = _call("get", "/v1/console/queue")
+    assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
+    with Client(app) as client:
+        response = client.http.get(
+            "/v1/console/queue", headers={"Authorization": "Bearer abc.def.ghi"}
+        )
+    assert response.status_code == 401
+
+    # A deactivated attendant's still-valid token stops working at once.
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    ana = identity_pool.attendant(channel.tenant_id, "attendant")
+    status, _ = _call(
+        "patch", f"/v1/console/attendants/{ana.attendant_id}", admin, {"active": False}
+    )
+    assert status == 200
+    status, body = _call("get", "/v1/console/queue", ana)
+    assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
+
+
+def test_queue_lists_waiting_conversations_by_priority_then_wait(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    ana = identity_pool.attendant(channel.tenant_id)
+    first = _waiting_conversation(channel, wamid="wamid.Q1", user="BR.1")
+    urgent = _waiting_conversation(
+        channel, wamid="wamid.Q2", user="BR.2", reason="reclamacao"
+    )
+    status, body = _call("get", "/v1/console/queue", ana)
+    assert status == 200
+    assert [q["conversation_id"] for q in body["queue"]] == [str(urgent), str(first)]
+    item = body["queue"][1]
+    assert item["reason"] == "pedido_do_cliente"
+    assert item["summary"] == "Motivo: pedido"
+    assert item["waiting_s"] >= 0 and item["priority"] == 0
+    assert item["phone"] == "•••• 4321"  # masked in the queue
+
+
+def test_two_attendants_claiming_at_once_one_wins_the_other_gets_409(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id = _waiting_conversation(channel, wamid="wamid.C1")
+    ana = identity_pool.attendant(channel.tenant_id)
+    bia = identity_pool.attendant(channel.tenant_id)
+    results: dict[str, tuple[int, dict[str, Any]]] = {}
+    barrier = threading.Barrier(2)
+
+    def claim(who: SignedIn) -> None:
+        barrier.wait()
+        results[who.email] = _call(
+            "post", f"/v1/console/conversations/{conversation_id}/claim", who
+        )
+
+    threads = [threading.Thread(target=claim, args=(w,)) for w in (ana, bia)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(status for status, _ in results.values())
+    assert statuses == [200, 409]
+    winner = next(e for e, (s, _) in results.items() if s == 200)
+    loser_body = next(b for s, b in results.values() if s == 409)
+    assert loser_body["error"]["code"] == "CONFLITO"
+    assert "já foi assumida" in loser_body["error"]["message"]
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT v.state, a.email FROM conversations v"
+            " JOIN attendants a ON a.id = v.assigned_attendant_id WHERE v.id = %s",
+            (conversation_id,),
+        ).fetchone()
+        claims = conn.execute(
+            "SELECT count(*) AS n FROM audit_events"
+            " WHERE action = 'CONVERSATION_CLAIMED'"
+        ).fetchone()
+    assert row == {"state": "with_human", "email": winner}
+    assert claims == {"n": 1}
+    # The queue no longer shows it.
+    assert _call("get", "/v1/console/queue", ana)[1]["queue"] == []
+
+
+def test_another_tenants_attendant_sees_nothing_of_ours(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id = _waiting_conversation(channel, wamid="wamid.X1")
+    other = tenancy.create_tenant("Outra Loja").tenant.id
+    boss = identity_pool.attendant(other, "admin")
+    assert _call("get", "/v1/console/queue", boss)[1]["queue"] == []
+    assert _call("get", "/v1/console/conversations?scope=all", boss)[1] == {
+        "conversations": []
+    }
+    for method, path in (
+        ("get", f"/v1/console/conversations/{conversation_id}"),
+        ("post", f"/v1/console/conversations/{conversation_id}/claim"),
+    ):
+        status, body = _call(method, path, boss)
+        assert status == 404 and body["error"]["code"] == "NAO_ENCONTRADO"
+    names = {
+        a["email"]
+        for a in _call("get", "/v1/console/attendants", boss)[1]["attendants"]
+    }
+    assert names == {boss.email}
+
+
+def _claimed(ch: Channel, pool: IdentityPool, wamid: str) -> tuple[UUID, SignedIn]:
+    conversation_id = _waiting_conversation(ch, wamid=wamid)
+    ana = pool.attendant(ch.tenant_id)
+    status, _ = _call("post", f"/v1/console/conversations/{conversation_id}/claim", ana)
+    assert status == 200
+    return conversation_id, ana
+
+
+def test_reply_reaches_whatsapp_and_the_history_shows_its_status(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.R1")
+    path = f"/v1/console/conversations/{conversation_id}"
+    status, message = _call(
+        "post", f"{path}/messages", ana, {"text": "Olá! Sou a Ana, vou te ajudar."}
+    )
+    assert status == 201 and message["status"] == "sent"
+    sent = channel.sent()[-1]
+    assert sent["type"] == "text"
+    assert sent["text"]["body"] == "Olá! Sou a Ana, vou te ajudar."
+
+    # Meta reports delivery; the history shows it.
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        wamid = conn.execute(
+            "SELECT wamid FROM messages WHERE id = %s", (message["id"],)
+        ).fetchone()
+    assert wamid is not None
+    delivered = fixture("status_delivered")
+    delivered["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid["wamid"]
+    _post(*signed(delivered))
+    _drain(channel)
+    status, detail = _call("get", path, ana)
+    assert status == 200 and detail["state"] == "with_human"
+    assert detail["window_open"] is True
+    assert detail["handoff"]["reason"] == "pedido_do_cliente"
+    last = detail["messages"][-1]
+    assert (last["body"], last["status"], last["attendant"]) == (
+        "Olá! Sou a Ana, vou te ajudar.",
+        "delivered",
+        message["attendant"],
+    )
+    assert detail["messages"][0]["direction"] == "inbound"
+
+    # Reading it was recorded as an access to personal data.
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        viewed = conn.execute(
+            "SELECT actor_type, actor_id, request_id FROM audit_events"
+            " WHERE action = 'CONVERSATION_VIEWED' AND subject_id = %s",
+            (str(conversation_id),),
+        ).fetchall()
+    assert [(v["actor_type"], v["actor_id"]) for v in viewed] == [
+        ("attendant", str(ana.attendant_id))
+    ]
+    assert viewed[0]["request_id"]
+
+
+def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.R2")
+    path = f"/v1/console/conversations/{conversation_id}/messages"
+    bia = identity_pool.attendant(channel.tenant_id)
+    status, body = _call("post", path, bia, {"text": "oi"})
+    assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
+    for bad in ({"text": "   "}, {"text": "x" * 5000}, {"template": {"name": "Oi!"}}):
+        status, body = _call("post", path, ana, bad)
+        assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
+    before = len(channel.sent())
+
+    # Over 24 hours after the customer's last message: only templates.
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "UPDATE conversations SET last_inbound_at = now() - interval '25 hours'"
+            " WHERE id = %s",
+            (conversation_id,),
+        )
+    status, body = _call("post", path, ana, {"text": "Ainda precisa de ajuda?"})
+    assert status == 409 and body["error"]["code"] == "JANELA_24H_ENCERRADA"
+    assert len(channel.sent()) == before  # nothing went out, nothing stored
+    status, message = _call(
+        "post", path, ana, {"template": {"name": "retomar_atendimento"}}
+    )
+    assert status == 201 and message["type"] == "template"
+    sent = channel.sent()[-1]
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "retomar_atendimento"
+    assert sent["template"]["language"] == {"code": "pt_BR"}
+    status, detail = _call("get", f"/v1/console/conversations/{conversation_id}", ana)
+    assert detail["window_open"] is False
+    assert [m["type"] for m in detail["messages"] if m["direction"] == "outbound"][
+        -1
+    ] == "template"
+    assert sum(m["body"] == "Ainda precisa de ajuda?" for m in detail["messages"]) == 0
+
+
+def test_attendants_move_only_their_own_conversations_supervisors_any(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.P1")
+    bia = identity_pool.attendant(channel.tenant_id)
+    sup = identity_pool.attendant(channel.tenant_id, "supervisor")
+    path = f"/v1/console/conversations/{conversation_id}"
+
+    # An attendant can't reassign, return or close someone else's conversation,
+    # nor read it, nor list everyone's.
+    for method, suffix, payload in (
+        ("post", "/transfer", {"attendant_id": str(bia.attendant_id)}),
+        ("post", "/return-to-bot", None),
+        ("post", "/close", {"reason": "resolvido"}),
+        ("get", "", None),
+    ):
+        status, error = _call(method, path + suffix, bia, payload)
+        assert status == 403, suffix
+        assert error["error"]["code"] == "ACESSO_NEGADO"
+    assert _call("get", "/v1/console/conversations?scope=all", bia)[0] == 403
+    status, _ = _call(
+        "post", "/v1/console/attendants", bia, {"email": "x@y.com", "display_name": "X"}
+    )
+    assert status == 403
+
+    # A supervisor reassigns it to Bia; she now has it, Ana no longer.
+    status, moved = _call(
+        "post", f"{path}/transfer", sup, {"attendant_id": str(bia.attendant_id)}
+    )
+    assert status == 200 and moved["state"] == "with_human"
+    mine = _call("get", "/v1/console/conversations", bia)[1]["conversations"]
+    assert [c["conversation_id"] for c in mine] == [str(conversation_id)]
+    assert _call("get", "/v1/console/conversations", ana)[1]["conversations"] == []
+    everyone = _call("get", "/v1/console/conversations?scope=all", sup)[1]
+    assert everyone["conversations"][0]["attendant"] is not None
+
+    # Bia sends it to the billing team's queue; an attendant of another team
+    # doesn't see it, one of billing does.
+    status, _ = _call("post", f"{path}/transfer", bia, {"team": "financeiro"})
+    assert status == 200
+    sales = identity_pool.attendant(channel.tenant_id, team="vendas")
+    billing = identity_pool.attendant(channel.tenant_id, team="financeiro")
+    assert _call("get", "/v1/console/queue", sales)[1]["queue"] == []
+    [queued] = _call("get", "/v1/console/queue", billing)[1]["queue"]
+    assert (queued["team"], queued["reason"]) == ("financeiro", "transferencia")
+    assert queued["summary"] == "Motivo: pedido"  # the bot's summary travels along
+    assert _call("post", f"{path}/claim", sales)[0] == 403
+    assert _call("post", f"{path}/claim", billing)[0] == 200
+
+    status, body = _call("post", f"{path}/transfer", billing, {})
+    assert status == 400
+    status, body = _call("post", f"{path}/close", billing, {"reason": " "})
+    assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
+    status, closed = _call("post", f"{path}/close", sup, {"reason": "Resolvido"})
+    assert status == 200 and closed["state"] == "closed"
+    status, body = _call("post", f"{path}/close", sup, {"reason": "de novo"})
+    assert status == 409
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        actions = [
+            r["action"]
+            for r in conn.execute(
+                "SELECT action FROM audit_events WHERE subject_id = %s ORDER BY id",
+                (str(conversation_id),),
+            ).fetchall()
+        ]
+    assert actions == [
+        "HANDOFF_REQUESTED",
+        "CONVERSATION_CLAIMED",
+        "CONVERSATION_TRANSFERRED",
+        "CONVERSATION_TRANSFERRED",
+        "CONVERSATION_CLAIMED",
+        "CONVERSATION_CLOSED",
+    ]
+
+
+def test_return_to_bot_when_rasa_is_down_changes_nothing(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.B1")
+    channel.rasa.down = True
+    path = f"/v1/console/conversations/{conversation_id}"
+    status, body = _call("post", f"{path}/return-to-bot", ana)
+    assert status == 502 and body["error"]["message"]
+    assert _call("get", path, ana)[1]["state"] == "with_human"
+    channel.rasa.down = False
+    status, body = _call("post", f"{path}/return-to-bot", ana)
+    assert status == 200 and body["state"] == "bot"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT state, assigned_attendant_id FROM conversations WHERE id = %s",
+            (conversation_id,),
+        ).fetchone()
+    assert row == {"state": "bot", "assigned_attendant_id": None}
+    assert channel.rasa.resumed == [str(conversation_id)]
+
+
+def test_admins_invite_and_manage_attendants(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    status, created = _call(
+        "post",
+        "/v1/console/attendants",
+        admin,
+        {"email": "Carla@Loja.example", "display_name": "Carla", "role": "supervisor"},
+    )
+    assert status == 201
+    assert (created["email"], created["role"], created["active"]) == (
+        "carla@loja.example",
+        "supervisor",
+        True,
+    )
+    status, body = _call(
+        "post",
+        "/v1/console/attendants",
+        admin,
+        {"email": "carla@loja.example", "display_name": "Carla"},
+    )
+    assert status == 409 and body["error"]["code"] == "CONFLITO"
+    status, body = _call(
+        "post",
+        "/v1/console/attendants",
+        admin,
+        {"email": "d@loja.example", "display_name": "D", "role": "chefe"},
+    )
+    assert status == 400 and "Perfil inválido" in body["error"]["message"]
+    # Invited users sign in with the temporary password Cognito e-mailed them,
+    # and must choose a new one first.
+    status, changed = _call(
+        "patch", f"/v1/console/attendants/{created['id']}", admin, {"role": "attendant"}
+    )
+    assert status == 200 and changed["role"] == "attendant"
+    status, _body = _call(
+        "patch",
+        f"/v1/console/attendants/{admin.attendant_id}",
+        admin,
+        {"active": False},
+    )
+    assert status == 403
+
+
+def test_first_access_asks_for_a_new_password(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    from atende import aws
+
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    _call(
+        "post",
+        "/v1/console/attendants",
+        admin,
+        {"email": "nova@loja.example", "display_name": "Nova"},
+    )
+    aws.client("cognito-idp").admin_set_user_password(
+        UserPoolId=identity_pool.pool_id,
+        Username="nova@loja.example",
+        Password="Temporaria-123",
+        Permanent=False,
+    )
+    status, body = _call(
+        "post",
+        "/v1/console/session",
+        body={"email": "nova@loja.example", "password": "Temporaria-123"},
+    )
+    assert status == 409 and body["error"]["code"] == "SENHA_PROVISORIA"
+    status, session = _call(
+        "post",
+        "/v1/console/session",
+        body={
+            "email": "nova@loja.example",
+            "session": body["error"]["details"]["session"],
+            "new_password": "Nova-senha-forte-1",
+        },
+    )
+    assert status == 200
+    me = _call(
+        "get",
+        "/v1/console/me",
+        SignedIn(UUID(int=0), "nova@loja.example", session["token"]),
+    )[1]
+    assert me["email"] == "nova@loja.example"
