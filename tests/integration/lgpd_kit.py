@@ -11,14 +11,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
 
 from atende import aws, db, lgpd
-from atende.audit import Actor
+from atende.audit import Actor, record_event
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.lgpd import consent
@@ -93,6 +94,51 @@ def decide(ch: Channel, customer: UUID, *, granted: bool) -> None:
 def rows(ch: Channel, query: str, *params: Any) -> list[dict[str, Any]]:
     with db.tenant_transaction(ch.tenant_id) as conn:
         return list(conn.execute(query, params).fetchall())
+
+
+def customer_with_history(ch: Channel) -> dict[str, Any]:
+    """A customer who consented, gave a CPF and an e-mail, sent a PDF, and
+    whose data an attendant looked at; plus another customer."""
+    make_bucket()
+    publish(ch)
+    first = say(ch, "oi")
+    customer = customer_id(ch)
+    decide(ch, customer, granted=True)
+    with_data = say(ch, "meu cpf é 529.982.247-25, email ana.souza@example.com")
+    say(ch, "oi, sou outro cliente", user=OTHER, phone=OTHER_PHONE)
+    conversation = rows(
+        ch, "SELECT conversation_id FROM messages WHERE id = %s", first
+    )[0]["conversation_id"]
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        document = conn.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, direction, wamid, type,"
+            " media_ref, payload) VALUES (current_tenant_id(), %s, 'inbound', %s,"
+            " 'document', %s, %s) RETURNING id",
+            (
+                conversation,
+                f"wamid.{uuid4().hex}",
+                f"tenants/{ch.tenant_id}/media/doc-1.enc",
+                Jsonb(
+                    {"media": {"mime_type": "application/pdf", "filename": "rg.pdf"}}
+                ),
+            ),
+        ).fetchone()
+        assert document is not None
+        record_event(
+            conn,
+            action="MEDIA_ACCESSED",
+            subject_type="message",
+            subject_id=str(document["id"]),
+            actor=ADMIN,
+            ip="203.0.113.9",
+            details={"mime_type": "application/pdf"},
+        )
+    return {
+        "customer": customer,
+        "conversation": conversation,
+        "messages": [first, with_data],
+        "document": UUID(str(document["id"])),
+    }
 
 
 @dataclass(frozen=True)

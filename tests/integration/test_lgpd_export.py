@@ -8,33 +8,19 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from openpyxl import load_workbook
-from psycopg.types.json import Jsonb
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import aws, db
-from atende.audit import Actor, record_event
+from atende.audit import Actor
 from atende.config import get_settings
 from atende.lgpd import access
 
 from .channel_kit import Channel, channel
-from .lgpd_kit import (
-    ADMIN,
-    CUSTOMER,
-    OTHER,
-    OTHER_PHONE,
-    PHONE,
-    customer_id,
-    decide,
-    make_bucket,
-    publish,
-    rows,
-    say,
-)
+from .lgpd_kit import ADMIN, CUSTOMER, PHONE, customer_with_history, rows
 from .test_bot_actions import _tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
@@ -44,57 +30,12 @@ pytestmark = pytest.mark.integration
 __all__ = ["channel"]
 
 
-def _customer_with_history(ch: Channel) -> dict[str, Any]:
-    """A customer who consented, gave a CPF and an e-mail, sent a PDF, and
-    whose data an attendant looked at; plus another customer."""
-    make_bucket()
-    publish(ch)
-    first = say(ch, "oi")
-    customer = customer_id(ch)
-    decide(ch, customer, granted=True)
-    with_data = say(ch, "meu cpf é 529.982.247-25, email ana.souza@example.com")
-    say(ch, "oi, sou outro cliente", user=OTHER, phone=OTHER_PHONE)
-    conversation = rows(
-        ch, "SELECT conversation_id FROM messages WHERE id = %s", first
-    )[0]["conversation_id"]
-    with db.tenant_transaction(ch.tenant_id) as conn:
-        document = conn.execute(
-            "INSERT INTO messages (tenant_id, conversation_id, direction, wamid, type,"
-            " media_ref, payload) VALUES (current_tenant_id(), %s, 'inbound', %s,"
-            " 'document', %s, %s) RETURNING id",
-            (
-                conversation,
-                f"wamid.{uuid4().hex}",
-                f"tenants/{ch.tenant_id}/media/doc-1.enc",
-                Jsonb(
-                    {"media": {"mime_type": "application/pdf", "filename": "rg.pdf"}}
-                ),
-            ),
-        ).fetchone()
-        assert document is not None
-        record_event(
-            conn,
-            action="MEDIA_ACCESSED",
-            subject_type="message",
-            subject_id=str(document["id"]),
-            actor=ADMIN,
-            ip="203.0.113.9",
-            details={"mime_type": "application/pdf"},
-        )
-    return {
-        "customer": customer,
-        "conversation": conversation,
-        "messages": [first, with_data],
-        "document": UUID(str(document["id"])),
-    }
-
-
 def _fetch(link: access.ExportLink, name: str) -> bytes:
     return access.fetch_export(link.export_id, name, link.token, ip="198.51.100.7").data
 
 
 def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
     data = json.loads(_fetch(link, "dados.json"))
 
@@ -174,7 +115,7 @@ def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
 
 
 def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
     book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")), read_only=True)
     assert book.sheetnames == [
@@ -201,7 +142,7 @@ def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
 
 
 def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
     s3 = aws.client("s3")
     listed = s3.list_objects_v2(
@@ -216,7 +157,7 @@ def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
 
 
 def test_link_works_once_per_file_and_expires(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
     assert link.url("dados.json") == (
         f"http://127.0.0.1:8000/v1/lgpd/exports/{link.export_id}/dados.json"
@@ -264,7 +205,7 @@ def test_export_of_an_unknown_customer_is_refused(channel: Channel) -> None:
 
 
 def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     dispatcher = CollectingDispatcher()
     ActionSolicitarAcessoDados().run(
         dispatcher,
@@ -287,7 +228,7 @@ def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
 
 
 def test_erased_customer_has_nothing_to_export(channel: Channel) -> None:
-    seen = _customer_with_history(channel)
+    seen = customer_with_history(channel)
     with db.tenant_transaction(channel.tenant_id) as conn:
         conn.execute(
             "UPDATE customers SET erased_at = now() WHERE id = %s", (seen["customer"],)

@@ -1,0 +1,267 @@
+"""Erasure: afterwards every table, the bucket and the Rasa tracker store are
+queried for the customer; the proof record says what went where; running it
+again changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from psycopg import sql
+
+from atende import aws, db, lgpd
+from atende.config import get_settings
+from atende.conversations import store
+from atende.lgpd import access, erasure
+from atende.observability import contains_pii
+
+from .channel_kit import Channel, channel
+from .lgpd_kit import (
+    ADMIN,
+    CUSTOMER,
+    OTHER,
+    PHONE,
+    TrackerStore,
+    conversation_ids,
+    customer_id,
+    customer_with_history,
+    rows,
+    say,
+    tracker_store,
+)
+
+pytestmark = pytest.mark.integration
+__all__ = ["channel", "tracker_store"]
+
+# Everything personal the customer left behind, as it was stored (the profile
+# name is checked on the customer row: the other customer shares it).
+TRACES = (
+    CUSTOMER,
+    PHONE,
+    "529.982.247-25",
+    "ana.souza@example.com",
+    "meu cpf",
+    "rg.pdf",
+)
+
+
+def _put(key: str) -> None:
+    aws.client("s3").put_object(
+        Bucket=get_settings().documents_bucket, Key=key, Body=b"sealed"
+    )
+
+
+def _keys(tenant_id: UUID) -> list[str]:
+    listed = aws.client("s3").list_objects_v2(
+        Bucket=get_settings().documents_bucket, Prefix=f"tenants/{tenant_id}/"
+    )
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def _tenant_tables(admin_conn: Any) -> list[str]:
+    return [
+        r[0]
+        for r in admin_conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a"
+            " ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def _rows_as_text(admin_conn: Any, table: str, tenant_id: UUID) -> list[str]:
+    query = sql.SQL("SELECT t::text FROM {} t WHERE tenant_id = %s").format(
+        sql.Identifier(table)
+    )
+    return [r[0] for r in admin_conn.execute(query, (tenant_id,)).fetchall()]
+
+
+@pytest.fixture
+def erased(channel: Channel, tracker_store: TrackerStore) -> dict[str, Any]:
+    """A customer with history everywhere, then erased on an admin's request."""
+    seen = customer_with_history(channel)
+    customer, conversation = seen["customer"], seen["conversation"]
+    _put(f"tenants/{channel.tenant_id}/media/doc-1.enc")
+    _put(f"tenants/{channel.tenant_id}/media/someone-else.enc")
+    access.create_export(channel.tenant_id, customer, actor=ADMIN)
+    other_conversation = conversation_ids(channel, customer_id(channel, OTHER))[0]
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        store.request_handoff(
+            conn, conversation, reason="pedido_do_cliente", summary=""
+        )
+        request_id, _ = lgpd.open_request(
+            conn,
+            customer_id=customer,
+            kind="erasure",
+            conversation_id=conversation,
+            actor=ADMIN,
+        )
+    tracker_store.add(str(conversation), events=4)
+    tracker_store.add(str(other_conversation), events=2)
+    before = rows(
+        channel,
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = %s",
+        conversation,
+    )[0]["n"]
+    proof = erasure.erase_customer(
+        channel.tenant_id,
+        customer,
+        actor=ADMIN,
+        tracker_db_url=tracker_store.url,
+        ip="203.0.113.9",
+    )
+    return {
+        **seen,
+        "proof": proof,
+        "request_id": request_id,
+        "messages_before": before,
+        "other_conversation": other_conversation,
+    }
+
+
+def test_nothing_personal_is_left_in_any_table(
+    channel: Channel, erased: dict[str, Any], admin_conn: Any
+) -> None:
+    tables = _tenant_tables(admin_conn)
+    assert {"messages", "contacts", "lgpd_exports", "audit_events"} <= set(tables)
+    for table in tables:
+        for text in _rows_as_text(admin_conn, table, channel.tenant_id):
+            leaked = [t for t in TRACES if t in text]
+            assert leaked == [], f"{table} still holds {leaked}"
+
+    customer = erased["customer"]
+    assert (
+        rows(channel, "SELECT * FROM conversations WHERE customer_id = %s", customer)
+        == []
+    )
+    assert (
+        rows(
+            channel,
+            "SELECT * FROM messages WHERE conversation_id = %s",
+            erased["conversation"],
+        )
+        == []
+    )
+    for table in ("contacts", "lgpd_exports"):
+        assert rows(channel, f"SELECT * FROM {table}") == []  # noqa: S608
+    assert rows(channel, "SELECT * FROM handoffs") == []
+    [profile] = rows(
+        channel,
+        "SELECT wa_user_id, phone, username, display_name, erased_at FROM customers"
+        " WHERE id = %s",
+        customer,
+    )
+    assert profile["wa_user_id"] == f"apagado:{customer}"
+    assert profile["phone"] is profile["display_name"] is profile["username"] is None
+    assert profile["erased_at"] is not None
+    # What the law asks to keep stays, without personal data.
+    assert (
+        len(rows(channel, "SELECT * FROM consents WHERE customer_id = %s", customer))
+        == 1
+    )
+    [request] = rows(channel, "SELECT status, conversation_id FROM lgpd_requests")
+    assert request == {"status": "done", "conversation_id": None}
+    for event in rows(channel, "SELECT details::text AS d FROM audit_events"):
+        assert not contains_pii(event["d"])
+
+
+def test_other_customers_keep_their_data(
+    channel: Channel, erased: dict[str, Any], tracker_store: TrackerStore
+) -> None:
+    other = customer_id(channel, OTHER)
+    assert rows(
+        channel,
+        "SELECT body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.customer_id = %s AND direction = 'inbound'",
+        other,
+    ) == [{"body": "oi, sou outro cliente"}]
+    assert tracker_store.count(str(erased["other_conversation"])) == 2
+    assert _keys(channel.tenant_id) == [
+        f"tenants/{channel.tenant_id}/media/someone-else.enc"
+    ]
+
+
+def test_bucket_and_tracker_are_emptied(
+    channel: Channel, erased: dict[str, Any], tracker_store: TrackerStore
+) -> None:
+    assert tracker_store.count(str(erased["conversation"])) == 0
+    keys = _keys(channel.tenant_id)
+    assert not any("/lgpd/" in k or k.endswith("doc-1.enc") for k in keys)
+
+
+def test_the_proof_says_what_went_where_and_on_whose_request(
+    channel: Channel, erased: dict[str, Any]
+) -> None:
+    proof = erased["proof"]
+    assert proof.customer_id == erased["customer"]
+    assert proof.request_id == erased["request_id"]
+    assert (proof.requested_by_type, proof.requested_by_id) == ("attendant", ADMIN.id)
+    assert proof.deleted == {
+        "postgres": {
+            "contacts": 2,
+            "lgpd_exports": 1,
+            "handoffs": 1,
+            "messages": erased["messages_before"],
+            "conversations": 1,
+            "customers": "anonimizado",
+        },
+        "s3": {"objects": 3},  # the PDF, the export's JSON and XLSX
+        "rasa_tracker": {"configured": True, "events": 4},
+        "kept": ["audit_events", "consents", "lgpd_requests", "erasure_proofs"],
+    }
+    [stored] = rows(channel, "SELECT id, executed_at FROM erasure_proofs")
+    assert stored["id"] == proof.id
+    audit = rows(
+        channel,
+        "SELECT action, actor_type, host(ip) AS ip, details FROM audit_events"
+        " WHERE subject_id = %s AND action IN ('LGPD_ERASURE_COMPLETED',"
+        " 'BOT_MEMORY_ERASED', 'LGPD_REQUEST_DONE') ORDER BY id",
+        str(erased["customer"]),
+    )
+    assert [a["action"] for a in audit] == [
+        "BOT_MEMORY_ERASED",
+        "LGPD_REQUEST_DONE",
+        "LGPD_ERASURE_COMPLETED",
+    ]
+    assert audit[2]["ip"] == "203.0.113.9"
+    assert audit[2]["details"]["proof_id"] == str(proof.id)
+
+
+def test_erasure_is_idempotent(
+    channel: Channel, erased: dict[str, Any], tracker_store: TrackerStore
+) -> None:
+    again = erasure.erase_customer(
+        channel.tenant_id,
+        erased["customer"],
+        actor=ADMIN,
+        tracker_db_url=tracker_store.url,
+    )
+    assert again == erased["proof"]
+    assert len(rows(channel, "SELECT id FROM erasure_proofs")) == 1
+    completed = rows(
+        channel,
+        "SELECT id FROM audit_events WHERE action = 'LGPD_ERASURE_COMPLETED'",
+    )
+    assert len(completed) == 1
+
+
+def test_a_returning_customer_starts_afresh(
+    channel: Channel, erased: dict[str, Any]
+) -> None:
+    say(channel, "oi, voltei")
+    assert customer_id(channel) != erased["customer"]
+    with pytest.raises(access.CustomerErased):
+        access.create_export(channel.tenant_id, erased["customer"], actor=ADMIN)
+
+
+def test_erasure_without_a_tracker_store_says_so(channel: Channel) -> None:
+    seen = customer_with_history(channel)
+    proof = erasure.erase_customer(channel.tenant_id, seen["customer"], actor=ADMIN)
+    assert proof.deleted["rasa_tracker"] == {"configured": False}
+
+
+def test_unknown_customer(channel: Channel) -> None:
+    with pytest.raises(access.CustomerNotFound):
+        erasure.erase_customer(channel.tenant_id, uuid4(), actor=ADMIN)
