@@ -1,0 +1,277 @@
+"""Retention: the scheduled job removes exactly what is due (and nothing else),
+in batches, idempotently, audited; audit events go only after 365 days."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from psycopg import errors
+
+from atende import aws, db
+from atende.config import get_settings
+from atende.db.embedded import EmbeddedDatabase
+from atende.lgpd import retention
+from infra.lambda_runtime import LocalContext
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _handler() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "retention_handler", ROOT / "functions/retention/handler.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _put(key: str) -> str:
+    aws.client("s3").put_object(
+        Bucket=get_settings().documents_bucket, Key=key, Body=b"sealed"
+    )
+    return key
+
+
+def _keys() -> set[str]:
+    listed = aws.client("s3").list_objects_v2(Bucket=get_settings().documents_bucket)
+    return {o["Key"] for o in listed.get("Contents", [])}
+
+
+class Seeded(dict[str, Any]):
+    """Ids of what is due and what must stay, per kind."""
+
+
+def _seed(
+    tenant_id: UUID, admin_conn: Any, *, policy: tuple[int, int] | None
+) -> Seeded:
+    ids = Seeded(tenant=tenant_id)
+    with db.tenant_transaction(tenant_id) as conn:
+        conn.execute("INSERT INTO tenants (id, name) VALUES (%s, 'Loja')", (tenant_id,))
+        if policy:
+            conn.execute(
+                "INSERT INTO retention_policies (tenant_id, messages_days,"
+                " exports_hours) VALUES (%s, %s, %s)",
+                (tenant_id, *policy),
+            )
+        customer = conn.execute(
+            "INSERT INTO customers (tenant_id, wa_user_id) VALUES (%s, %s)"
+            " RETURNING id",
+            (tenant_id, f"BR.{uuid.uuid4().int % 10**16}"),
+        ).fetchone()
+        assert customer is not None
+        conversation = conn.execute(
+            "INSERT INTO conversations (tenant_id, customer_id) VALUES (%s, %s)"
+            " RETURNING id",
+            (tenant_id, customer["id"]),
+        ).fetchone()
+        assert conversation is not None
+
+        def message(
+            age: timedelta, *, status: str = "received", media: bool = False
+        ) -> UUID:
+            media_ref = (
+                _put(f"tenants/{tenant_id}/media/{uuid.uuid4().hex}.enc")
+                if media
+                else None
+            )
+            row = conn.execute(
+                "INSERT INTO messages (tenant_id, conversation_id, direction, type,"
+                " body, status, media_ref, created_at)"
+                " VALUES (%s, %s, 'inbound', 'text', 'olá', %s, %s, now() - %s)"
+                " RETURNING id",
+                (tenant_id, conversation["id"], status, media_ref, age),
+            ).fetchone()
+            assert row is not None
+            return UUID(str(row["id"]))
+
+        ids["old_messages"] = {
+            message(timedelta(days=40), media=True),
+            message(timedelta(days=41)),
+            message(timedelta(days=42)),
+        }
+        ids["kept_messages"] = {
+            message(timedelta(days=10)),
+            message(timedelta(days=40), status="pending"),  # the outbox stays
+        }
+
+        def export(age: timedelta) -> UUID:
+            keys = [
+                _put(f"tenants/{tenant_id}/lgpd/exports/{uuid.uuid4()}/{n}.enc")
+                for n in ("dados.json", "dados.xlsx")
+            ]
+            row = conn.execute(
+                "INSERT INTO lgpd_exports (tenant_id, customer_id, json_key, xlsx_key,"
+                " token_hash, created_by_type, created_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, 'system', now() - %s, now())"
+                " RETURNING id",
+                (tenant_id, customer["id"], *keys, uuid.uuid4().bytes, age),
+            ).fetchone()
+            assert row is not None
+            return UUID(str(row["id"]))
+
+        ids["old_export"] = export(timedelta(hours=30))
+        ids["kept_export"] = export(timedelta(hours=2))
+
+        def result(expires_in: timedelta) -> UUID:
+            document = conn.execute(
+                "INSERT INTO documents (tenant_id, sha256, size_bytes, status)"
+                " VALUES (%s, %s, 10, 'COMPLETED') RETURNING id",
+                (tenant_id, uuid.uuid4().bytes),
+            ).fetchone()
+            assert document is not None
+            key = _put(
+                f"tenants/{tenant_id}/documents/{document['id']}/result.json.enc"
+            )
+            conn.execute(
+                "INSERT INTO document_results (tenant_id, document_id, s3_key,"
+                " llm_available, expires_at) VALUES (%s, %s, %s, false, now() + %s)",
+                (tenant_id, document["id"], key, expires_in),
+            )
+            return UUID(str(document["id"]))
+
+        ids["expired_result"] = result(timedelta(hours=-1))
+        ids["live_result"] = result(timedelta(hours=5))
+    # Audit events can't be back-dated by the application: seeded as superuser.
+    ids["old_audit"] = {
+        admin_conn.execute(
+            "INSERT INTO audit_events (tenant_id, occurred_at, action, subject_type,"
+            " actor_type) VALUES (%s, now() - %s, 'OLD', 'tenant', 'system')"
+            " RETURNING id",
+            (tenant_id, timedelta(days=days)),
+        ).fetchone()[0]
+        for days in (366, 400)
+    }
+    ids["kept_audit"] = admin_conn.execute(
+        "INSERT INTO audit_events (tenant_id, occurred_at, action, subject_type,"
+        " actor_type) VALUES (%s, now() - interval '364 days', 'RECENT', 'tenant',"
+        " 'system') RETURNING id",
+        (tenant_id,),
+    ).fetchone()[0]
+    return ids
+
+
+def _state(tenant_id: UUID) -> dict[str, set[Any]]:
+    with db.tenant_transaction(tenant_id) as conn:
+        return {
+            "messages": {r["id"] for r in conn.execute("SELECT id FROM messages")},
+            "exports": {r["id"] for r in conn.execute("SELECT id FROM lgpd_exports")},
+            "results": {
+                r["document_id"]
+                for r in conn.execute("SELECT document_id FROM document_results")
+            },
+            "documents": {r["id"] for r in conn.execute("SELECT id FROM documents")},
+            "audit": {
+                r["id"]
+                for r in conn.execute(
+                    "SELECT id FROM audit_events WHERE action IN ('OLD', 'RECENT')"
+                )
+            },
+        }
+
+
+@pytest.fixture
+def bucket(database: EmbeddedDatabase, aws_mock: None) -> None:
+    aws.client("s3").create_bucket(
+        Bucket=get_settings().documents_bucket,
+        CreateBucketConfiguration={"LocationConstraint": "sa-east-1"},
+    )
+
+
+def test_retention_removes_exactly_what_is_due(bucket: None, admin_conn: Any) -> None:
+    strict = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    default = _seed(uuid.uuid4(), admin_conn, policy=None)  # 180 days, 24 hours
+    keys_before = _keys()
+
+    removed = retention.apply_tenant_retention(strict["tenant"], batch_size=2)
+
+    assert removed == {
+        "messages": 3,
+        "lgpd_exports": 1,
+        "document_results": 1,
+        "audit_events": 2,
+    }
+    state = _state(strict["tenant"])
+    assert state["messages"] == strict["kept_messages"]
+    assert state["exports"] == {strict["kept_export"]}
+    assert state["results"] == {strict["live_result"]}
+    assert state["documents"] == {strict["expired_result"], strict["live_result"]}
+    assert state["audit"] == {strict["kept_audit"]}
+    gone = keys_before - _keys()
+    assert len(gone) == 1 + 2 + 1  # the media, the export's two files, the result
+    assert all(k.startswith(f"tenants/{strict['tenant']}/") for k in gone)
+
+    # The other tenant, under the defaults, loses only its expired result and
+    # its year-old audit events.
+    removed = retention.apply_tenant_retention(default["tenant"], batch_size=2)
+    assert removed == {
+        "messages": 0,
+        "lgpd_exports": 1,
+        "document_results": 1,
+        "audit_events": 2,
+    }
+    assert _state(default["tenant"])["messages"] == (
+        default["old_messages"] | default["kept_messages"]
+    )
+
+
+def test_retention_is_idempotent_and_audited(bucket: None, admin_conn: Any) -> None:
+    seeded = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    first = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
+    second = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
+    assert sum(first.values()) == 7
+    assert second == dict.fromkeys(first, 0)
+    with db.tenant_transaction(seeded["tenant"]) as conn:
+        events = conn.execute(
+            "SELECT actor_type, details FROM audit_events"
+            " WHERE action = 'RETENTION_APPLIED'"
+        ).fetchall()
+    assert events == [
+        {
+            "actor_type": "system",
+            "details": {
+                **first,
+                "messages_days": 30,
+                "exports_hours": 24,
+                "audit_days": 365,
+            },
+        }
+    ]
+
+
+def test_the_app_may_purge_only_year_old_audit_events(
+    bucket: None, admin_conn: Any
+) -> None:
+    seeded = _seed(uuid.uuid4(), admin_conn, policy=None)
+    other = _seed(uuid.uuid4(), admin_conn, policy=None)
+    with db.tenant_transaction(seeded["tenant"]) as conn:
+        purged = conn.execute("SELECT purge_expired_audit_events(100) AS n").fetchone()
+    assert purged == {"n": 2}
+    assert _state(seeded["tenant"])["audit"] == {seeded["kept_audit"]}
+    assert _state(other["tenant"])["audit"] == other["old_audit"] | {
+        other["kept_audit"]
+    }
+    with (
+        pytest.raises(errors.InsufficientPrivilege),
+        db.tenant_transaction(seeded["tenant"]) as conn,
+    ):
+        conn.execute("DELETE FROM audit_events WHERE action = 'RECENT'")
+
+
+def test_the_scheduled_handler_covers_every_tenant(
+    bucket: None, admin_conn: Any
+) -> None:
+    first = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    second = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    totals = _handler().handler({}, LocalContext("retention"))
+    assert totals["messages"] >= 6 and totals["audit_events"] >= 4
+    for seeded in (first, second):
+        assert _state(seeded["tenant"])["messages"] == seeded["kept_messages"]
