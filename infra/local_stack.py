@@ -8,6 +8,9 @@
 - WhatsApp: a Graph API stand-in that records what Atende sends, the
   conversation worker fed from the FIFO queue like Lambda's event source
   mapping, the idle-conversation sweeper on a schedule, and the simulator page.
+- Console: sign-in through moto's Cognito user pool (demo attendants with a
+  local password), live updates through infra/live_gateway.py (API Gateway's
+  WebSocket API stand-in, the real route handler behind it).
 
 A demo tenant is created on first run; its API key is kept in the data folder
 (git-ignored, mode 0600) so later runs can print it again. moto keeps its state
@@ -43,6 +46,14 @@ DEV_WHATSAPP = {
 DEMO_PHONE_NUMBER_ID = "106540352242922"
 DEMO_DISPLAY_NUMBER = "+55 11 4000-1234"
 QUEUE_NAME = "atende-conversations.fifo"
+# Local-only sign-in for every attendant: moto's user pool lives in memory, so
+# on each start the tenant's attendants get a pool user again, with this password.
+LOCAL_PASSWORD = "Atende-local-2026"  # noqa: S105 (dev only, printed at start)
+DEMO_ATTENDANTS = (
+    ("admin@loja.example", "Alice Admin", "admin"),
+    ("supervisora@loja.example", "Sara Supervisora", "supervisor"),
+    ("ana@loja.example", "Ana Atendente", "attendant"),
+)
 
 from atende import aws, db, tenancy  # noqa: E402
 from atende.config import get_settings  # noqa: E402
@@ -53,6 +64,7 @@ from infra import pipeline_local  # noqa: E402
 from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
 from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
+from infra.live_gateway import LiveGateway  # noqa: E402
 from infra.simulator import SimulatorServer  # noqa: E402
 
 
@@ -146,6 +158,61 @@ def _demo_tenant(data_dir: Path, name: str) -> dict[str, str]:
     return record
 
 
+def _attendants_pool() -> None:
+    """The attendants' user pool and console client in moto, as template.yaml."""
+    idp = aws.client("cognito-idp")
+    pool_id = idp.create_user_pool(
+        PoolName="atende-attendants",
+        UsernameAttributes=["email"],
+        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
+    )["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="atende-console",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    os.environ["COGNITO_USER_POOL_ID"] = pool_id
+    os.environ["COGNITO_CLIENT_ID"] = client_id
+    get_settings.cache_clear()
+
+
+def _sign_in_attendants(tenant_id: str) -> None:
+    """Give the tenant's attendants (the demo ones first run) pool users again."""
+    idp = aws.client("cognito-idp")
+    pool_id = get_settings().cognito_user_pool_id
+    with db.tenant_transaction(tenant_id) as conn:
+        for email, name, role in DEMO_ATTENDANTS:
+            conn.execute(
+                "INSERT INTO attendants (tenant_id, email, display_name, role)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (tenant_id, email, name, role),
+            )
+        attendants = conn.execute("SELECT id, email FROM attendants").fetchall()
+        for attendant in attendants:
+            user = idp.admin_create_user(
+                UserPoolId=pool_id,
+                Username=attendant["email"],
+                UserAttributes=[
+                    {"Name": "email", "Value": attendant["email"]},
+                    {"Name": "email_verified", "Value": "true"},
+                    {"Name": "custom:tenant_id", "Value": tenant_id},
+                ],
+                MessageAction="SUPPRESS",
+            )["User"]
+            idp.admin_set_user_password(
+                UserPoolId=pool_id,
+                Username=attendant["email"],
+                Password=LOCAL_PASSWORD,
+                Permanent=True,
+            )
+            sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+            conn.execute(
+                "UPDATE attendants SET identity_sub = %s WHERE id = %s",
+                (sub, attendant["id"]),
+            )
+
+
 def _stop(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -178,6 +245,7 @@ def main() -> int:
     moto = _start_moto(settings.local_aws_port)
     graph.start()
     server = None
+    live: LiveGateway | None = None
     bot: BotProcesses | None = None
     simulator: SimulatorServer | None = None
     workers: list[SqsPoller | Schedule] = []
@@ -196,6 +264,15 @@ def main() -> int:
         runtime.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
         _register_demo_number(demo["tenant_id"])
+        _attendants_pool()
+        _sign_in_attendants(demo["tenant_id"])
+        live = LiveGateway(
+            _load_handler("functions/console_live/handler.py").handler,
+            port=settings.local_live_port,
+        ).start()
+        os.environ["CONSOLE_LIVE_URL"] = live.url
+        os.environ["CONSOLE_LIVE_ENDPOINT"] = live.endpoint
+        get_settings.cache_clear()
 
         bot_status = "not built (make bot): conversations go to attendants"
         if embedded is not None and BotProcesses.available():
@@ -206,7 +283,11 @@ def main() -> int:
                 rasa_port=settings.local_rasa_port,
                 actions_port=settings.local_actions_port,
                 tracker_url=f"postgresql://atende_rasa@/rasa_tracker?host={socket_dir}",
-                app_env={"DATABASE_URL": embedded.app_url, "ATENDE_ENV": "local"},
+                app_env={
+                    "DATABASE_URL": embedded.app_url,
+                    "ATENDE_ENV": "local",
+                    "CONSOLE_LIVE_ENDPOINT": live.endpoint,
+                },
             )
             bot.start(settings.data_dir / "logs")
             bot_status = f"{settings.rasa_url} (loading the model takes ~30 s)"
@@ -243,6 +324,9 @@ def main() -> int:
             f"  WhatsApp    business number {DEMO_DISPLAY_NUMBER}"
             f" (phone_number_id {DEMO_PHONE_NUMBER_ID})\n"
             f"  Simulator   {simulator.url}   (chat as a WhatsApp customer)\n"
+            f"  Console     {api}/console   (attendants: "
+            + ", ".join(email for email, _n, _r in DEMO_ATTENDANTS)
+            + f"; password {LOCAL_PASSWORD})\n"
             f"  Rasa        {bot_status}\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"
@@ -258,6 +342,8 @@ def main() -> int:
             server.server.server_close()
         if simulator is not None:
             simulator.stop()
+        if live is not None:
+            live.stop()
         if bot is not None:
             bot.stop()
         for thread in workers:
