@@ -1,0 +1,957 @@
+// Atende attendant console. Plain DOM, no framework: the page is served with
+// a strict CSP (no inline code), and every piece of customer data is set with
+// textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "atende.console.token";
+  const EXPIRY_KEY = "atende.console.expiresAt";
+  const QUEUE_POLL_MS = 20000;
+
+  const REASONS = {
+    pedido_do_cliente: "Pediu atendente",
+    reclamacao: "Reclamação",
+    cancelamento: "Cancelamento",
+    bot_unavailable: "Bot indisponível",
+    llm_indisponivel: "IA indisponível",
+    transferencia: "Transferência",
+  };
+  const STATES = {
+    bot: "Com o bot",
+    waiting_human: "Aguardando atendente",
+    with_human: "Em atendimento",
+    closed: "Encerrada",
+  };
+  const DELIVERY = {
+    received: "Recebida",
+    pending: "Pendente",
+    sending: "Enviando",
+    sent: "Enviada",
+    delivered: "Entregue",
+    read: "Lida",
+    failed: "Falhou",
+  };
+  const ROLES = { admin: "Administrador(a)", supervisor: "Supervisor(a)", attendant: "Atendente" };
+  const MEDIA = {
+    image: "Imagem", audio: "Áudio", video: "Vídeo", document: "Documento",
+    sticker: "Figurinha", location: "Localização", contacts: "Contato",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let dialogTrigger = null; // the control that opened the current dialog
+
+  /** Clones a <template>'s root element (screens and dialogs are mounted on demand). */
+  const fromTemplate = (id) => $(id).content.firstElementChild.cloneNode(true);
+
+  // Everything the page knows; reset on sign-out.
+  const state = {
+    token: null,
+    config: { live_url: null },
+    me: null,
+    queue: [],
+    knownQueue: null, // ids already seen, to announce only new arrivals
+    mine: [],
+    all: [],
+    news: new Set(), // conversations with activity the user has not opened
+    open: null, // the open conversation's detail
+    forceTemplate: false,
+    attendants: [],
+    pendingChallenge: null, // {email, session} during first access
+    socket: null,
+    socketRetries: 0,
+    timers: [],
+    seq: {},
+  };
+
+  // ---------------------------------------------------------------- helpers
+
+  /** createElement with a class, text and attributes; never innerHTML. */
+  function el(tag, opts = {}, children = []) {
+    const node = document.createElement(tag);
+    if (opts.cls) node.className = opts.cls;
+    if (opts.text != null) node.textContent = opts.text;
+    for (const [k, v] of Object.entries(opts.attrs || {})) node.setAttribute(k, v);
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  /** A button whose visible text is short and whose name adds context. */
+  function actionButton(visible, hiddenSuffix, onClick, cls = "") {
+    const btn = el("button", { cls, attrs: { type: "button" } }, [
+      document.createTextNode(visible),
+      el("span", { cls: "sr-only", text: " " + hiddenSuffix }),
+    ]);
+    btn.addEventListener("click", onClick);
+    return btn;
+  }
+
+  function reasonLabel(reason) {
+    if (!reason) return "Não informado";
+    return REASONS[reason] || reason.replace(/_/g, " ");
+  }
+
+  function waitingLabel(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return "há menos de 1 min";
+    const min = Math.floor(s / 60);
+    if (min < 60) return `há ${min} min`;
+    const h = Math.floor(min / 60);
+    return min % 60 ? `há ${h} h ${min % 60} min` : `há ${h} h`;
+  }
+
+  function timeLabel(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return "";
+    const time = d.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+    const today = new Date().toDateString() === d.toDateString();
+    return today ? time : `${d.toLocaleDateString("pt-BR", { day: "2-digit", month: "2-digit" })} ${time}`;
+  }
+
+  const oversees = () => state.me && (state.me.role === "admin" || state.me.role === "supervisor");
+  const isAdmin = () => state.me && state.me.role === "admin";
+
+  /** Polite announcement for screen readers (and a visible status line). */
+  function announce(message) {
+    const region = $("status");
+    // Re-setting identical text is not re-announced; clear first.
+    region.textContent = "";
+    window.setTimeout(() => { region.textContent = message; }, 30);
+  }
+
+  /** An error as role="alert" in the given container (default: page top). */
+  function showError(message, container = $("alerts")) {
+    clearErrors();
+    container.append(el("p", { cls: "alert", text: message, attrs: { role: "alert" } }));
+  }
+
+  function clearErrors() {
+    for (const box of document.querySelectorAll(".alerts, .dialog-alerts")) box.replaceChildren();
+  }
+
+  /** Shows an API error unless it was a 401 (already back at sign-in). */
+  function report(error, container) {
+    if (error && error.handled) return;
+    showError((error && error.message) || "Não foi possível concluir a ação.", container);
+  }
+
+  /**
+   * Rebuilds a list and puts focus back on the "same" control if it had it,
+   * so background refreshes never throw a keyboard user out of the list.
+   */
+  function rebuildList(list, nodes) {
+    const active = document.activeElement;
+    const key = active && list.contains(active) ? active.dataset.key : null;
+    list.replaceChildren(...nodes);
+    if (key) {
+      const again = list.querySelector(`[data-key="${CSS.escape(key)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  /** Runs a loader and drops its result if a newer call started meanwhile. */
+  async function latest(name, loader) {
+    const mine = (state.seq[name] = (state.seq[name] || 0) + 1);
+    const token = state.token;
+    const result = await loader();
+    // Stale (a newer call started) or signed out meanwhile: drop it.
+    return mine === state.seq[name] && token === state.token ? result : undefined;
+  }
+
+  /** Where focus goes when the control that had it disappeared. */
+  function focusFallback() {
+    const view = $("conv-view");
+    if (view && !view.hidden) $("conv-title").focus();
+    else if ($("mine-title")) $("mine-title").focus();
+  }
+
+  // -------------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message, details) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.details = details || {};
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        cache: "no-store",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (_) {
+      throw new ApiError(0, "REDE", "Sem conexão com o servidor. Verifique a rede e tente novamente.");
+    }
+    let data = null;
+    try { data = await response.json(); } catch (_) { data = null; }
+    if (response.ok) return data;
+    const err = (data && data.error) || {};
+    const error = new ApiError(
+      response.status,
+      err.code || "ERRO",
+      err.message || "Não foi possível concluir a ação. Tente novamente.",
+      err.details,
+    );
+    if (response.status === 401 && state.token) {
+      error.handled = true; // the sign-in screen already says why
+      signOut("Sua sessão expirou. Entre novamente.");
+    }
+    throw error;
+  }
+
+  // ---------------------------------------------------------------- sign-in
+
+  function showSignIn(message) {
+    $("whoami").hidden = true;
+    $("main").replaceChildren(fromTemplate("tpl-signin"));
+    $("signin-form").addEventListener("submit", onSignIn);
+    if (message) showError(message);
+    $("signin-email").focus();
+  }
+
+  /** First access: the password form replaces the sign-in form. */
+  function showNewPassword() {
+    const form = fromTemplate("tpl-newpass");
+    $("signin-form").replaceWith(form);
+    form.addEventListener("submit", onNewPassword);
+    $("newpass-password").focus();
+  }
+
+  async function onSignIn(event) {
+    event.preventDefault();
+    clearErrors();
+    const email = $("signin-email").value.trim();
+    const password = $("signin-password").value;
+    if (!email || !password) {
+      showError("Informe o e-mail e a senha.");
+      (email ? $("signin-password") : $("signin-email")).focus();
+      return;
+    }
+    try {
+      const session = await api("POST", "/v1/console/session", { email, password });
+      await begin(session);
+    } catch (error) {
+      if (error.code === "SENHA_PROVISORIA" && error.details.session) {
+        state.pendingChallenge = { email, session: error.details.session };
+        showNewPassword();
+        announce("Primeiro acesso: crie uma nova senha.");
+        return;
+      }
+      report(error);
+      $("signin-password").focus();
+    }
+  }
+
+  async function onNewPassword(event) {
+    event.preventDefault();
+    clearErrors();
+    const newPassword = $("newpass-password").value;
+    if (!newPassword) {
+      showError("Informe a nova senha.");
+      $("newpass-password").focus();
+      return;
+    }
+    const challenge = state.pendingChallenge;
+    try {
+      const session = await api("POST", "/v1/console/session", {
+        email: challenge.email,
+        session: challenge.session,
+        new_password: newPassword,
+      });
+      state.pendingChallenge = null;
+      await begin(session);
+    } catch (error) {
+      report(error);
+      $("newpass-password").focus();
+    }
+  }
+
+  async function begin(session) {
+    const expiresAt = Date.now() + (session.expires_in || 3600) * 1000;
+    sessionStorage.setItem(TOKEN_KEY, session.token);
+    sessionStorage.setItem(EXPIRY_KEY, String(expiresAt));
+    await startApp(session.token, expiresAt, true);
+  }
+
+  function signOut(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(EXPIRY_KEY);
+    for (const t of state.timers) window.clearInterval(t);
+    if (state.socket) {
+      const socket = state.socket;
+      state.socket = null; // tells onclose not to reconnect
+      socket.close();
+    }
+    Object.assign(state, {
+      token: null, me: null, queue: [], knownQueue: null, mine: [], all: [],
+      open: null, forceTemplate: false, attendants: [], timers: [], socketRetries: 0,
+    });
+    state.news.clear();
+    for (const d of document.querySelectorAll("dialog")) d.remove();
+    dialogTrigger = null;
+    clearErrors();
+    showSignIn(message);
+  }
+
+  // ---------------------------------------------------------------- the app
+
+  async function startApp(token, expiresAt, fromForm) {
+    state.token = token;
+    try {
+      state.me = await api("GET", "/v1/console/me");
+    } catch (error) {
+      if (state.token) signOut(error.message);
+      return;
+    }
+    $("main").replaceChildren(fromTemplate("tpl-app"));
+    bindApp();
+    $("whoami").hidden = false;
+    $("me-name").textContent = state.me.display_name || state.me.email;
+    $("me-role").textContent = ROLES[state.me.role] + (state.me.team ? ` · equipe ${state.me.team}` : "");
+    $("all-panel").hidden = !oversees();
+    $("attendants-panel").hidden = !isAdmin();
+    clearErrors();
+    if (fromForm) announce(`Bem-vindo(a), ${state.me.display_name || ""}.`);
+    $("queue-title").focus();
+
+    state.timers.push(
+      window.setInterval(tickWaiting, 1000),
+      window.setInterval(() => { refreshQueue(); refreshMine(); }, QUEUE_POLL_MS),
+      window.setTimeout(() => signOut("Sua sessão expirou. Entre novamente."), Math.max(0, expiresAt - Date.now())),
+    );
+    await refreshAll();
+    connectLive();
+  }
+
+  async function refreshAll() {
+    await Promise.all([
+      refreshQueue(),
+      refreshMine(),
+      oversees() ? refreshAllConversations() : null,
+      isAdmin() ? refreshAttendants() : null,
+      state.open ? reloadOpen() : null,
+    ]);
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  async function refreshQueue() {
+    try {
+      const data = await latest("queue", () => api("GET", "/v1/console/queue"));
+      if (!data) return;
+      const now = Date.now();
+      state.queue = data.queue
+        .map((item) => ({ ...item, since: now - item.waiting_s * 1000 }))
+        .sort((a, b) => (b.priority || 0) - (a.priority || 0) || a.since - b.since);
+      announceArrivals();
+      renderQueue();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function announceArrivals() {
+    const ids = new Set(state.queue.map((q) => q.conversation_id));
+    if (state.knownQueue) {
+      const fresh = state.queue.filter((q) => !state.knownQueue.has(q.conversation_id));
+      if (fresh.length === 1) announce(`Nova conversa na fila: ${fresh[0].customer}`);
+      else if (fresh.length > 1) announce(`${fresh.length} novas conversas na fila: ${fresh.map((q) => q.customer).join(", ")}`);
+    }
+    state.knownQueue = ids;
+  }
+
+  function renderQueue() {
+    const items = state.queue.map((q) => {
+      const claimBtn = actionButton("Assumir", `conversa de ${q.customer}`, () => claim(q.conversation_id, claimBtn), "primary small");
+      claimBtn.dataset.key = `claim:${q.conversation_id}`;
+      const view = actionButton("Ver", `conversa de ${q.customer}`, () => openConversation(q.conversation_id, view), "small");
+      view.dataset.key = `view:${q.conversation_id}`;
+      const tags = [el("span", { cls: "tag", text: reasonLabel(q.reason) })];
+      if (q.priority >= 2) tags.push(el("span", { cls: "tag urgent", text: "Prioridade alta" }));
+      else if (q.priority === 1) tags.push(el("span", { cls: "tag warn", text: "Prioridade média" }));
+      if (q.team) tags.push(el("span", { cls: "tag", text: `Equipe ${q.team}` }));
+      const li = el("li", { cls: "card" + (isOpen(q.conversation_id) ? " current" : "") }, [
+        el("p", { cls: "card-title" }, [
+          el("strong", { text: q.customer }),
+          el("span", { cls: "wait", text: waitingLabel((Date.now() - q.since) / 1000), attrs: { "data-since": String(q.since) } }),
+        ]),
+        q.phone ? el("p", { cls: "muted", text: q.phone }) : null,
+        el("p", { cls: "tags" }, [el("span", { cls: "sr-only", text: "Motivo: " }), ...tags]),
+        q.summary ? el("p", { cls: "summary", text: q.summary }) : null,
+        el("div", { cls: "card-actions" }, [claimBtn, view]),
+      ]);
+      li.dataset.id = q.conversation_id;
+      return li;
+    });
+    rebuildList($("queue-list"), items);
+    $("queue-empty").hidden = items.length > 0;
+    $("queue-count").textContent = items.length ? `(${items.length})` : "";
+  }
+
+  /** Waiting times move every second without refetching. */
+  function tickWaiting() {
+    for (const span of document.querySelectorAll("#queue-list [data-since]")) {
+      const text = waitingLabel((Date.now() - Number(span.dataset.since)) / 1000);
+      if (span.textContent !== text) span.textContent = text;
+    }
+  }
+
+  // ---------------------------------------------------- conversation lists
+
+  async function refreshMine() {
+    try {
+      const data = await latest("mine", () => api("GET", "/v1/console/conversations?scope=mine"));
+      if (!data) return;
+      state.mine = data.conversations;
+      renderConversationList("mine", state.mine, "Abrir");
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function refreshAllConversations() {
+    try {
+      const data = await latest("all", () => api("GET", "/v1/console/conversations?scope=all"));
+      if (!data) return;
+      state.all = data.conversations;
+      renderConversationList("all", state.all, "Acompanhar");
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function renderConversationList(kind, conversations, verb) {
+    const items = conversations.map((c) => {
+      const open = actionButton(verb, `conversa de ${c.customer}`, () => openConversation(c.conversation_id, open), "small");
+      open.dataset.key = `${kind}:${c.conversation_id}`;
+      if (isOpen(c.conversation_id)) open.setAttribute("aria-current", "true");
+      const who = c.attendant ? ` · ${c.attendant}` : c.team ? ` · equipe ${c.team}` : "";
+      const hasNews = state.news.has(c.conversation_id);
+      const li = el("li", { cls: "card" + (hasNews ? " news" : "") + (isOpen(c.conversation_id) ? " current" : "") }, [
+        el("p", { cls: "card-title" }, [
+          el("strong", { text: c.customer }),
+          hasNews ? el("span", { cls: "tag news", text: "Nova atividade" }) : null,
+        ]),
+        el("p", { cls: "muted", text: `${STATES[c.state] || c.state}${kind === "all" ? who : ""} · ${timeLabel(c.last_activity_at)}` }),
+        el("div", { cls: "card-actions" }, [open]),
+      ]);
+      li.dataset.id = c.conversation_id;
+      return li;
+    });
+    rebuildList($(`${kind}-list`), items);
+    $(`${kind}-empty`).hidden = items.length > 0;
+  }
+
+  const isOpen = (id) => state.open && state.open.conversation_id === id;
+
+  function rerenderLists() {
+    renderQueue();
+    renderConversationList("mine", state.mine, "Abrir");
+    if (oversees()) renderConversationList("all", state.all, "Acompanhar");
+  }
+
+  // ------------------------------------------------------- conversation view
+
+  async function openConversation(id, trigger) {
+    clearErrors();
+    try {
+      const detail = await latest("open", () => api("GET", `/v1/console/conversations/${encodeURIComponent(id)}`));
+      if (!detail) return;
+      const switching = !state.open || state.open.conversation_id !== id;
+      if (switching) {
+        state.forceTemplate = false;
+        $("conv-messages").replaceChildren();
+        $("reply-text").value = "";
+      }
+      state.open = detail;
+      state.news.delete(id);
+      renderConversation();
+      rerenderLists();
+      $("conv-title").focus();
+    } catch (error) {
+      report(error);
+      if (trigger) trigger.focus();
+    }
+  }
+
+  /** Refetches the open conversation (live update or after an action). */
+  async function reloadOpen() {
+    if (!state.open) return;
+    const id = state.open.conversation_id;
+    try {
+      const detail = await latest("open", () => api("GET", `/v1/console/conversations/${encodeURIComponent(id)}`));
+      if (!detail || !isOpen(id)) return;
+      state.open = detail;
+      renderConversation();
+    } catch (error) {
+      if (error.status === 403 || error.status === 404) {
+        // e.g. transferred away: this user may no longer read it.
+        closeConversationView();
+        rerenderLists();
+        announce(error.message);
+        if (document.activeElement === document.body) focusFallback();
+        return;
+      }
+      report(error);
+    }
+  }
+
+  function closeConversationView() {
+    state.open = null;
+    const view = $("conv-view");
+    view.hidden = true;
+    delete view.dataset.state;
+    $("conv-placeholder").hidden = false;
+  }
+
+  function renderConversation() {
+    const c = state.open;
+    const view = $("conv-view");
+    view.hidden = false;
+    view.dataset.state = c.state;
+    $("conv-placeholder").hidden = true;
+    $("conv-title").textContent = c.customer.name;
+    $("conv-phone").textContent = c.customer.phone || (c.customer.username ? "@" + c.customer.username : "");
+    const who = c.attendant ? ` com ${c.attendant}` : c.team ? ` · equipe ${c.team}` : "";
+    $("conv-state").textContent = (STATES[c.state] || c.state) + (c.state === "with_human" || c.state === "waiting_human" ? who : "");
+    $("conv-state").dataset.state = c.state;
+
+    $("conv-handoff").hidden = !c.handoff;
+    if (c.handoff) {
+      $("conv-reason").textContent = reasonLabel(c.handoff.reason);
+      $("conv-summary").textContent = c.handoff.summary || "Sem resumo.";
+    }
+    const windowLine = $("conv-window");
+    windowLine.textContent = c.window_open
+      ? `Janela de 24 h aberta até ${timeLabel(c.window_ends_at)}`
+      : "Janela encerrada: só modelos aprovados";
+    windowLine.classList.toggle("closed", !c.window_open);
+
+    renderActions(c);
+    renderMessages(c.messages);
+  }
+
+  function renderActions(c) {
+    const me = state.me;
+    const mine = c.assigned_attendant_id === me.attendant_id;
+    const handles = mine || oversees();
+    const withPeople = c.state === "with_human" || c.state === "waiting_human";
+    const show = {
+      "act-claim": c.state === "waiting_human",
+      "act-transfer": withPeople && handles,
+      "act-return": withPeople && handles,
+      "act-close": c.state !== "closed" && handles,
+    };
+    const focused = document.activeElement;
+    for (const [id, visible] of Object.entries(show)) $(id).hidden = !visible;
+    $("conv-actions").hidden = !Object.values(show).some(Boolean);
+
+    const canReply = c.state === "with_human" && mine;
+    const template = canReply && (!c.window_open || state.forceTemplate);
+    $("reply-form").hidden = !canReply || template;
+    $("template-form").hidden = !template;
+    // A control that just disappeared must not leave focus on <body>.
+    if (focused && focused !== document.body && focused.closest("[hidden]")) focusFallback();
+  }
+
+  function messageAuthor(m) {
+    if (m.direction === "inbound") return state.open.customer.name;
+    return m.attendant || "Bot";
+  }
+
+  function messageBody(m) {
+    if (m.body) return m.body;
+    return `[${MEDIA[m.type] || m.type || "mensagem"}]`;
+  }
+
+  function deliveryLabel(m) {
+    const label = DELIVERY[m.status] || m.status || "";
+    if (m.status === "failed") return `${label}${m.error_title ? `: ${m.error_title}` : ""}`;
+    return label;
+  }
+
+  /** Keyed update: append new messages, update statuses in place. */
+  function renderMessages(messages) {
+    const log = $("conv-messages");
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    let appended = false;
+    for (const m of messages) {
+      let item = log.querySelector(`li[data-id="${CSS.escape(m.id)}"]`);
+      if (!item) {
+        item = buildMessage(m);
+        log.append(item);
+        appended = true;
+      } else if (m.direction === "outbound") {
+        const status = item.querySelector(".delivery");
+        const text = deliveryLabel(m);
+        if (status && status.textContent !== text) {
+          status.textContent = text;
+          status.dataset.status = m.status;
+        }
+      }
+    }
+    if (appended && (nearBottom || log.children.length === messages.length)) log.scrollTop = log.scrollHeight;
+  }
+
+  function buildMessage(m) {
+    const meta = el("p", { cls: "msg-meta" }, [
+      el("span", { cls: "author", text: messageAuthor(m) }),
+      el("span", { cls: "sr-only", text: ", " }),
+      el("time", { text: timeLabel(m.created_at), attrs: { datetime: m.created_at || "" } }),
+    ]);
+    const li = el("li", { cls: `msg ${m.direction}` }, [meta, el("p", { cls: "msg-body", text: messageBody(m) })]);
+    if (m.direction === "outbound") {
+      li.append(el("p", { cls: "msg-status" }, [
+        el("span", { cls: "sr-only", text: "Situação: " }),
+        el("span", { cls: "delivery", text: deliveryLabel(m), attrs: { "data-status": m.status || "" } }),
+      ]));
+    }
+    li.dataset.id = m.id;
+    return li;
+  }
+
+  // ----------------------------------------------------------------- actions
+
+  async function claim(id, trigger) {
+    clearErrors();
+    try {
+      await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/claim`);
+      announce("Conversa assumida.");
+      await Promise.all([refreshQueue(), refreshMine(), oversees() ? refreshAllConversations() : null]);
+      await openConversation(id);
+      const box = $("reply-form").hidden ? $("template-name") : $("reply-text");
+      if (!box.closest("[hidden]")) box.focus();
+    } catch (error) {
+      report(error);
+      if (error.status === 409) {
+        await refreshQueue();
+        if (isOpen(id)) await reloadOpen();
+      }
+      if (trigger && trigger.isConnected && !trigger.closest("[hidden]")) trigger.focus();
+      else $("queue-title").focus();
+    }
+  }
+
+  async function send(body, successMessage, field) {
+    const id = state.open.conversation_id;
+    clearErrors();
+    try {
+      const message = await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/messages`, body);
+      announce(successMessage);
+      if (isOpen(id) && message) {
+        state.open.messages = state.open.messages.concat([message]);
+        renderMessages(state.open.messages);
+      }
+      return true;
+    } catch (error) {
+      report(error);
+      if (error.code === "JANELA_24H_ENCERRADA") {
+        state.forceTemplate = true;
+        renderConversation();
+        $("template-name").focus();
+      } else if (field && !field.closest("[hidden]")) {
+        field.focus();
+      }
+      return false;
+    }
+  }
+
+  async function onReply(event) {
+    event.preventDefault();
+    const box = $("reply-text");
+    const text = box.value.trim();
+    if (!text) {
+      showError("Digite a mensagem antes de enviar.");
+      box.focus();
+      return;
+    }
+    if (await send({ text }, "Mensagem enviada", box)) {
+      box.value = "";
+      box.focus();
+    }
+  }
+
+  async function onTemplate(event) {
+    event.preventDefault();
+    const name = $("template-name").value.trim();
+    const language = $("template-language").value.trim() || "pt_BR";
+    if (!name) {
+      showError("Informe o nome do modelo.");
+      $("template-name").focus();
+      return;
+    }
+    if (await send({ template: { name, language } }, "Modelo enviado", $("template-name"))) {
+      $("template-name").value = "";
+    }
+  }
+
+  async function conversationAction(path, body, message) {
+    const id = state.open.conversation_id;
+    await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/${path}`, body);
+    // A conversation this user sent back to the queue is not "new" to them.
+    if (state.knownQueue) state.knownQueue.add(id);
+    await Promise.all([refreshQueue(), refreshMine(), oversees() ? refreshAllConversations() : null]);
+    await reloadOpen();
+    announce(message);
+  }
+
+  async function onReturnToBot() {
+    clearErrors();
+    try {
+      await conversationAction("return-to-bot", undefined, "Conversa devolvida ao bot.");
+    } catch (error) {
+      report(error);
+    }
+    focusFallback();
+  }
+
+  // ----------------------------------------------------------------- dialogs
+
+  /** Mounts a dialog from its template, opens it modal, focuses its first field. */
+  function openDialog(templateId, onSubmit) {
+    dialogTrigger = document.activeElement;
+    clearErrors();
+    const dialog = fromTemplate(templateId);
+    document.body.append(dialog);
+    dialog.querySelector("form").addEventListener("submit", onSubmit);
+    dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => onDialogClosed(dialog));
+    dialog.showModal();
+    dialog.querySelector("input, select, textarea").focus();
+    return dialog;
+  }
+
+  /** Focus goes back to what opened the dialog, or the conversation title. */
+  function onDialogClosed(dialog) {
+    dialog.remove();
+    const back = dialogTrigger;
+    dialogTrigger = null;
+    if (back && back.isConnected && !back.closest("[hidden]")) back.focus();
+    else focusFallback();
+  }
+
+  async function openTransfer() {
+    openDialog("tpl-transfer", onTransfer);
+    const select = $("transfer-attendant");
+    try {
+      const data = await api("GET", "/v1/console/attendants");
+      state.attendants = data.attendants;
+      const options = data.attendants
+        .filter((a) => a.active && a.id !== state.me.attendant_id)
+        .map((a) => el("option", {
+          text: `${a.display_name}${a.team ? ` (equipe ${a.team})` : ""}`,
+          attrs: { value: a.id },
+        }));
+      select.replaceChildren(el("option", { text: "— Nenhum —", attrs: { value: "" } }), ...options);
+    } catch (error) {
+      report(error, $("transfer-alerts"));
+    }
+  }
+
+  async function onTransfer(event) {
+    event.preventDefault();
+    const attendantId = $("transfer-attendant").value;
+    const team = $("transfer-team").value.trim();
+    if (!attendantId === !team) {
+      showError("Escolha um atendente ou informe uma equipe (apenas um dos dois).", $("transfer-alerts"));
+      $("transfer-attendant").focus();
+      return;
+    }
+    try {
+      await conversationAction("transfer", attendantId ? { attendant_id: attendantId } : { team }, "Conversa transferida.");
+      $("transfer-dialog").close();
+    } catch (error) {
+      report(error, $("transfer-alerts"));
+    }
+  }
+
+  const openClose = () => openDialog("tpl-close", onClose);
+  const openInvite = () => openDialog("tpl-invite", onInvite);
+
+  async function onClose(event) {
+    event.preventDefault();
+    const reason = $("close-reason").value.trim();
+    if (!reason) {
+      showError("Informe o motivo do encerramento.", $("close-alerts"));
+      $("close-reason").focus();
+      return;
+    }
+    try {
+      await conversationAction("close", { reason }, "Conversa encerrada.");
+      $("close-dialog").close();
+    } catch (error) {
+      report(error, $("close-alerts"));
+    }
+  }
+
+  // -------------------------------------------------------- attendants (admin)
+
+  async function refreshAttendants() {
+    try {
+      const data = await latest("attendants", () => api("GET", "/v1/console/attendants"));
+      if (!data) return;
+      state.attendants = data.attendants;
+      renderAttendants();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function renderAttendants() {
+    const rows = state.attendants.map((a) => {
+      const self = a.id === state.me.attendant_id;
+      let toggle = el("span", { cls: "muted", text: "Você" });
+      if (!self) {
+        toggle = actionButton(a.active ? "Desativar" : "Ativar", a.display_name, () => setActive(a, !a.active), "small" + (a.active ? " danger" : ""));
+        toggle.dataset.key = `active:${a.id}`;
+      }
+      return el("tr", { cls: a.active ? "" : "inactive" }, [
+        el("td", { text: a.display_name }),
+        el("td", { text: a.email }),
+        el("td", { text: ROLES[a.role] || a.role }),
+        el("td", { text: a.team || "—" }),
+        el("td", { text: a.active ? "Ativo" : "Inativo" }),
+        el("td", {}, [toggle]),
+      ]);
+    });
+    rebuildList($("attendants-body"), rows);
+  }
+
+  async function setActive(attendant, active) {
+    clearErrors();
+    try {
+      await api("PATCH", `/v1/console/attendants/${encodeURIComponent(attendant.id)}`, { active });
+      announce(`${attendant.display_name} ${active ? "ativado(a)" : "desativado(a)"}.`);
+      await refreshAttendants();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function onInvite(event) {
+    event.preventDefault();
+    clearErrors();
+    const body = {
+      display_name: $("invite-name").value.trim(),
+      email: $("invite-email").value.trim(),
+      role: $("invite-role").value,
+      team: $("invite-team").value.trim() || null,
+    };
+    if (!body.display_name || !body.email) {
+      showError("Informe o nome e o e-mail do convidado.", $("invite-alerts"));
+      (body.display_name ? $("invite-email") : $("invite-name")).focus();
+      return;
+    }
+    try {
+      await api("POST", "/v1/console/attendants", body);
+      announce(`Convite enviado para ${body.email}.`);
+      $("invite-dialog").close();
+      await refreshAttendants();
+    } catch (error) {
+      report(error, $("invite-alerts"));
+    }
+  }
+
+  // ------------------------------------------------------------ live updates
+
+  function connectLive() {
+    const base = state.config.live_url;
+    if (!base || !state.token || !("WebSocket" in window)) return;
+    // Browsers cannot set headers on a WebSocket: the token goes in the query.
+    const url = base + (base.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(state.token);
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (_) {
+      scheduleReconnect();
+      return;
+    }
+    state.socket = socket;
+    socket.addEventListener("open", () => {
+      // After a reconnect we may have missed events: refetch everything.
+      if (state.socketRetries > 0) refreshAll();
+      state.socketRetries = 0;
+    });
+    socket.addEventListener("message", (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch (_) { return; }
+      onLiveEvent(data || {});
+    });
+    socket.addEventListener("close", () => {
+      if (state.socket !== socket) return; // signed out or replaced
+      state.socket = null;
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    if (!state.token) return;
+    state.socketRetries += 1;
+    const delay = Math.min(30000, 1000 * 2 ** Math.min(state.socketRetries, 5)) * (0.75 + Math.random() / 2);
+    const timer = window.setTimeout(() => { if (state.token && !state.socket) connectLive(); }, delay);
+    state.timers.push(timer);
+  }
+
+  function onLiveEvent(event) {
+    const id = event.conversation_id;
+    if (event.type === "queue.changed") {
+      refreshQueue();
+      refreshMine();
+      if (oversees()) refreshAllConversations();
+      if (id && isOpen(id)) reloadOpen();
+    } else if (event.type === "conversation.updated") {
+      if (id && isOpen(id)) {
+        reloadOpen();
+        return;
+      }
+      const known = state.mine.find((c) => c.conversation_id === id) || state.all.find((c) => c.conversation_id === id);
+      if (!known) {
+        refreshMine();
+        return;
+      }
+      state.news.add(id);
+      rerenderLists();
+      if (state.mine.some((c) => c.conversation_id === id)) announce(`Nova atividade na conversa de ${known.customer}`);
+    }
+  }
+
+  // -------------------------------------------------------------------- boot
+
+  /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
+  function bindApp() {
+    $("act-claim").addEventListener("click", (e) => claim(state.open.conversation_id, e.currentTarget));
+    $("act-transfer").addEventListener("click", openTransfer);
+    $("act-return").addEventListener("click", onReturnToBot);
+    $("act-close").addEventListener("click", openClose);
+    $("reply-form").addEventListener("submit", onReply);
+    $("reply-text").addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply-form").requestSubmit();
+    });
+    $("template-form").addEventListener("submit", onTemplate);
+    $("invite-open").addEventListener("click", openInvite);
+  }
+
+  async function boot() {
+    $("sign-out").addEventListener("click", () => { signOut(); announce("Você saiu do console."); });
+    try {
+      state.config = (await api("GET", "/v1/console/config")) || { live_url: null };
+    } catch (_) {
+      state.config = { live_url: null }; // live updates are optional: polling covers
+    }
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const expiresAt = Number(sessionStorage.getItem(EXPIRY_KEY) || 0);
+    if (token && expiresAt > Date.now()) await startApp(token, expiresAt, false);
+    else showSignIn(token ? "Sua sessão expirou. Entre novamente." : null);
+  }
+
+  document.addEventListener("DOMContentLoaded", boot);
+})();
