@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         validation_alias="RASA_TRACKER_DB_URL",
         description="Rasa's SQL tracker store, for LGPD erasure of bot memory.",
     )
+    rasa_tracker_db_secret_arn: str | None = Field(
+        default=None,
+        validation_alias="RASA_TRACKER_DB_SECRET_ARN",
+        description="Secret of the tracker store's role (AWS), when no URL is set.",
+    )
     rasa_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RASA_TIMEOUT_S")
 
     # Private LLM (Ollama). Unset: the bot runs degraded (handoff instead of

@@ -25,6 +25,7 @@ from atende import lgpd
 from atende.audit import Actor, record_event
 from atende.config import get_settings
 from atende.db import Connection, tenant_transaction
+from atende.db.secrets import conninfo_from_secret
 from atende.documents import storage
 from atende.lgpd.access import CustomerNotFound
 from atende.whatsapp.media import media_key
@@ -93,6 +94,15 @@ def _s3_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
     return keys
 
 
+def _tracker_db_url() -> str | None:
+    settings = get_settings()
+    if settings.rasa_tracker_db_url is not None:
+        return settings.rasa_tracker_db_url.get_secret_value()
+    if settings.rasa_tracker_db_secret_arn is not None:
+        return conninfo_from_secret(settings.rasa_tracker_db_secret_arn)
+    return None
+
+
 def _delete(conn: Connection, sql: str, customer_id: UUID) -> int:
     return conn.execute(sql, (customer_id,)).rowcount
 
@@ -130,8 +140,7 @@ def erase_customer(
     for start in range(0, len(keys), 1000):
         storage.delete(keys[start : start + 1000])
     if tracker_db_url is None:
-        configured = get_settings().rasa_tracker_db_url
-        tracker_db_url = configured.get_secret_value() if configured else None
+        tracker_db_url = _tracker_db_url()
 
     with tenant_transaction(tenant_id) as conn:
         conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
