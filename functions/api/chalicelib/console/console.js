@@ -108,6 +108,13 @@
     return today ? time : `${d.toLocaleDateString("pt-BR", { day: "2-digit", month: "2-digit" })} ${time}`;
   }
 
+  /** "+55 11 91234-5678" for Brazilian numbers; anything else as given. */
+  function phoneLabel(phone) {
+    const digits = String(phone || "").replace(/\D/g, "");
+    const m = /^55(\d{2})(\d{4,5})(\d{4})$/.exec(digits);
+    return m ? `+55 ${m[1]} ${m[2]}-${m[3]}` : phone || "";
+  }
+
   const oversees = () => state.me && (state.me.role === "admin" || state.me.role === "supervisor");
   const isAdmin = () => state.me && state.me.role === "admin";
 
@@ -520,7 +527,7 @@
     view.dataset.state = c.state;
     $("conv-placeholder").hidden = true;
     $("conv-title").textContent = c.customer.name;
-    $("conv-phone").textContent = c.customer.phone || (c.customer.username ? "@" + c.customer.username : "");
+    $("conv-phone").textContent = c.customer.phone ? phoneLabel(c.customer.phone) : (c.customer.username ? "@" + c.customer.username : "");
     const who = c.attendant ? ` com ${c.attendant}` : c.team ? ` · equipe ${c.team}` : "";
     $("conv-state").textContent = (STATES[c.state] || c.state) + (c.state === "with_human" || c.state === "waiting_human" ? who : "");
     $("conv-state").dataset.state = c.state;
