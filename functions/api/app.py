@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes
+from chalicelib import console_routes, lgpd_routes
 from chalicelib.web import (
     JSON,
     api_errors,
@@ -33,6 +33,7 @@ PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
 app.register_blueprint(console_routes.blueprint)
+app.register_blueprint(lgpd_routes.blueprint)
 
 __all__ = ["JSON", "api_errors", "app"]
 

@@ -69,8 +69,9 @@ def _seed(
         ).fetchone()
         assert customer is not None
         conversation = conn.execute(
-            "INSERT INTO conversations (tenant_id, customer_id) VALUES (%s, %s)"
-            " RETURNING id",
+            # Closed: the session's idle sweeps (other tests) leave it alone.
+            "INSERT INTO conversations (tenant_id, customer_id, state, closed_at)"
+            " VALUES (%s, %s, 'closed', now()) RETURNING id",
             (tenant_id, customer["id"]),
         ).fetchone()
         assert conversation is not None

@@ -174,7 +174,7 @@ class Settings(BaseSettings):
         default=180, ge=1, le=3650, validation_alias="RETENTION_MESSAGES_DAYS"
     )
     retention_exports_hours: int = Field(
-        default=24, ge=1, le=720, validation_alias="RETENTION_EXPORTS_HOURS"
+        default=24, ge=1, le=48, validation_alias="RETENTION_EXPORTS_HOURS"
     )
     retention_batch_size: int = Field(
         default=500, ge=1, le=10_000, validation_alias="RETENTION_BATCH_SIZE"

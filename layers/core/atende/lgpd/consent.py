@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from atende.audit import Actor, record_event
@@ -25,6 +26,7 @@ __all__ = [
     "ask_if_due",
     "current_text",
     "has_consent",
+    "history",
     "prompt_due",
     "publish_text",
     "record_consent",
@@ -215,3 +217,22 @@ def ask_if_due(conn: Connection, conversation_id: UUID) -> bool:
         payload={"buttons": [list(b) for b in PROMPT_BUTTONS]},
     )
     return True
+
+
+def history(conn: Connection, customer_id: UUID) -> list[dict[str, Any]]:
+    """Every decision of the customer, oldest first."""
+    return [
+        {
+            "purpose": row["purpose"],
+            "granted": row["granted"],
+            "withdrawal": row["withdrawal"],
+            "text_version": row["text_version"],
+            "source": row["source"],
+            "recorded_at": row["recorded_at"].isoformat(),
+        }
+        for row in conn.execute(
+            "SELECT purpose, granted, withdrawal, text_version, source, recorded_at"
+            " FROM consents WHERE customer_id = %s ORDER BY recorded_at, id",
+            (customer_id,),
+        )
+    ]

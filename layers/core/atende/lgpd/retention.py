@@ -20,13 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from atende.audit import SYSTEM, record_event
+from atende.audit import SYSTEM, Actor, record_event
 from atende.config import get_settings
 from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.documents import storage
+from atende.errors import InvalidInput
 from atende.lgpd.erasure import media_s3_key
 
-__all__ = ["Policy", "apply_retention", "apply_tenant_retention", "policy_of"]
+__all__ = [
+    "Policy",
+    "PolicyInvalid",
+    "apply_retention",
+    "apply_tenant_retention",
+    "policy_of",
+    "set_policy",
+]
 
 AUDIT_RETENTION_DAYS = 365
 
@@ -46,6 +54,44 @@ def policy_of(conn: Connection) -> Policy:
         return Policy(**row)
     settings = get_settings()
     return Policy(settings.retention_messages_days, settings.retention_exports_hours)
+
+
+class PolicyInvalid(InvalidInput):
+    code = "RETENCAO_INVALIDA"
+    message = (
+        "Retenção inválida: mensagens de 1 a 3650 dias, exportações de 1 a 48 horas."
+    )
+
+
+def set_policy(
+    conn: Connection, *, messages_days: int, exports_hours: int, actor: Actor
+) -> Policy:
+    """Set the tenant's retention (audited).
+
+    Exports can't outlive 48 hours: the bucket's lifecycle rule removes
+    anything under ``tenants/`` within two days anyway.
+
+    Raises:
+        PolicyInvalid: out of range.
+    """
+    if not (1 <= messages_days <= 3650 and 1 <= exports_hours <= 48):
+        raise PolicyInvalid()
+    conn.execute(
+        "INSERT INTO retention_policies (tenant_id, messages_days, exports_hours)"
+        " VALUES (current_tenant_id(), %s, %s) ON CONFLICT (tenant_id) DO UPDATE"
+        " SET messages_days = EXCLUDED.messages_days,"
+        " exports_hours = EXCLUDED.exports_hours, updated_at = now()",
+        (messages_days, exports_hours),
+    )
+    record_event(
+        conn,
+        action="RETENTION_POLICY_SET",
+        subject_type="tenant",
+        subject_id=None,
+        actor=actor,
+        details={"messages_days": messages_days, "exports_hours": exports_hours},
+    )
+    return Policy(messages_days, exports_hours)
 
 
 def _batches(step: Callable[[int], int], batch_size: int, max_batches: int) -> int:

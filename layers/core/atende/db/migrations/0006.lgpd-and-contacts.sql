@@ -87,7 +87,7 @@ CREATE TABLE erasure_proofs (
 CREATE TABLE retention_policies (
     tenant_id       uuid NOT NULL REFERENCES tenants (id),
     messages_days   integer NOT NULL CHECK (messages_days BETWEEN 1 AND 3650),
-    exports_hours   integer NOT NULL CHECK (exports_hours BETWEEN 1 AND 720),
+    exports_hours   integer NOT NULL CHECK (exports_hours BETWEEN 1 AND 48),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id)
 );

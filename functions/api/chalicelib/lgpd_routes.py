@@ -1,0 +1,286 @@
+"""LGPD rights and contacts: the admin API (``/v1/admin``) and the one-time
+download of access exports (``/v1/lgpd/exports``).
+
+Admin routes take a signed-in attendant (``Authorization: Bearer``); export,
+erasure, consent text and retention are for admins, consents for admins and
+supervisors, contacts for every role (CPF masked unless admin). The download
+route is public: its one-time token is the credential.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from chalice.app import Blueprint, Request, Response
+
+from atende import contacts
+from atende.db import tenant_transaction
+from atende.errors import InvalidInput
+from atende.identity import AttendantPrincipal, Role
+from atende.lgpd import access, consent, erasure, retention
+from atende.lgpd.access import CustomerNotFound
+
+from .web import (
+    api_errors,
+    attendant_principal,
+    client_ip,
+    json_body,
+    json_response,
+    request_id,
+    uuid_param,
+)
+
+blueprint = Blueprint(__name__)
+
+# Binary bodies go through API Gateway as application/octet-stream (one of
+# the API's binary media types); the file name tells the browser what it is.
+XLSX_DOWNLOAD = "application/octet-stream"
+
+
+def _request() -> Request:
+    request = blueprint.current_request
+    assert request is not None  # set by Chalice for every route call
+    return request
+
+
+def _me(*roles: Role) -> AttendantPrincipal:
+    principal = attendant_principal(_request())
+    if roles:
+        principal.require(*roles)
+    return principal
+
+
+def _customer_exists(principal: AttendantPrincipal, customer_id: Any) -> None:
+    with tenant_transaction(principal.tenant_id) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM customers WHERE id = %s", (customer_id,)
+        ).fetchone():
+            raise CustomerNotFound()
+
+
+def _query() -> dict[str, str]:
+    return dict(_request().query_params or {})
+
+
+def _int_param(name: str, default: int) -> int:
+    value = _query().get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InvalidInput(f"O parâmetro {name} deve ser um número inteiro.") from exc
+
+
+def _download(data: bytes | str, filename: str, content_type: str) -> Response:
+    return Response(
+        body=data,
+        status_code=200,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# -- consent -------------------------------------------------------------
+
+
+@blueprint.route("/v1/admin/consent-text", methods=["GET"])
+@api_errors
+def get_consent_text() -> Response:
+    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    with tenant_transaction(principal.tenant_id) as conn:
+        text = consent.current_text(conn)
+    if text is None:
+        return json_response({"version": None, "body": None})
+    return json_response(
+        {
+            "version": text.version,
+            "body": text.body,
+            "published_at": text.published_at.isoformat(),
+        }
+    )
+
+
+@blueprint.route("/v1/admin/consent-text", methods=["PUT"])
+@api_errors
+def publish_consent_text() -> Response:
+    principal = _me(Role.ADMIN)
+    body = json_body(_request()).get("body")
+    if not isinstance(body, str):
+        raise consent.ConsentTextInvalid()
+    with tenant_transaction(principal.tenant_id) as conn:
+        text = consent.publish_text(conn, body, actor=principal.actor)
+    return json_response(
+        {
+            "version": text.version,
+            "body": text.body,
+            "published_at": text.published_at.isoformat(),
+        },
+        status_code=201,
+    )
+
+
+@blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["GET"])
+@api_errors
+def list_consents(customer_id: str) -> Response:
+    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    customer = uuid_param(customer_id, "cliente")
+    _customer_exists(principal, customer)
+    with tenant_transaction(principal.tenant_id) as conn:
+        decisions = consent.history(conn, customer)
+        in_force = consent.has_consent(conn, customer)
+    return json_response({"granted": in_force, "decisions": decisions})
+
+
+@blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["POST"])
+@api_errors
+def withdraw_consent(customer_id: str) -> Response:
+    """Records the customer's withdrawal (told to the business by phone, in
+    the shop…). A grant comes only from the customer, in the chat."""
+    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    customer = uuid_param(customer_id, "cliente")
+    if json_body(_request()).get("granted") is not False:
+        raise InvalidInput(
+            'Pelo painel só é possível registrar a revogação ("granted": false); '
+            "a autorização é dada pelo próprio cliente."
+        )
+    _customer_exists(principal, customer)
+    with tenant_transaction(principal.tenant_id) as conn:
+        decision = consent.record_consent(
+            conn,
+            customer_id=customer,
+            granted=False,
+            source="admin_api",
+            actor=principal.actor,
+        )
+    return json_response(
+        {
+            "granted": decision.granted,
+            "withdrawal": decision.withdrawal,
+            "text_version": decision.text_version,
+            "recorded_at": decision.recorded_at.isoformat()
+            if decision.recorded_at
+            else None,
+        },
+        status_code=201,
+    )
+
+
+# -- access and erasure ----------------------------------------------------
+
+
+@blueprint.route("/v1/admin/customers/{customer_id}/export", methods=["POST"])
+@api_errors
+def export_customer(customer_id: str) -> Response:
+    principal = _me(Role.ADMIN)
+    link = access.create_export(
+        principal.tenant_id,
+        uuid_param(customer_id, "cliente"),
+        actor=principal.actor,
+        request_id=request_id(),
+        ip=client_ip(_request()),
+    )
+    return json_response(
+        {
+            "export_id": str(link.export_id),
+            "expires_at": link.expires_at.isoformat(),
+            "json_url": link.url("dados.json"),
+            "xlsx_url": link.url("dados.xlsx"),
+        },
+        status_code=201,
+    )
+
+
+@blueprint.route("/v1/lgpd/exports/{export_id}/{name}", methods=["GET"])
+@api_errors
+def download_export(export_id: str, name: str) -> Response:
+    try:
+        export = uuid_param(export_id, "exportação")
+    except InvalidInput as exc:
+        raise access.ExportLinkInvalid() from exc
+    request = _request()
+    file = access.fetch_export(
+        export,
+        name,
+        _query().get("token"),
+        ip=client_ip(request),
+    )
+    if name == "dados.json":
+        # Text, not bytes: only binary media types may carry bytes.
+        return _download(file.data.decode(), name, "application/json; charset=utf-8")
+    return _download(file.data, name, XLSX_DOWNLOAD)
+
+
+@blueprint.route("/v1/admin/customers/{customer_id}/erasure", methods=["POST"])
+@api_errors
+def erase_customer(customer_id: str) -> Response:
+    principal = _me(Role.ADMIN)
+    proof = erasure.erase_customer(
+        principal.tenant_id,
+        uuid_param(customer_id, "cliente"),
+        actor=principal.actor,
+        request_id=request_id(),
+        ip=client_ip(_request()),
+    )
+    return json_response(proof.to_json())
+
+
+# -- retention -------------------------------------------------------------
+
+
+@blueprint.route("/v1/admin/retention", methods=["PUT"])
+@api_errors
+def set_retention() -> Response:
+    principal = _me(Role.ADMIN)
+    body = json_body(_request())
+    days, hours = body.get("messages_days"), body.get("exports_hours")
+    if not (isinstance(days, int) and isinstance(hours, int)):
+        raise retention.PolicyInvalid()
+    with tenant_transaction(principal.tenant_id) as conn:
+        policy = retention.set_policy(
+            conn, messages_days=days, exports_hours=hours, actor=principal.actor
+        )
+    return json_response(
+        {"messages_days": policy.messages_days, "exports_hours": policy.exports_hours}
+    )
+
+
+# -- contacts --------------------------------------------------------------
+
+
+@blueprint.route("/v1/admin/contacts", methods=["GET"])
+@api_errors
+def list_contacts() -> Response:
+    principal = _me()
+    query = _query()
+    with tenant_transaction(principal.tenant_id) as conn:
+        found = contacts.list_contacts(
+            conn,
+            search=query.get("q"),
+            limit=_int_param("limit", 50),
+            offset=_int_param("offset", 0),
+            show_cpf=contacts.cpf_visible_to(principal.role),
+        )
+    return json_response({"contacts": found})
+
+
+@blueprint.route("/v1/admin/contacts.xlsx", methods=["GET"])
+@api_errors
+def export_contacts() -> Response:
+    principal = _me()
+    out = io.BytesIO()
+    contacts.export_xlsx(
+        principal.tenant_id,
+        out,
+        role=principal.role,
+        actor=principal.actor,
+        search=_query().get("q"),
+        request_id=request_id(),
+        ip=client_ip(_request()),
+    )
+    return _download(out.getvalue(), "contatos.xlsx", XLSX_DOWNLOAD)

@@ -1,0 +1,216 @@
+"""The LGPD admin API and the export download, through the Chalice app: roles,
+stable error codes with PT-BR messages, files that open."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from chalice.test import Client
+from openpyxl import load_workbook
+
+from tests.identity_kit import IdentityPool, SignedIn, identity_pool
+
+from .channel_kit import Channel, channel
+from .lgpd_kit import customer_with_history, rows
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
+from app import app
+
+pytestmark = pytest.mark.integration
+__all__ = ["channel", "identity_pool"]
+
+BASE = "http://127.0.0.1:8000"
+
+
+def _call(
+    method: str,
+    path: str,
+    who: SignedIn | None = None,
+    body: Any = None,
+    accept: str = "application/json",
+) -> tuple[int, Any, dict[str, str]]:
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    if who is not None:
+        headers |= who.headers
+    with Client(app) as client:
+        response = getattr(client.http, method)(
+            path,
+            headers=headers,
+            **({"body": json.dumps(body)} if body is not None else {}),
+        )
+    lowered = {k.lower(): v for k, v in response.headers.items()}
+    payload: Any = response.body
+    if lowered.get("content-type", "").startswith("application/json"):
+        payload = json.loads(response.body or b"{}")
+    return response.status_code, payload, lowered
+
+
+def test_admins_export_and_the_link_downloads_once(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    seen = customer_with_history(channel)
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    path = f"/v1/admin/customers/{seen['customer']}/export"
+
+    status, body, _ = _call("post", path, attendant)
+    assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
+    assert body["error"]["message"] == "Seu perfil não permite esta ação."
+    status, body, _ = _call("post", path)
+    assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
+
+    status, body, _ = _call("post", path, admin)
+    assert status == 201
+    json_url, xlsx_url = body["json_url"], body["xlsx_url"]
+    assert json_url.startswith(f"{BASE}/v1/lgpd/exports/{body['export_id']}/")
+
+    status, data, headers = _call("get", json_url.removeprefix(BASE))
+    assert status == 200
+    assert headers["content-disposition"] == 'attachment; filename="dados.json"'
+    assert data["perfil"]["id"] == str(seen["customer"])
+    status, again, _ = _call("get", json_url.removeprefix(BASE))
+    assert status == 404 and again["error"]["code"] == "LINK_INVALIDO"
+
+    status, xlsx, headers = _call(
+        "get", xlsx_url.removeprefix(BASE), accept="application/octet-stream"
+    )
+    assert status == 200 and headers["content-type"] == "application/octet-stream"
+    book = load_workbook(io.BytesIO(xlsx), read_only=True)
+    assert "mensagens" in book.sheetnames
+
+    [event] = rows(
+        channel,
+        "SELECT actor_type, actor_id FROM audit_events"
+        " WHERE action = 'LGPD_EXPORT_CREATED'",
+    )
+    assert event == {"actor_type": "attendant", "actor_id": str(admin.attendant_id)}
+
+
+def test_bad_links_and_ids(channel: Channel, identity_pool: IdentityPool) -> None:
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    status, body, _ = _call("get", "/v1/lgpd/exports/nao-e-uuid/dados.json?token=x")
+    assert status == 404 and body["error"]["code"] == "LINK_INVALIDO"
+    status, body, _ = _call("post", "/v1/admin/customers/123/erasure", admin)
+    assert status == 400 and body["error"]["message"] == (
+        "Identificador de cliente inválido."
+    )
+    status, body, _ = _call("post", f"/v1/admin/customers/{uuid4()}/export", admin)
+    assert status == 404 and body["error"] == {
+        "code": "CLIENTE_NAO_ENCONTRADO",
+        "message": "Cliente não encontrado.",
+    }
+
+
+def test_erasure_through_the_api_returns_the_proof(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    seen = customer_with_history(channel)
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    supervisor = identity_pool.attendant(channel.tenant_id, "supervisor")
+    path = f"/v1/admin/customers/{seen['customer']}/erasure"
+    assert _call("post", path, supervisor)[0] == 403
+    status, proof, _ = _call("post", path, admin)
+    assert status == 200
+    assert proof["customer_id"] == str(seen["customer"])
+    assert proof["requested_by"] == {"type": "attendant", "id": str(admin.attendant_id)}
+    assert proof["deleted"]["postgres"]["conversations"] == 1
+    status, again, _ = _call("post", path, admin)
+    assert status == 200 and again == proof
+
+
+def test_consent_text_and_withdrawal_by_the_business(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    seen = customer_with_history(channel)  # published v1, customer granted
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    supervisor = identity_pool.attendant(channel.tenant_id, "supervisor")
+
+    status, body, _ = _call(
+        "put", "/v1/admin/consent-text", supervisor, {"body": "Novo texto"}
+    )
+    assert status == 403
+    status, body, _ = _call("put", "/v1/admin/consent-text", admin, {"body": ""})
+    assert status == 400
+    assert body["error"]["code"] == "TEXTO_DE_CONSENTIMENTO_INVALIDO"
+    status, body, _ = _call(
+        "put", "/v1/admin/consent-text", admin, {"body": "Podemos usar seus dados?"}
+    )
+    assert status == 201 and body["version"] == 2
+    status, body, _ = _call("get", "/v1/admin/consent-text", supervisor)
+    assert (body["version"], body["body"]) == (2, "Podemos usar seus dados?")
+
+    path = f"/v1/admin/customers/{seen['customer']}/consents"
+    status, body, _ = _call("post", path, supervisor, {"granted": True})
+    assert status == 400 and "revogação" in body["error"]["message"]
+    status, body, _ = _call("post", path, supervisor, {"granted": False})
+    assert status == 201 and body["withdrawal"] is True
+    status, body, _ = _call("get", path, supervisor)
+    assert body["granted"] is False
+    assert [(d["granted"], d["source"]) for d in body["decisions"]] == [
+        (True, "whatsapp_bot"),
+        (False, "admin_api"),
+    ]
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    assert _call("get", path, attendant)[0] == 403
+
+
+def test_contacts_list_and_excel_by_role(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    customer_with_history(channel)
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+
+    status, body, _ = _call("get", "/v1/admin/contacts?q=529982", admin)
+    [found] = body["contacts"]
+    assert {v["value"] for v in found["values"] if v["kind"] == "cpf"} == {
+        "529.982.247-25"
+    }
+    status, body, _ = _call("get", "/v1/admin/contacts", attendant)
+    [found] = body["contacts"]
+    assert {v["value"] for v in found["values"] if v["kind"] == "cpf"} == {
+        "***.***.***-25"
+    }
+    status, body, _ = _call("get", "/v1/admin/contacts?q=a", attendant)
+    assert status == 400 and body["error"]["code"] == "BUSCA_CURTA_DEMAIS"
+    status, body, _ = _call("get", "/v1/admin/contacts?limit=x", attendant)
+    assert status == 400
+
+    status, xlsx, headers = _call(
+        "get", "/v1/admin/contacts.xlsx", attendant, accept="application/octet-stream"
+    )
+    assert status == 200
+    assert headers["content-disposition"] == 'attachment; filename="contatos.xlsx"'
+    sheet = list(
+        load_workbook(io.BytesIO(xlsx), read_only=True)["Contatos"].iter_rows(
+            values_only=True
+        )
+    )
+    assert sheet[0][2] == "CPF" and sheet[1][2] == "***.***.***-25"
+    [event] = rows(
+        channel,
+        "SELECT actor_id, details FROM audit_events WHERE action = 'CONTACTS_EXPORTED'",
+    )
+    assert event["actor_id"] == str(attendant.attendant_id)
+    assert event["details"]["cpf_visible"] is False
+
+
+def test_retention_policy(channel: Channel, identity_pool: IdentityPool) -> None:
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    status, body, _ = _call(
+        "put", "/v1/admin/retention", admin, {"messages_days": 0, "exports_hours": 24}
+    )
+    assert status == 400 and body["error"]["code"] == "RETENCAO_INVALIDA"
+    status, body, _ = _call(
+        "put", "/v1/admin/retention", admin, {"messages_days": 90, "exports_hours": 12}
+    )
+    assert status == 200 and body == {"messages_days": 90, "exports_hours": 12}
+    assert rows(
+        channel, "SELECT messages_days, exports_hours FROM retention_policies"
+    ) == [{"messages_days": 90, "exports_hours": 12}]
