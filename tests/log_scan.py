@@ -47,7 +47,10 @@ class LogScan:
 
     def scan(self, where: str, text: str) -> None:
         for value in find_pii(text):
-            self.findings.append((where, mask_pii(value)))
+            finding = (where, mask_pii(value))
+            # A phase's captured output shows up again in later reports.
+            if finding not in self.findings:
+                self.findings.append(finding)
 
 
 class _RecordScanner(logging.Handler):
