@@ -9,27 +9,15 @@
   const QUEUE_POLL_MS = 20000;
 
   const REASONS = {
-    pedido_do_cliente: "Pediu atendente",
-    reclamacao: "Reclamação",
-    cancelamento: "Cancelamento",
-    bot_unavailable: "Bot indisponível",
-    llm_indisponivel: "IA indisponível",
-    transferencia: "Transferência",
+    pedido_do_cliente: "Pediu atendente", reclamacao: "Reclamação", cancelamento: "Cancelamento",
+    bot_unavailable: "Bot indisponível", llm_indisponivel: "IA indisponível", transferencia: "Transferência",
   };
   const STATES = {
-    bot: "Com o bot",
-    waiting_human: "Aguardando atendente",
-    with_human: "Em atendimento",
-    closed: "Encerrada",
+    bot: "Com o bot", waiting_human: "Aguardando atendente", with_human: "Em atendimento", closed: "Encerrada",
   };
   const DELIVERY = {
-    received: "Recebida",
-    pending: "Pendente",
-    sending: "Enviando",
-    sent: "Enviada",
-    delivered: "Entregue",
-    read: "Lida",
-    failed: "Falhou",
+    received: "Recebida", pending: "Pendente", sending: "Enviando", sent: "Enviada",
+    delivered: "Entregue", read: "Lida", failed: "Falhou",
   };
   const ROLES = { admin: "Administrador(a)", supervisor: "Supervisor(a)", attendant: "Atendente" };
   const MEDIA = {
@@ -45,22 +33,14 @@
 
   // Everything the page knows; reset on sign-out.
   const state = {
-    token: null,
-    config: { live_url: null },
-    me: null,
-    queue: [],
+    token: null, config: { live_url: null }, me: null,
+    queue: [], mine: [], all: [], attendants: [],
     knownQueue: null, // ids already seen, to announce only new arrivals
-    mine: [],
-    all: [],
     news: new Set(), // conversations with activity the user has not opened
     open: null, // the open conversation's detail
-    forceTemplate: false,
-    attendants: [],
+    forceTemplate: false, // the last free-text reply hit the closed 24-hour window
     pendingChallenge: null, // {email, session} during first access
-    socket: null,
-    socketRetries: 0,
-    timers: [],
-    seq: {},
+    socket: null, socketRetries: 0, timers: [], seq: {},
   };
 
   // ---------------------------------------------------------------- helpers
@@ -136,6 +116,12 @@
     for (const box of document.querySelectorAll(".alerts, .dialog-alerts")) box.replaceChildren();
   }
 
+  /** A validation message next to the field that needs fixing. */
+  function invalid(message, field, container) {
+    showError(message, container);
+    field.focus();
+  }
+
   /** Shows an API error unless it was a 401 (already back at sign-in). */
   function report(error, container) {
     if (error && error.handled) return;
@@ -187,14 +173,11 @@
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (state.token) headers.Authorization = "Bearer " + state.token;
+    const init = { method, headers, cache: "no-store" };
+    if (body !== undefined) init.body = JSON.stringify(body);
     let response;
     try {
-      response = await fetch(path, {
-        method,
-        headers,
-        cache: "no-store",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await fetch(path, init);
     } catch (_) {
       throw new ApiError(0, "REDE", "Sem conexão com o servidor. Verifique a rede e tente novamente.");
     }
@@ -202,12 +185,8 @@
     try { data = await response.json(); } catch (_) { data = null; }
     if (response.ok) return data;
     const err = (data && data.error) || {};
-    const error = new ApiError(
-      response.status,
-      err.code || "ERRO",
-      err.message || "Não foi possível concluir a ação. Tente novamente.",
-      err.details,
-    );
+    const message = err.message || "Não foi possível concluir a ação. Tente novamente.";
+    const error = new ApiError(response.status, err.code || "ERRO", message, err.details);
     if (response.status === 401 && state.token) {
       error.handled = true; // the sign-in screen already says why
       signOut("Sua sessão expirou. Entre novamente.");
@@ -238,11 +217,7 @@
     clearErrors();
     const email = $("signin-email").value.trim();
     const password = $("signin-password").value;
-    if (!email || !password) {
-      showError("Informe o e-mail e a senha.");
-      (email ? $("signin-password") : $("signin-email")).focus();
-      return;
-    }
+    if (!email || !password) return invalid("Informe o e-mail e a senha.", $(email ? "signin-password" : "signin-email"));
     try {
       const session = await api("POST", "/v1/console/session", { email, password });
       await begin(session);
@@ -262,18 +237,12 @@
     event.preventDefault();
     clearErrors();
     const newPassword = $("newpass-password").value;
-    if (!newPassword) {
-      showError("Informe a nova senha.");
-      $("newpass-password").focus();
-      return;
-    }
+    if (!newPassword) return invalid("Informe a nova senha.", $("newpass-password"));
     const challenge = state.pendingChallenge;
     try {
-      const session = await api("POST", "/v1/console/session", {
-        email: challenge.email,
-        session: challenge.session,
-        new_password: newPassword,
-      });
+      const { email, session: challengeSession } = challenge;
+      const body = { email, session: challengeSession, new_password: newPassword };
+      const session = await api("POST", "/v1/console/session", body);
       state.pendingChallenge = null;
       await begin(session);
     } catch (error) {
@@ -332,18 +301,24 @@
 
     state.timers.push(
       window.setInterval(tickWaiting, 1000),
-      window.setInterval(() => { refreshQueue(); refreshMine(); }, QUEUE_POLL_MS),
+      window.setInterval(poll, QUEUE_POLL_MS),
       window.setTimeout(() => signOut("Sua sessão expirou. Entre novamente."), Math.max(0, expiresAt - Date.now())),
     );
     await refreshAll();
     connectLive();
   }
 
+  /** Fallback refresh; the open conversation only when live updates are down. */
+  function poll() {
+    refreshQueue();
+    refreshMine();
+    const live = state.socket && state.socket.readyState === WebSocket.OPEN;
+    if (!live) reloadOpen();
+  }
+
   async function refreshAll() {
     await Promise.all([
-      refreshQueue(),
-      refreshMine(),
-      oversees() ? refreshAllConversations() : null,
+      refreshLists(),
       isAdmin() ? refreshAttendants() : null,
       state.open ? reloadOpen() : null,
     ]);
@@ -414,30 +389,29 @@
 
   // ---------------------------------------------------- conversation lists
 
-  async function refreshMine() {
+  // "Minhas conversas" opens with "Abrir"; "Todas" uses another verb so the
+  // two lists never give two buttons the same name.
+  const VERBS = { mine: "Abrir", all: "Acompanhar" };
+
+  /** Refetches one list: "mine", or "all" (supervisors and admins). */
+  async function refreshList(kind) {
+    if (kind === "all" && !oversees()) return;
     try {
-      const data = await latest("mine", () => api("GET", "/v1/console/conversations?scope=mine"));
+      const data = await latest(kind, () => api("GET", `/v1/console/conversations?scope=${kind}`));
       if (!data) return;
-      state.mine = data.conversations;
-      renderConversationList("mine", state.mine, "Abrir");
+      state[kind] = data.conversations;
+      renderConversationList(kind);
     } catch (error) {
       report(error);
     }
   }
 
-  async function refreshAllConversations() {
-    try {
-      const data = await latest("all", () => api("GET", "/v1/console/conversations?scope=all"));
-      if (!data) return;
-      state.all = data.conversations;
-      renderConversationList("all", state.all, "Acompanhar");
-    } catch (error) {
-      report(error);
-    }
-  }
+  const refreshMine = () => refreshList("mine");
+  const refreshLists = () => Promise.all([refreshQueue(), refreshList("mine"), refreshList("all")]);
 
-  function renderConversationList(kind, conversations, verb) {
-    const items = conversations.map((c) => {
+  function renderConversationList(kind) {
+    const verb = VERBS[kind];
+    const items = state[kind].map((c) => {
       const open = actionButton(verb, `conversa de ${c.customer}`, () => openConversation(c.conversation_id, open), "small");
       open.dataset.key = `${kind}:${c.conversation_id}`;
       if (isOpen(c.conversation_id)) open.setAttribute("aria-current", "true");
@@ -462,8 +436,8 @@
 
   function rerenderLists() {
     renderQueue();
-    renderConversationList("mine", state.mine, "Abrir");
-    if (oversees()) renderConversationList("all", state.all, "Acompanhar");
+    renderConversationList("mine");
+    if (oversees()) renderConversationList("all");
   }
 
   // ------------------------------------------------------- conversation view
@@ -633,7 +607,7 @@
     try {
       await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/claim`);
       announce("Conversa assumida.");
-      await Promise.all([refreshQueue(), refreshMine(), oversees() ? refreshAllConversations() : null]);
+      await refreshLists();
       await openConversation(id);
       const box = $("reply-form").hidden ? $("template-name") : $("reply-text");
       if (!box.closest("[hidden]")) box.focus();
@@ -676,11 +650,7 @@
     event.preventDefault();
     const box = $("reply-text");
     const text = box.value.trim();
-    if (!text) {
-      showError("Digite a mensagem antes de enviar.");
-      box.focus();
-      return;
-    }
+    if (!text) return invalid("Digite a mensagem antes de enviar.", box);
     if (await send({ text }, "Mensagem enviada", box)) {
       box.value = "";
       box.focus();
@@ -691,11 +661,7 @@
     event.preventDefault();
     const name = $("template-name").value.trim();
     const language = $("template-language").value.trim() || "pt_BR";
-    if (!name) {
-      showError("Informe o nome do modelo.");
-      $("template-name").focus();
-      return;
-    }
+    if (!name) return invalid("Informe o nome do modelo.", $("template-name"));
     if (await send({ template: { name, language } }, "Modelo enviado", $("template-name"))) {
       $("template-name").value = "";
     }
@@ -706,7 +672,7 @@
     await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/${path}`, body);
     // A conversation this user sent back to the queue is not "new" to them.
     if (state.knownQueue) state.knownQueue.add(id);
-    await Promise.all([refreshQueue(), refreshMine(), oversees() ? refreshAllConversations() : null]);
+    await refreshLists();
     await reloadOpen();
     announce(message);
   }
@@ -769,9 +735,8 @@
     const attendantId = $("transfer-attendant").value;
     const team = $("transfer-team").value.trim();
     if (!attendantId === !team) {
-      showError("Escolha um atendente ou informe uma equipe (apenas um dos dois).", $("transfer-alerts"));
-      $("transfer-attendant").focus();
-      return;
+      const message = "Escolha um atendente ou informe uma equipe (apenas um dos dois).";
+      return invalid(message, $("transfer-attendant"), $("transfer-alerts"));
     }
     try {
       await conversationAction("transfer", attendantId ? { attendant_id: attendantId } : { team }, "Conversa transferida.");
@@ -787,11 +752,7 @@
   async function onClose(event) {
     event.preventDefault();
     const reason = $("close-reason").value.trim();
-    if (!reason) {
-      showError("Informe o motivo do encerramento.", $("close-alerts"));
-      $("close-reason").focus();
-      return;
-    }
+    if (!reason) return invalid("Informe o motivo do encerramento.", $("close-reason"), $("close-alerts"));
     try {
       await conversationAction("close", { reason }, "Conversa encerrada.");
       $("close-dialog").close();
@@ -854,9 +815,8 @@
       team: $("invite-team").value.trim() || null,
     };
     if (!body.display_name || !body.email) {
-      showError("Informe o nome e o e-mail do convidado.", $("invite-alerts"));
-      (body.display_name ? $("invite-email") : $("invite-name")).focus();
-      return;
+      const field = $(body.display_name ? "invite-email" : "invite-name");
+      return invalid("Informe o nome e o e-mail do convidado.", field, $("invite-alerts"));
     }
     try {
       await api("POST", "/v1/console/attendants", body);
@@ -911,9 +871,7 @@
   function onLiveEvent(event) {
     const id = event.conversation_id;
     if (event.type === "queue.changed") {
-      refreshQueue();
-      refreshMine();
-      if (oversees()) refreshAllConversations();
+      refreshLists();
       if (id && isOpen(id)) reloadOpen();
     } else if (event.type === "conversation.updated") {
       if (id && isOpen(id)) {
