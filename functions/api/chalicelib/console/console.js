@@ -516,6 +516,8 @@
       ? `Janela de 24 h aberta até ${timeLabel(c.window_ends_at)}`
       : "Janela encerrada: só modelos aprovados";
     windowLine.classList.toggle("closed", !c.window_open);
+    // The window only matters while people handle the conversation.
+    windowLine.hidden = c.state !== "with_human" && c.state !== "waiting_human";
 
     renderActions(c);
     renderMessages(c.messages);
