@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from openpyxl import load_workbook
 
-from atende import contacts, db
+from atende import contacts, db, llm
 from atende.audit import Actor
 from atende.contacts import Found
 
@@ -201,3 +201,29 @@ def test_empty_export_still_has_its_headers(channel: Channel) -> None:
         == 0
     )
     assert _sheet(out.getvalue())[0][0] == "Cliente"
+
+
+def test_the_llm_step_runs_only_for_likely_names_and_addresses(
+    channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_id = say(channel, "oi")
+    customer = customer_id(channel)
+    decide(channel, customer, granted=True)
+    calls: list[str] = []
+
+    def fake_capture(tenant_id: UUID, **kwargs: Any) -> int:
+        calls.append(kwargs["text"])
+        raise llm.LlmUnavailable()
+
+    monkeypatch.setattr(contacts, "capture_with_llm", fake_capture)
+    for text in ("preciso da segunda via", "me chamo Ana", "moro na Rua A, 1"):
+        assert (
+            contacts.capture_names_and_addresses(
+                channel.tenant_id,
+                customer_id=customer,
+                message_id=message_id,
+                text=text,
+            )
+            == 0  # no LLM reachable: nothing, and no error for the customer
+        )
+    assert calls == ["me chamo Ana", "moro na Rua A, 1"]
