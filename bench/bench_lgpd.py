@@ -134,12 +134,15 @@ def run() -> str:
         start = statistics.median(r["start"] for r in runs["export"]) / 2**20
         stream_peak = max(r["peak"] for r in runs["stream"]) / 2**20
         megabytes = runs["export"][0]["bytes"] / 2**20
-        goal = "< 1 s" if size == 1_000 else "< 5 s"
+        goal_s = 1.0 if size == 1_000 else 5.0
+        met = "met" if export < goal_s else "missed"
+        rss_met = "met" if peak < 300 else "missed"
         lines.append(
-            f"| {size:,} | {export:.2f} s (goal {goal}) | {stream:.2f} s |"
-            f" {peak:.0f} MiB (goal < 300) | {stream_peak:.0f} MiB | {start:.0f} MiB |"
-            f" {megabytes:.1f} MiB |"
+            f"| {size:,} | {export:.2f} s (goal < {goal_s:.0f} s: {met}) |"
+            f" {stream:.2f} s | {peak:.0f} MiB (goal < 300: {rss_met}) |"
+            f" {stream_peak:.0f} MiB | {start:.0f} MiB | {megabytes:.1f} MiB |"
         )
+        per_cell_us = (export - stream) / (size * 8) * 1e6
     table = "\n".join(lines)
     return f"""
 ## Contacts Excel export (LGPD and contacts)
@@ -158,6 +161,13 @@ writing anything.
 | customers | export (xlsx) | baseline: rows only | peak RSS, export | peak RSS, baseline | RSS before the export | file |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {table}
+
+Memory stays flat (write-only rows stream out; only the finished file is held).
+Time is openpyxl's per-cell work: about {per_cell_us:.0f} µs per cell beyond the
+query (8 cells per customer), with lxml. An API Gateway/Lambda response carries
+at most 6 MB, so the synchronous `GET /v1/admin/contacts.xlsx` serves files up to
+about 4.4 MiB raw (~65,000 such customers); larger tenants need the export
+written to S3 and fetched by link (not built yet).
 """
 
 
