@@ -279,10 +279,15 @@ def main() -> int:
             tracker_db = make_conninfo(embedded.admin_url, dbname="postgres")
             ensure_service_database(tracker_db, "rasa_tracker", "atende_rasa")
             socket_dir = conninfo_to_dict(embedded.app_url)["host"]
+            # LGPD erasure in this process deletes the customer's trackers too.
+            os.environ["RASA_TRACKER_DB_URL"] = (
+                f"postgresql://atende_rasa@/rasa_tracker?host={socket_dir}"
+            )
+            get_settings.cache_clear()
             bot = BotProcesses(
                 rasa_port=settings.local_rasa_port,
                 actions_port=settings.local_actions_port,
-                tracker_url=f"postgresql://atende_rasa@/rasa_tracker?host={socket_dir}",
+                tracker_url=os.environ["RASA_TRACKER_DB_URL"],
                 app_env={
                     "DATABASE_URL": embedded.app_url,
                     "ATENDE_ENV": "local",

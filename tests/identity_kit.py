@@ -65,9 +65,7 @@ def create_pool() -> tuple[str, str]:
     pool_id = idp.create_user_pool(
         PoolName="atende-attendants",
         UsernameAttributes=["email"],
-        Schema=[
-            {"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}
-        ],
+        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
     )["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id,

@@ -68,20 +68,33 @@ def _start(data_dir: Path, api_port: int, aws_port: int) -> subprocess.Popen[str
         "ATENDE_SIMULATOR_PORT": str(simulator_port),
         "ATENDE_LOCAL_RASA_PORT": str(_free_port()),
         "ATENDE_LOCAL_ACTIONS_PORT": str(_free_port()),
+        "ATENDE_LOCAL_LIVE_PORT": str(_free_port()),
     }
-    return subprocess.Popen(
+    # Output goes to a file: a pipe nobody reads fills up (the access log
+    # writes a line per request) and then blocks the whole stack.
+    output = (data_dir / "stack-output.log").open("a")
+    proc = subprocess.Popen(
         [sys.executable, str(ROOT / "infra" / "local_stack.py")],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    _OUTPUTS[proc.pid] = data_dir / "stack-output.log"
+    return proc
+
+
+_OUTPUTS: dict[int, Path] = {}
+
+
+def _output(proc: subprocess.Popen[str]) -> str:
+    return _OUTPUTS[proc.pid].read_text(errors="replace")
 
 
 def _wait_healthy(proc: subprocess.Popen[str], api_port: int) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert proc.poll() is None, _output(proc)
         if _port_open(api_port):
             status, body = _get_json(f"http://127.0.0.1:{api_port}/health")
             if status == 200:
@@ -120,8 +133,8 @@ def _upload_and_wait(api_port: int, data_dir: Path) -> dict[str, Any]:
 
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    return out
+    proc.wait(timeout=30)
+    return _output(proc)
 
 
 def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
@@ -172,8 +185,11 @@ def _graph_sends(graph_url: str) -> list[dict[str, Any]]:
 def _wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except OSError:  # a busy server (Rasa loading) answering slowly
+            pass
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
 

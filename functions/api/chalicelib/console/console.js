@@ -3,6 +3,10 @@
 // textContent, never parsed as HTML.
 "use strict";
 
+// In AWS the page is /v1/console (the REST API's stage prefix); locally
+// /console. API paths are relative to the same prefix.
+const API_BASE = location.pathname.replace(/\/console\/?$/, "");
+
 (() => {
   const TOKEN_KEY = "atende.console.token";
   const EXPIRY_KEY = "atende.console.expiresAt";
@@ -177,7 +181,7 @@
     if (body !== undefined) init.body = JSON.stringify(body);
     let response;
     try {
-      response = await fetch(path, init);
+      response = await fetch(API_BASE + path, init);
     } catch (_) {
       throw new ApiError(0, "REDE", "Sem conexão com o servidor. Verifique a rede e tente novamente.");
     }

@@ -1,0 +1,191 @@
+"""The attendant console in a real browser (Debian's chromium, driven by Playwright)
+against `make run`'s whole stack: Rasa, the action server, moto's Cognito, the
+live-update gateway, the Graph API stand-in.
+
+An attendant signs in, sees a handoff arrive (pushed, not polled), claims it,
+replies, sees the reply reach the Graph API stand-in, and returns the
+conversation to the bot, which then answers the customer again.
+
+Screenshots of the main screens go to the test's folder; with
+ATENDE_UPDATE_SCREENSHOTS=1 they replace docs/console/*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_local_stack import (
+    _GRAPH_PORTS,
+    BOT_READY,
+    _free_port,
+    _get_json,
+    _graph_sends,
+    _start,
+    _stop,
+    _wait_for,
+    _wait_healthy,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.e2e, pytest.mark.bot]
+LOCAL_PASSWORD = "Atende-local-2026"
+DOCS = ROOT / "docs" / "console"
+# The live push must beat the console's 20-second fallback poll by far.
+HANDOFF_VISIBLE_WITHIN_S = 10
+
+
+def _chromium() -> str:
+    found = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "The console's browser test needs Debian's chromium "
+            "(apt install chromium) or CHROMIUM_PATH; browsers are never downloaded."
+        )
+    return found
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    api_port = _free_port()
+    proc = _start(tmp_path, api_port, _free_port())
+    try:
+        _wait_healthy(proc, api_port)
+        api = f"http://127.0.0.1:{api_port}"
+        _wait_for(
+            lambda: _get_json(f"{api}/health")[1]["checks"]["bot"]["ok"],
+            180,
+            "Rasa to load its model",
+        )
+        yield {
+            "api": api,
+            "graph": f"http://127.0.0.1:{_GRAPH_PORTS[tmp_path]}",
+            "data_dir": tmp_path,
+        }
+    finally:
+        _stop(proc)
+
+
+def _customer_says(api: str, text: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from infra.simulator import SimulatedCustomer, post_signed, text_payload
+
+    payload = text_payload(
+        text,
+        SimulatedCustomer(),
+        phone_number_id="106540352242922",
+        display_phone_number="+55 11 4000-1234",
+    )
+    assert post_signed(f"{api}/whatsapp/webhook", payload, "dev-app-secret") == 200
+
+
+def _shoot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"))
+    if os.environ.get("ATENDE_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / f"{name}.png"))
+
+
+@pytest.mark.skipif(not BOT_READY, reason="needs `make bot`")
+def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
+    stack: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    api, graph = stack["api"], stack["graph"]
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox"]
+        )
+        page = browser.new_page(
+            viewport={"width": 1280, "height": 800},
+            locale="pt-BR",
+            timezone_id="America/Sao_Paulo",
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{api}/console")
+            _shoot(page, shots, "01-sign-in")
+
+            # A wrong password is refused with a readable message.
+            page.get_by_label("E-mail").fill("ana@loja.example")
+            page.get_by_label("Senha", exact=True).fill("senha-errada")
+            page.get_by_role("button", name="Entrar").click()
+            expect(page.get_by_role("alert")).to_contain_text("E-mail ou senha")
+
+            page.get_by_label("Senha", exact=True).fill(LOCAL_PASSWORD)
+            page.get_by_role("button", name="Entrar").click()
+            expect(page.get_by_role("heading", name="Fila de espera")).to_be_visible()
+            queue = page.get_by_role("list", name="Fila de espera")
+
+            # The customer asks for a person; the handoff is pushed to the page.
+            _customer_says(api, "quero falar com um atendente")
+            claim = queue.get_by_role("button", name="Assumir conversa de Maria Souza")
+            expect(claim).to_be_visible(timeout=HANDOFF_VISIBLE_WITHIN_S * 1000)
+            expect(page.get_by_role("status")).to_contain_text("Maria Souza")
+            _shoot(page, shots, "02-queue-with-handoff")
+
+            claim.click()
+            view = page.locator("[data-state]").first
+            expect(view).to_have_attribute("data-state", "with_human")
+            expect(
+                page.get_by_role("heading", name="Maria Souza", exact=True)
+            ).to_be_visible()
+            log = page.get_by_role("log", name="Mensagens")
+            expect(log).to_contain_text("quero falar com um atendente")
+
+            sent_before = len(_graph_sends(graph))
+            page.get_by_role("textbox", name="Mensagem", exact=True).fill(
+                "Olá, Maria! Sou a Ana. Como posso ajudar?"
+            )
+            page.get_by_role("button", name="Enviar", exact=True).click()
+            _wait_for(
+                lambda: len(_graph_sends(graph)) > sent_before,
+                15,
+                "the reply to go out",
+            )
+            reply = _graph_sends(graph)[-1]["body"]
+            assert reply["type"] == "text"
+            assert reply["text"]["body"] == "Olá, Maria! Sou a Ana. Como posso ajudar?"
+            expect(log).to_contain_text("Olá, Maria! Sou a Ana.")
+            expect(log).to_contain_text("Enviada")
+
+            # The customer answers; the open conversation shows it live.
+            _customer_says(api, "preciso da segunda via do boleto")
+            expect(log).to_contain_text(
+                "preciso da segunda via do boleto", timeout=10_000
+            )
+            _shoot(page, shots, "03-conversation")
+
+            page.get_by_role("button", name="Devolver ao bot").click()
+            expect(page.get_by_role("status")).to_contain_text(
+                "Conversa devolvida ao bot", timeout=10_000
+            )
+            expect(
+                page.get_by_role("list", name="Minhas conversas")
+            ).not_to_contain_text("Maria Souza")
+            assert errors == []
+        finally:
+            browser.close()
+
+    # The bot has the conversation again and answers the customer.
+    before = len(_graph_sends(graph))
+    _customer_says(api, "oi, bom dia")
+    _wait_for(lambda: len(_graph_sends(graph)) > before, 60, "the bot's answer")
+    import psycopg
+
+    admin = f"postgresql://postgres@/atende?host={stack['data_dir'] / 'postgres'}"
+    with psycopg.connect(admin) as conn:
+        states = conn.execute(
+            "SELECT state, assigned_attendant_id FROM conversations"
+        ).fetchall()
+    assert states == [("bot", None)]
