@@ -7,7 +7,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_bot, bench_documents, bench_lgpd, bench_rls, bench_webhook
+from bench import (
+    bench_bot,
+    bench_console,
+    bench_documents,
+    bench_lgpd,
+    bench_rls,
+    bench_webhook,
+)
 
 BENCHMARKS = {
     "rls": bench_rls.main,
@@ -15,6 +22,7 @@ BENCHMARKS = {
     "bot": bench_bot.main,
     "documents": bench_documents.main,
     "lgpd": bench_lgpd.main,
+    "console": bench_console.main,
 }
 
 

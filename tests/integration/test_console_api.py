@@ -117,6 +117,7 @@ def test_queue_lists_waiting_conversations_by_priority_then_wait(
     status, body = _call("get", "/v1/console/queue", ana)
     assert status == 200
     assert [q["conversation_id"] for q in body["queue"]] == [str(urgent), str(first)]
+    assert body["total"] == 2
     item = body["queue"][1]
     assert item["reason"] == "pedido_do_cliente"
     assert item["summary"] == "Motivo: pedido"

@@ -125,7 +125,7 @@ def console_me() -> Response:
 @blueprint.route("/v1/console/queue", methods=["GET"])
 @api_errors
 def console_queue() -> Response:
-    return json_response({"queue": console.queue(_me())})
+    return json_response(console.queue(_me()))
 
 
 @blueprint.route("/v1/console/conversations", methods=["GET"])

@@ -38,7 +38,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   // Everything the page knows; reset on sign-out.
   const state = {
     token: null, config: { live_url: null }, me: null,
-    queue: [], mine: [], all: [], attendants: [],
+    queue: [], queueTotal: 0, mine: [], all: [], attendants: [],
     knownQueue: null, // ids already seen, to announce only new arrivals
     news: new Set(), // conversations with activity the user has not opened
     open: null, // the open conversation's detail
@@ -335,6 +335,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       const data = await latest("queue", () => api("GET", "/v1/console/queue"));
       if (!data) return;
       const now = Date.now();
+      state.queueTotal = data.total;
       state.queue = data.queue
         .map((item) => ({ ...item, since: now - item.waiting_s * 1000 }))
         .sort((a, b) => (b.priority || 0) - (a.priority || 0) || a.since - b.since);
@@ -380,7 +381,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     });
     rebuildList($("queue-list"), items);
     $("queue-empty").hidden = items.length > 0;
-    $("queue-count").textContent = items.length ? `(${items.length})` : "";
+    // The API sends the head of the queue; the count is of everyone waiting.
+    const total = Math.max(state.queueTotal || 0, items.length);
+    $("queue-count").textContent = total ? `(${total})` : "";
   }
 
   /** Waiting times move every second without refetching. */

@@ -72,10 +72,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def queue(
     principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """Conversations waiting for people: highest priority, then longest wait.
 
-    Attendants with a team see that team's queue and the general one.
+    Attendants with a team see that team's queue and the general one. At most
+    ``limit`` items come back (the head of the queue); ``total`` counts all.
     """
     team_filter = (
         ""
@@ -85,7 +86,7 @@ def queue(
     with tenant_transaction(principal.tenant_id) as conn:
         rows = conn.execute(
             "SELECT v.id, h.reason, h.summary, h.priority, h.team, h.requested_at,"
-            " c.display_name, c.phone, c.username"
+            " c.display_name, c.phone, c.username, count(*) OVER () AS total"
             " FROM handoffs h"
             " JOIN conversations v ON v.tenant_id = h.tenant_id"
             "  AND v.id = h.conversation_id AND v.state = 'waiting_human'"
@@ -96,7 +97,7 @@ def queue(
             {"team": principal.team, "limit": max(1, min(limit, QUEUE_LIMIT))},
         ).fetchall()
     now = datetime.now(UTC)
-    return [
+    items = [
         {
             "conversation_id": str(r["id"]),
             "customer": r["display_name"] or r["username"] or "Cliente",
@@ -110,6 +111,7 @@ def queue(
         }
         for r in rows
     ]
+    return {"queue": items, "total": rows[0]["total"] if rows else 0}
 
 
 def list_conversations(
