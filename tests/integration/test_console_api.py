@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from chalice.test import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
@@ -464,3 +465,25 @@ def test_first_access_asks_for_a_new_password(
         SignedIn(UUID(int=0), "nova@loja.example", session["token"]),
     )[1]
     assert me["email"] == "nova@loja.example"
+
+
+def test_cli_invites_a_tenants_first_admin(
+    channel: Channel,
+    identity_pool: IdentityPool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from atende import cli
+
+    invite = ["attendant", "invite", "--tenant", str(channel.tenant_id)]
+    invite += ["--email", "dona@loja.example", "--name"]
+    assert cli.main([*invite, "Dona da Loja"]) == 0
+    assert "Atendente convidado: Dona da Loja (admin)" in capsys.readouterr().out
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT role, active, identity_sub IS NOT NULL AS linked FROM attendants"
+            " WHERE email = 'dona@loja.example'"
+        ).fetchone()
+    assert row == {"role": "admin", "active": True, "linked": True}
+    # The same e-mail again is refused in PT-BR.
+    assert cli.main([*invite, "Dona"]) == 1
+    assert "Já existe um acesso com este e-mail." in capsys.readouterr().err

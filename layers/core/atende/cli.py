@@ -2,6 +2,7 @@
 
 Examples:
     atende tenant create "Loja Exemplo"
+    atende attendant invite --tenant <id> --email ana@loja.com.br --name Ana
     atende db migrate
 """
 
@@ -23,6 +24,27 @@ def _tenant_create(args: argparse.Namespace) -> int:
     print(f"  id:          {provisioned.tenant.id}")
     print(f"  chave KMS:   {provisioned.tenant.kms_key_arn}")
     print(f"  chave de API (mostrada só agora, guarde-a): {provisioned.api_key}")
+    return 0
+
+
+def _attendant_invite(args: argparse.Namespace) -> int:
+    """The first admin of a tenant (later ones are invited from the console)."""
+    from uuid import UUID
+
+    from atende.audit import Actor
+    from atende.identity import create_attendant
+
+    created = create_attendant(
+        UUID(args.tenant),
+        email=args.email,
+        display_name=args.name,
+        role=args.role,
+        team=args.team,
+        actor=Actor("operator", "cli"),
+    )
+    print(f"Atendente convidado: {created['display_name']} ({created['role']})")
+    print(f"  id: {created['id']}")
+    print("  A senha provisória foi enviada por e-mail pelo Cognito.")
     return 0
 
 
@@ -62,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="provision a tenant, its key and API key")
     create.add_argument("name", help='tenant name, e.g. "Loja Exemplo"')
     create.set_defaults(func=_tenant_create)
+
+    attendant = groups.add_parser("attendant", help="attendants").add_subparsers(
+        dest="command", required=True
+    )
+    invite = attendant.add_parser(
+        "invite", help="invite an attendant (the pool e-mails a temporary password)"
+    )
+    invite.add_argument("--tenant", required=True, help="tenant id")
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--name", required=True, help="display name")
+    invite.add_argument(
+        "--role", default="admin", choices=["admin", "supervisor", "attendant"]
+    )
+    invite.add_argument("--team", default=None)
+    invite.set_defaults(func=_attendant_invite)
 
     db = groups.add_parser("db", help="database").add_subparsers(
         dest="command", required=True
