@@ -70,9 +70,7 @@ def _iso(value: datetime | None) -> str | None:
 # -- reading --------------------------------------------------------------------
 
 
-def queue(
-    principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT
-) -> dict[str, Any]:
+def queue(principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT) -> dict[str, Any]:
     """Conversations waiting for people: highest priority, then longest wait.
 
     Attendants with a team see that team's queue and the general one. At most
