@@ -21,7 +21,7 @@ from app import app
 
 from atende import db, tenancy
 from atende.conversations.handoff import handoff_to_human
-from tests.identity_kit import IdentityPool, SignedIn, identity_pool
+from tests.identity_kit import PASSWORD, IdentityPool, SignedIn, identity_pool
 
 from .channel_kit import Channel, channel, fixture, signed, text_update
 from .test_whatsapp_channel import _drain, _post
@@ -83,6 +83,24 @@ def test_sign_in_gives_a_token_the_api_accepts(
     )
     assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
     assert body["error"]["message"] == "E-mail ou senha incorretos."
+
+    # Through a shift the console renews its ID token with the refresh token.
+    status, session = _call(
+        "post", "/v1/console/session", body={"email": ana.email, "password": PASSWORD}
+    )
+    assert status == 200 and session["refresh_token"]
+    status, renewed = _call(
+        "post",
+        "/v1/console/session",
+        body={"refresh_token": session["refresh_token"]},
+    )
+    assert status == 200 and renewed["expires_in"] > 0
+    renewed_ana = SignedIn(ana.attendant_id, ana.email, renewed["token"])
+    assert _call("get", "/v1/console/me", renewed_ana)[1]["email"] == ana.email
+    status, body = _call(
+        "post", "/v1/console/session", body={"refresh_token": "nao-e-um-token"}
+    )
+    assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
 
 
 def test_requests_without_a_valid_token_are_refused(

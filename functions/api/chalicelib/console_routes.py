@@ -94,16 +94,25 @@ def console_config() -> Response:
 @blueprint.route("/v1/console/session", methods=["POST"])
 @api_errors
 def console_sign_in() -> Response:
-    """E-mail and password (or a first-access new password) → ID token."""
+    """E-mail and password (a first-access new password, or a refresh token)
+    → ID token (and, on sign-in, the refresh token)."""
     body = json_body(_request())
     email, password = str(body.get("email") or ""), str(body.get("password") or "")
-    if body.get("session"):
+    if "refresh_token" in body:
+        session = identity.refresh_session(str(body["refresh_token"] or ""))
+    elif body.get("session"):
         session = identity.complete_new_password(
             email, str(body["session"]), str(body.get("new_password") or "")
         )
     else:
         session = identity.sign_in(email, password)
-    return json_response({"token": session.id_token, "expires_in": session.expires_in})
+    answer: dict[str, str | int] = {
+        "token": session.id_token,
+        "expires_in": session.expires_in,
+    }
+    if session.refresh_token:
+        answer["refresh_token"] = session.refresh_token
+    return json_response(answer)
 
 
 @blueprint.route("/v1/console/me", methods=["GET"])

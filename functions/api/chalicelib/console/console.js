@@ -10,6 +10,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 (() => {
   const TOKEN_KEY = "atende.console.token";
   const EXPIRY_KEY = "atende.console.expiresAt";
+  const REFRESH_KEY = "atende.console.refresh";
+  const RENEW_BEFORE_MS = 5 * 60 * 1000; // renew the ID token 5 min before it expires
   const QUEUE_POLL_MS = 20000;
 
   const REASONS = {
@@ -255,16 +257,41 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
   }
 
-  async function begin(session) {
+  function keep(session) {
     const expiresAt = Date.now() + (session.expires_in || 3600) * 1000;
     sessionStorage.setItem(TOKEN_KEY, session.token);
     sessionStorage.setItem(EXPIRY_KEY, String(expiresAt));
-    await startApp(session.token, expiresAt, true);
+    if (session.refresh_token) sessionStorage.setItem(REFRESH_KEY, session.refresh_token);
+    return expiresAt;
+  }
+
+  async function begin(session) {
+    await startApp(session.token, keep(session), true);
+  }
+
+  /** Renew the ID token before it expires; without a refresh token, sign out. */
+  function scheduleRenewal(expiresAt) {
+    const renew = async () => {
+      const refreshToken = sessionStorage.getItem(REFRESH_KEY);
+      if (!refreshToken || !state.token) {
+        signOut("Sua sessão expirou. Entre novamente.");
+        return;
+      }
+      try {
+        const session = await api("POST", "/v1/console/session", { refresh_token: refreshToken });
+        state.token = session.token;
+        scheduleRenewal(keep(session));
+      } catch (_) {
+        if (state.token) signOut("Sua sessão expirou. Entre novamente.");
+      }
+    };
+    state.timers.push(window.setTimeout(renew, Math.max(10_000, expiresAt - Date.now() - RENEW_BEFORE_MS)));
   }
 
   function signOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(EXPIRY_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
     for (const t of state.timers) window.clearInterval(t);
     if (state.socket) {
       const socket = state.socket;
@@ -306,8 +333,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     state.timers.push(
       window.setInterval(tickWaiting, 1000),
       window.setInterval(poll, QUEUE_POLL_MS),
-      window.setTimeout(() => signOut("Sua sessão expirou. Entre novamente."), Math.max(0, expiresAt - Date.now())),
     );
+    scheduleRenewal(expiresAt);
     await refreshAll();
     connectLive();
   }

@@ -47,6 +47,7 @@ __all__ = [
     "complete_new_password",
     "create_attendant",
     "list_attendants",
+    "refresh_session",
     "sign_in",
     "update_attendant",
 ]
@@ -91,6 +92,9 @@ class AttendantPrincipal:
 class Session:
     id_token: str
     expires_in: int
+    # Lets the console renew the ID token (60 min) through a shift without a
+    # new sign-in; Cognito caps its life (12 h in the template).
+    refresh_token: str | None = None
 
 
 class NewPasswordRequired(Conflict):
@@ -249,7 +253,11 @@ def _session(result: dict[str, Any]) -> Session:
         if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
             raise NewPasswordRequired(str(result["Session"]))
         raise Unauthenticated(_BAD_CREDENTIALS)
-    return Session(id_token=tokens["IdToken"], expires_in=int(tokens["ExpiresIn"]))
+    return Session(
+        id_token=tokens["IdToken"],
+        expires_in=int(tokens["ExpiresIn"]),
+        refresh_token=tokens.get("RefreshToken"),
+    )
 
 
 def sign_in(email: str, password: str) -> Session:
@@ -269,6 +277,28 @@ def sign_in(email: str, password: str) -> Session:
             AuthParameters={"USERNAME": email.strip().lower(), "PASSWORD": password},
         )
     except ClientError as error:
+        raise _auth_error(error) from error
+    return _session(result)
+
+
+def refresh_session(refresh_token: str) -> Session:
+    """A new ID token from the refresh token of an earlier sign-in.
+
+    Raises:
+        Unauthenticated: the refresh token expired, was revoked or is unknown.
+    """
+    _pool_id, client_id = _pool()
+    if not refresh_token:
+        raise Unauthenticated("Sua sessão expirou. Entre novamente.")
+    try:
+        result = aws.client("cognito-idp").initiate_auth(
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "NotAuthorizedException":
+            raise Unauthenticated("Sua sessão expirou. Entre novamente.") from error
         raise _auth_error(error) from error
     return _session(result)
 
