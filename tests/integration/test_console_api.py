@@ -6,7 +6,9 @@ app through its test client.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +23,7 @@ from app import app
 
 from atende import db, tenancy
 from atende.conversations.handoff import handoff_to_human
+from atende.observability import logger
 from tests.identity_kit import PASSWORD, IdentityPool, SignedIn, identity_pool
 
 from .channel_kit import Channel, channel, fixture, signed, text_update
@@ -505,3 +508,30 @@ def test_cli_invites_a_tenants_first_admin(
     # The same e-mail again is refused in PT-BR.
     assert cli.main([*invite, "Dona"]) == 1
     assert "Já existe um acesso com este e-mail." in capsys.readouterr().err
+
+
+def test_every_request_is_logged_with_who_from_where_and_when(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    ana = identity_pool.attendant(channel.tenant_id)
+    # The lines as production writes them: the app logger's own formatter.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_handler.formatter)
+    logger.addHandler(handler)
+    try:
+        _call("get", "/v1/console/me", ana)
+        _call("get", "/v1/console/queue")  # no token: logged too, without an actor
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [line for line in lines if line.get("message") == "request"]
+    assert [(a["path"], a["status"]) for a in access] == [
+        ("/v1/console/me", 200),
+        ("/v1/console/queue", 401),
+    ]
+    assert access[0]["actor"] == f"attendant:{ana.attendant_id}"
+    assert "actor" not in access[1]  # nothing carried over from the last request
+    for line in access:
+        assert line["ip"] and line["timestamp"].endswith("-03:00")
+        assert line["correlation_id"] and line["duration_ms"] >= 0
