@@ -518,12 +518,13 @@ def test_every_request_is_logged_with_who_from_where_and_when(
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_handler.formatter)
-    logger.addHandler(handler)
+    app_log = logging.getLogger(logger.name)  # Powertools' underlying logger
+    app_log.addHandler(handler)
     try:
         _call("get", "/v1/console/me", ana)
         _call("get", "/v1/console/queue")  # no token: logged too, without an actor
     finally:
-        logger.removeHandler(handler)
+        app_log.removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [line for line in lines if line.get("message") == "request"]
     assert [(a["path"], a["status"]) for a in access] == [
