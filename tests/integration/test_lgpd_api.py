@@ -182,8 +182,14 @@ def test_contacts_list_and_excel_by_role(
     status, body, _ = _call("get", "/v1/admin/contacts?limit=x", attendant)
     assert status == 400
 
-    status, xlsx, headers = _call(
+    # Exporting the whole base is for supervisors and admins.
+    status, body, _ = _call(
         "get", "/v1/admin/contacts.xlsx", attendant, accept="application/octet-stream"
+    )
+    assert status == 403
+    supervisor = identity_pool.attendant(channel.tenant_id, "supervisor")
+    status, xlsx, headers = _call(
+        "get", "/v1/admin/contacts.xlsx", supervisor, accept="application/octet-stream"
     )
     assert status == 200
     assert headers["content-disposition"] == 'attachment; filename="contatos.xlsx"'
@@ -197,7 +203,7 @@ def test_contacts_list_and_excel_by_role(
         channel,
         "SELECT actor_id, details FROM audit_events WHERE action = 'CONTACTS_EXPORTED'",
     )
-    assert event["actor_id"] == str(attendant.attendant_id)
+    assert event["actor_id"] == str(supervisor.attendant_id)
     assert event["details"]["cpf_visible"] is False
 
 
