@@ -173,6 +173,21 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             expect(
                 page.get_by_role("list", name="Minhas conversas")
             ).not_to_contain_text("Maria Souza")
+
+            # An admin moves Ana to the billing team.
+            page.get_by_role("button", name="Sair").click()
+            page.get_by_label("E-mail").fill("admin@loja.example")
+            page.get_by_label("Senha", exact=True).fill(LOCAL_PASSWORD)
+            page.get_by_role("button", name="Entrar").click()
+            expect(page.get_by_role("heading", name="Atendentes")).to_be_visible()
+            page.get_by_role("button", name="Editar Ana Atendente").click()
+            page.get_by_label("Equipe (vazio: nenhuma)").fill("financeiro")
+            page.get_by_role("button", name="Salvar alterações").click()
+            expect(page.get_by_role("status")).to_contain_text("alterações salvas")
+            expect(page.get_by_role("row", name="Ana Atendente")).to_contain_text(
+                "financeiro"
+            )
+            _shoot(page, shots, "04-attendants")
             assert errors == []
         finally:
             browser.close()

@@ -814,9 +814,12 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const rows = state.attendants.map((a) => {
       const self = a.id === state.me.attendant_id;
       let toggle = el("span", { cls: "muted", text: "Você" });
+      let edit = null;
       if (!self) {
         toggle = actionButton(a.active ? "Desativar" : "Ativar", a.display_name, () => setActive(a, !a.active), "small" + (a.active ? " danger" : ""));
         toggle.dataset.key = `active:${a.id}`;
+        edit = actionButton("Editar", a.display_name, () => openEditAttendant(a), "small");
+        edit.dataset.key = `edit:${a.id}`;
       }
       return el("tr", { cls: a.active ? "" : "inactive" }, [
         el("td", { text: a.display_name }),
@@ -824,10 +827,29 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         el("td", { text: ROLES[a.role] || a.role }),
         el("td", { text: a.team || "—" }),
         el("td", { text: a.active ? "Ativo" : "Inativo" }),
-        el("td", {}, [toggle]),
+        el("td", {}, edit ? [edit, toggle] : [toggle]),
       ]);
     });
     rebuildList($("attendants-body"), rows);
+  }
+
+  function openEditAttendant(attendant) {
+    const onSave = async (event) => {
+      event.preventDefault();
+      clearErrors();
+      const body = { role: $("edit-role").value, team: $("edit-team").value.trim() };
+      try {
+        await api("PATCH", `/v1/console/attendants/${encodeURIComponent(attendant.id)}`, body);
+        $("edit-dialog").close();
+        announce(`${attendant.display_name}: alterações salvas.`);
+        await refreshAttendants();
+      } catch (error) {
+        report(error, $("edit-alerts"));
+      }
+    };
+    openDialog("tpl-edit-attendant", onSave);
+    $("edit-role").value = attendant.role;
+    $("edit-team").value = attendant.team || "";
   }
 
   async function setActive(attendant, active) {
