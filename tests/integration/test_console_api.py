@@ -348,6 +348,8 @@ def test_attendants_move_only_their_own_conversations_supervisors_any(
     sales = identity_pool.attendant(channel.tenant_id, team="vendas")
     billing = identity_pool.attendant(channel.tenant_id, team="financeiro")
     assert _call("get", "/v1/console/queue", sales)[1]["queue"] == []
+    assert _call("get", "/v1/console/queue", ana)[1]["queue"] == []  # no team
+    assert len(_call("get", "/v1/console/queue", sup)[1]["queue"]) == 1
     [queued] = _call("get", "/v1/console/queue", billing)[1]["queue"]
     assert (queued["team"], queued["reason"]) == ("financeiro", "transferencia")
     assert queued["summary"] == "Motivo: pedido"  # the bot's summary travels along

@@ -73,13 +73,13 @@ def _iso(value: datetime | None) -> str | None:
 def queue(principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT) -> dict[str, Any]:
     """Conversations waiting for people: highest priority, then longest wait.
 
-    Attendants with a team see that team's queue and the general one. At most
+    Attendants see the general queue and their team's. At most
     ``limit`` items come back (the head of the queue); ``total`` counts all.
     """
+    # Attendants: the general queue and their team's (none for no team), the
+    # same rule _may_read applies to opening and claiming.
     team_filter = (
-        ""
-        if principal.oversees or not principal.team
-        else (" AND (h.team IS NULL OR h.team = %(team)s)")
+        "" if principal.oversees else " AND (h.team IS NULL OR h.team = %(team)s)"
     )
     with tenant_transaction(principal.tenant_id) as conn:
         rows = conn.execute(
