@@ -11,6 +11,7 @@ import importlib.util
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,21 @@ def test_closed_and_stale_connections_are_forgotten(
 def test_publish_without_live_updates_configured_is_a_no_op(channel: Channel) -> None:
     assert get_settings().console_live_endpoint is None
     assert live.publish(channel.tenant_id, "queue.changed") == 0
+
+
+def test_a_waiting_conversation_closed_for_inactivity_leaves_the_consoles(
+    channel: Channel, identity_pool: IdentityPool, gateway: LiveGateway
+) -> None:
+    ana = identity_pool.attendant(channel.tenant_id)
+    _customer_writes(channel, "oi", "wamid.I1")
+    conversation_id = _conversation_id(channel)
+    handoff_to_human(channel.tenant_id, conversation_id, reason="x", summary=None)
+    with connect(f"{gateway.url}/?token={ana.token}") as console:
+        channel.clock.advance(timedelta(hours=1))
+        assert channel.engine.close_idle(channel.tenant_id) == 1
+        [event] = _events(console)
+    assert event["type"] == "queue.changed"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        handoff = conn.execute("SELECT outcome, resolved_at FROM handoffs").fetchone()
+    assert handoff is not None and handoff["outcome"] == "closed"
+    assert handoff["resolved_at"] is not None

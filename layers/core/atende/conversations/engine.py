@@ -290,12 +290,21 @@ class ConversationEngine:
             idle = store.idle_conversations(conn, older_than=cutoff)
             for conversation in idle:
                 store.close_conversation(conn, conversation.id, reason="inactivity")
+                conn.execute(
+                    "UPDATE handoffs SET resolved_at = now(), outcome = 'closed'"
+                    " WHERE conversation_id = %s AND resolved_at IS NULL",
+                    (conversation.id,),
+                )
                 store.enqueue_outbound(
                     conn,
                     conversation_id=conversation.id,
                     body=texts.CLOSED_FOR_INACTIVITY,
                 )
         for conversation in idle:
+            if conversation.state in _WITH_PEOPLE:  # consoles drop it from view
+                live.publish(
+                    tenant_id, "queue.changed", conversation_id=conversation.id
+                )
             try:
                 self.deliver_outbox(tenant_id, conversation.id)
             except RetryLater:
