@@ -274,7 +274,12 @@ def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
     bia = identity_pool.attendant(channel.tenant_id)
     status, body = _call("post", path, bia, {"text": "oi"})
     assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
-    for bad in ({"text": "   "}, {"text": "x" * 5000}, {"template": {"name": "Oi!"}}):
+    for bad in (
+        {"text": "   "},
+        {"text": "x" * 5000},
+        {"template": {"name": "Oi!"}},
+        {"template": {"name": "retomar", "components": ["a", 1]}},
+    ):
         status, body = _call("post", path, ana, bad)
         assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
     before = len(channel.sent())
@@ -538,3 +543,52 @@ def test_every_request_is_logged_with_who_from_where_and_when(
     for line in access:
         assert line["ip"] and line["timestamp"].endswith("-03:00")
         assert line["correlation_id"] and line["duration_ms"] >= 0
+
+
+def test_a_malformed_outbox_item_fails_alone_and_later_replies_still_go(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.M1")
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        from atende.conversations import store
+
+        bad = store.enqueue_outbound(
+            conn,
+            conversation_id=conversation_id,
+            body="[modelo]",
+            type_="template",
+            payload={"template": {"name": "ok", "components": ["não é objeto"]}},
+        )
+    path = f"/v1/console/conversations/{conversation_id}/messages"
+    status, message = _call("post", path, ana, {"text": "Seguimos por aqui."})
+    assert status == 201 and message["status"] == "sent"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT status, error_code FROM messages WHERE id = %s", (bad,)
+        ).fetchone()
+    assert row == {"status": "failed", "error_code": "MENSAGEM_MALFORMADA"}
+    assert channel.sent()[-1]["text"]["body"] == "Seguimos por aqui."
+
+
+def test_an_invitation_whose_row_fails_leaves_no_pool_user(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from atende import aws
+
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    with db.tenant_transaction(channel.tenant_id) as conn:  # a row without a user
+        conn.execute(
+            "INSERT INTO attendants (tenant_id, email, display_name, role)"
+            " VALUES (current_tenant_id(), 'eva@loja.example', 'Eva', 'attendant')"
+        )
+    invite = {"email": "eva@loja.example", "display_name": "Eva"}
+    status, body = _call("post", "/v1/console/attendants", admin, invite)
+    assert status == 409 and body["error"]["message"] == (
+        "Já existe um atendente com este e-mail."
+    )
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        aws.client("cognito-idp").admin_get_user(
+            UserPoolId=identity_pool.pool_id, Username="eva@loja.example"
+        )

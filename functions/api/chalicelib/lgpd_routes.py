@@ -239,7 +239,8 @@ def set_retention() -> Response:
     principal = _me(Role.ADMIN)
     body = json_body(_request())
     days, hours = body.get("messages_days"), body.get("exports_hours")
-    if not (isinstance(days, int) and isinstance(hours, int)):
+    # type() rather than isinstance(): JSON true is a bool, which is an int.
+    if not (type(days) is int and type(hours) is int):
         raise retention.PolicyInvalid()
     with tenant_transaction(principal.tenant_id) as conn:
         policy = retention.set_policy(

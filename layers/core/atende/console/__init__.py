@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 MAX_REPLY_CHARS = 4096  # WhatsApp's text body limit
+MAX_TEMPLATE_COMPONENTS = 10  # header, body, footer and up to 7 buttons
 QUEUE_LIMIT = 200
 
 
@@ -394,8 +395,15 @@ def _outbound(
         name = str(template.get("name") or "")
         language = str(template.get("language") or "pt_BR")
         components = template.get("components") or []
-        if not isinstance(components, list):
-            raise InvalidInput("Os componentes do modelo devem ser uma lista.")
+        if (
+            not isinstance(components, list)
+            or len(components) > MAX_TEMPLATE_COMPONENTS
+            or not all(isinstance(c, dict) for c in components)
+        ):
+            raise InvalidInput(
+                "Os componentes do modelo devem ser uma lista de objetos"
+                f" (no máximo {MAX_TEMPLATE_COMPONENTS})."
+            )
         check_template(name, language)
         spec = {"name": name, "language": language, "components": components}
         return f"[modelo: {name}]", {"template": spec}, "template"

@@ -245,9 +245,19 @@ class ConversationEngine:
                 try:
                     sent = _send(graph, to, item, conversation.last_inbound_at)
                     store.mark_sent(conn, item.id, sent.wamid)
-                except OutsideCustomerWindow as error:
+                except (OutsideCustomerWindow, InvalidInput) as error:
+                    # Refused before reaching Meta: recorded, and the replies
+                    # after it still go.
                     store.mark_failed(
                         conn, item.id, code=error.code, title=error.user_message
+                    )
+                except (TypeError, ValueError):
+                    logger.exception("malformed outbox item")
+                    store.mark_failed(
+                        conn,
+                        item.id,
+                        code="MENSAGEM_MALFORMADA",
+                        title="Mensagem malformada; não foi enviada.",
                     )
                 except CircuitOpenError:
                     retry = True

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+import psycopg
 import requests
 from botocore.exceptions import ClientError
 
@@ -235,6 +236,10 @@ def _auth_error(error: ClientError) -> AtendeError:
     code = error.response.get("Error", {}).get("Code", "")
     if code in {"NotAuthorizedException", "UserNotFoundException"}:
         return Unauthenticated(_BAD_CREDENTIALS)
+    if code == "InvalidParameterException":
+        return InvalidInput("Dados de acesso inválidos. Confira e tente novamente.")
+    if code in {"CodeMismatchException", "ExpiredCodeException"}:
+        return Unauthenticated("O prazo para definir a senha acabou. Entre de novo.")
     if code == "InvalidPasswordException":
         return InvalidInput(
             "A nova senha não atende à política: use ao menos 12 caracteres, com"
@@ -306,6 +311,8 @@ def refresh_session(refresh_token: str) -> Session:
 def complete_new_password(email: str, session: str, new_password: str) -> Session:
     """Answer Cognito's NEW_PASSWORD_REQUIRED challenge."""
     _pool_id, client_id = _pool()
+    if not new_password:
+        raise InvalidInput("Informe a nova senha.")
     try:
         result = aws.client("cognito-idp").respond_to_auth_challenge(
             ClientId=client_id,
@@ -410,12 +417,40 @@ def create_attendant(
             raise Conflict("Já existe um acesso com este e-mail.") from error
         raise _auth_error(error) from error
     sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+    try:
+        return _insert_attendant(
+            tenant_id,
+            email,
+            display_name.strip(),
+            checked_role,
+            checked_team,
+            sub,
+            actor,
+        )
+    except Exception as error:
+        # No pool user without its attendant: a retry must not find a
+        # half-made invitation ("e-mail already in use", then 403 forever).
+        cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
+        if isinstance(error, psycopg.errors.UniqueViolation):
+            raise Conflict("Já existe um atendente com este e-mail.") from error
+        raise
+
+
+def _insert_attendant(
+    tenant_id: UUID,
+    email: str,
+    display_name: str,
+    role: Role,
+    team: str | None,
+    sub: str,
+    actor: Actor,
+) -> dict[str, Any]:
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
             "INSERT INTO attendants (tenant_id, email, display_name, role, team,"
             " identity_sub) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
             f" RETURNING {_ATTENDANT_COLUMNS}",
-            (email, display_name.strip(), checked_role.value, checked_team, sub),
+            (email, display_name, role.value, team, sub),
         ).fetchone()
         assert row is not None
         record_event(
@@ -424,7 +459,7 @@ def create_attendant(
             subject_type="attendant",
             subject_id=str(row["id"]),
             actor=actor,
-            details={"role": checked_role.value},
+            details={"role": role.value},
         )
     return _attendant_view(row)
 
