@@ -20,7 +20,7 @@ from atende.config import get_settings
 from atende.lgpd import access
 
 from .channel_kit import Channel, channel
-from .lgpd_kit import ADMIN, CUSTOMER, PHONE, customer_with_history, rows
+from .lgpd_kit import ADMIN, CUSTOMER, PHONE, customer_with_history, rows, say
 from .test_bot_actions import _tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
@@ -238,3 +238,16 @@ def test_erased_customer_has_nothing_to_export(channel: Channel) -> None:
             channel.tenant_id, seen["customer"], actor=Actor("system", "x")
         )
     assert caught.value.code == "CLIENTE_APAGADO"
+
+
+def test_text_that_looks_like_a_formula_stays_text(channel: Channel) -> None:
+    seen = customer_with_history(channel)
+    say(channel, "=)")
+    say(channel, '=HYPERLINK("http://exemplo.com")')
+    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")))
+    sheet = book["mensagens"]
+    body = [c.value for c in sheet[1]].index("texto") + 1
+    cells = [row[body - 1] for row in sheet.iter_rows(min_row=2)]
+    typed = {c.value: c.data_type for c in cells if str(c.value).startswith("=")}
+    assert typed == {"=)": "s", '=HYPERLINK("http://exemplo.com")': "s"}

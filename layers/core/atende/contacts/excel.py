@@ -4,9 +4,11 @@ file and memory stays flat however many customers there are."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from atende.observability import SAO_PAULO
 from atende.validators import only_digits
@@ -24,6 +26,16 @@ HEADERS = (
     "CEP",
     "Atualizado em",
 )
+
+
+def literal(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """``value`` as the person wrote it: openpyxl stores text starting with
+    "=" as a formula ("=)" breaks the file; "=HYPERLINK(...)" would run)."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def mask_cpf(cpf: str) -> str:
@@ -47,11 +59,11 @@ def write_contacts_xlsx(
         sheet.append(
             (
                 str(row.customer_id),
-                row.name,
+                literal(sheet, row.name),
                 row.cpf if show_cpf else _masked_cpfs(row.cpf),
                 row.email,
                 row.phone,
-                row.address,
+                literal(sheet, row.address),
                 row.cep,
                 # Excel has no time zones: local (São Paulo) time, as the user reads it.
                 row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),

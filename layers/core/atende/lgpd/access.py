@@ -27,6 +27,7 @@ from psycopg import sql
 from atende import lgpd
 from atende.audit import Actor, record_event
 from atende.config import get_settings
+from atende.contacts.excel import literal
 from atende.db import Connection, tenant_transaction
 from atende.documents import storage
 from atende.errors import Conflict, NotFound
@@ -206,7 +207,7 @@ def to_xlsx(data: Mapping[str, Any]) -> bytes:
         headers = list(rows[0])
         sheet.append(headers)
         for row in rows:
-            sheet.append([_cell(row.get(h)) for h in headers])
+            sheet.append([literal(sheet, _cell(row.get(h))) for h in headers])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
