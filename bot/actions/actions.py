@@ -221,13 +221,24 @@ class ActionSolicitarAcessoDados(Action):
         link = access.create_export(
             UUID(tenant_id), customer_id, actor=Actor("customer", str(customer_id))
         )
+        # The links go straight to the outbox as a secret reply: sent to the
+        # customer, then hidden in the history; Rasa's tracker never sees them.
+        with tenant_transaction(tenant_id) as conn:
+            store.enqueue_outbound(
+                conn,
+                conversation_id=conversation_id,
+                body=(
+                    f"Seus dados (protocolo {protocol}):\n"
+                    f"• Planilha: {link.url('dados.xlsx')}\n"
+                    f"• Arquivo JSON: {link.url('dados.json')}"
+                ),
+                secret=True,
+            )
         minutes = round(get_settings().lgpd_export_link_ttl_min)
         dispatcher.utter_message(
             text=(
-                f"Pronto! Seus dados estão disponíveis (protocolo {protocol}). "
-                f"Cada link abre uma única vez e vale por {minutes} minutos:\n"
-                f"• Planilha: {link.url('dados.xlsx')}\n"
-                f"• Arquivo JSON: {link.url('dados.json')}"
+                f"Pronto! Enviei acima os links dos seus dados (protocolo {protocol})."
+                f" Cada link abre uma única vez e vale por {minutes} minutos."
             )
         )
         return []

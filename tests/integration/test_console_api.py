@@ -592,3 +592,24 @@ def test_an_invitation_whose_row_fails_leaves_no_pool_user(
         aws.client("cognito-idp").admin_get_user(
             UserPoolId=identity_pool.pool_id, Username="eva@loja.example"
         )
+
+
+def test_one_time_links_are_never_shown_to_attendants(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    from atende.conversations import messages_ptbr as texts
+    from atende.conversations import store
+
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.S1")
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        store.enqueue_outbound(
+            conn,
+            conversation_id=conversation_id,
+            body="• Planilha: https://api/v1/lgpd/exports/x/dados.xlsx?token=t.s",
+            secret=True,
+        )
+    status, detail = _call("get", f"/v1/console/conversations/{conversation_id}", ana)
+    assert status == 200
+    [hidden] = [m for m in detail["messages"] if m["status"] == "pending"]
+    assert hidden["body"] == texts.ONE_TIME_LINKS_HIDDEN
+    assert "token=" not in json.dumps(detail)

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from atende import aws, db
 from atende.audit import Actor
 from atende.config import get_settings
+from atende.conversations import messages_ptbr as texts
 from atende.lgpd import access
 
 from .channel_kit import Channel, channel
@@ -212,15 +213,26 @@ def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
         _tracker(channel, seen["conversation"], "quais dados vcs tem?", "meus_dados"),
         {},
     )
-    text = dispatcher.messages[0]["text"]
+    # What Rasa hears (and keeps in its tracker) has no link in it.
+    said = dispatcher.messages[0]["text"]
+    assert "15 minutos" in said and "token=" not in said
     [request] = rows(channel, "SELECT id, kind, status, resolved_at FROM lgpd_requests")
     assert request["kind"] == "access" and request["status"] == "done"
-    assert str(request["id"]).split("-")[0].upper() in text
+    assert str(request["id"]).split("-")[0].upper() in said
     [export] = rows(channel, "SELECT id, request_id, created_by_type FROM lgpd_exports")
     assert export["request_id"] == request["id"]
     assert export["created_by_type"] == "customer"
+
+    # The links reach the customer through WhatsApp, then leave the history.
+    channel.engine.deliver_outbox(channel.tenant_id, seen["conversation"])
+    text = channel.sent()[-1]["text"]["body"]
     assert f"/v1/lgpd/exports/{export['id']}/dados.xlsx?token=" in text
-    assert "15 minutos" in text
+    stored = rows(
+        channel,
+        "SELECT body, status FROM messages WHERE payload->>'secret' = 'true'",
+    )
+    assert stored == [{"body": texts.ONE_TIME_LINKS_HIDDEN, "status": "sent"}]
+    assert not rows(channel, "SELECT id FROM messages WHERE strpos(body, 'token=') > 0")
     token = text.split("dados.json?token=")[1].split()[0]
     data = json.loads(access.fetch_export(export["id"], "dados.json", token).data)
     assert data["perfil"]["id"] == str(seen["customer"])

@@ -27,6 +27,7 @@ from uuid import UUID
 from atende import live
 from atende.audit import record_event
 from atende.conversations import handoff as handoffs
+from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
 from atende.conversations.engine import ConversationEngine, RetryLater
 from atende.conversations.store import State
@@ -200,12 +201,14 @@ def conversation_detail(
         if not _may_read(principal, conv):
             raise Forbidden("Esta conversa está com outro atendente.")
         messages = conn.execute(
-            "SELECT m.id, m.direction, m.type, m.body, m.status, m.error_code,"
+            "SELECT m.id, m.direction, m.type, m.status, m.error_code,"
+            " CASE WHEN (m.payload->>'secret')::boolean THEN %s ELSE m.body END"
+            " AS body,"
             " m.error_title, m.created_at, a.display_name AS attendant"
             " FROM messages m LEFT JOIN attendants a ON a.tenant_id = m.tenant_id"
             "  AND a.id = m.sent_by_attendant_id"
             " WHERE m.conversation_id = %s ORDER BY m.created_at, m.id",
-            (conversation_id,),
+            (texts.ONE_TIME_LINKS_HIDDEN, conversation_id),
         ).fetchall()
         handoff = conn.execute(
             "SELECT reason, summary, requested_at FROM handoffs"

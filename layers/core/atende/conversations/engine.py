@@ -272,6 +272,9 @@ class ConversationEngine:
                         code=str(error.graph_code or error.code),
                         title=error.title or error.user_message,
                     )
+                if item.payload.get("secret"):
+                    # One-time links: they reach the customer, never the history.
+                    store.redact(conn, item.id, texts.ONE_TIME_LINKS_HIDDEN)
         if retry:
             raise RetryLater("WhatsApp unavailable; replies stay in the outbox")
 

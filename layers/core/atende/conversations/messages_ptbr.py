@@ -12,3 +12,6 @@ ONLY_TEXT_UNDERSTOOD = (
     "Por enquanto eu só consigo entender mensagens de texto. Pode escrever a sua "
     "dúvida para mim?"
 )
+ONE_TIME_LINKS_HIDDEN = (
+    "[Links de uso único enviados ao cliente; ocultos no histórico por segurança.]"
+)

@@ -336,8 +336,15 @@ def enqueue_outbound(
     payload: dict[str, Any] | None = None,
     type_: str = "text",
     attendant_id: UUID | None = None,
+    secret: bool = False,
 ) -> UUID:
-    """Put a reply in the conversation's outbox (sent by ``deliver_outbox``)."""
+    """Put a reply in the conversation's outbox (sent by ``deliver_outbox``).
+
+    ``secret`` replies (one-time links) are shown to nobody and replaced in the
+    history once sent.
+    """
+    if secret:
+        payload = {**(payload or {}), "secret": True}
     row = conn.execute(
         # clock_timestamp(), not now(): a turn's replies share one transaction,
         # and the outbox sends them in created_at order.
@@ -378,6 +385,14 @@ def mark_sent(conn: Connection, message_id: UUID, wamid: str) -> None:
         "UPDATE messages SET status = 'sent', wamid = %s, updated_at = now()"
         " WHERE id = %s",
         (wamid, message_id),
+    )
+
+
+def redact(conn: Connection, message_id: UUID, placeholder: str) -> None:
+    """Replace a sent message's text (e.g. one-time links) in the history."""
+    conn.execute(
+        "UPDATE messages SET body = %s, updated_at = now() WHERE id = %s",
+        (placeholder, message_id),
     )
 
 
