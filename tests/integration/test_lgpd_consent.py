@@ -141,7 +141,12 @@ def test_withdrawal_through_the_bot_is_recorded_and_stops_processing(
         ActionRegistrarConsentimento().run(
             dispatcher, _tracker(channel, conversation, text, intent), {}
         )
+        if intent == "consentimento_aceitar":  # data kept under the consent
+            say(channel, CPF_MESSAGE)
+            assert len(rows(channel, "SELECT id FROM contacts")) >= 1
     assert "retirou a sua autorização" in dispatcher.messages[0]["text"]
+    # ... goes with its withdrawal.
+    assert rows(channel, "SELECT * FROM contacts") == []
     decisions = rows(
         channel,
         "SELECT granted, withdrawal, text_version FROM consents ORDER BY recorded_at",

@@ -154,6 +154,14 @@ def record_consent(
         if granted
         else ("CONSENT_WITHDRAWN" if withdrawal else "CONSENT_REFUSED")
     )
+    # What was collected under the consent goes with it (LGPD art. 16, 18 VI).
+    dropped = (
+        conn.execute(
+            "DELETE FROM contacts WHERE customer_id = %s", (customer_id,)
+        ).rowcount
+        if withdrawal
+        else 0
+    )
     record_event(
         conn,
         action=action,
@@ -165,6 +173,7 @@ def record_consent(
             "source": source,
             "consent_id": str(row["id"]),
             "text_version": row["text_version"],
+            **({"contacts_deleted": dropped} if withdrawal else {}),
         },
     )
     return ConsentStatus(
