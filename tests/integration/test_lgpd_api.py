@@ -173,14 +173,21 @@ def test_contacts_list_and_excel_by_role(
         "529.982.247-25"
     }
     status, body, _ = _call("get", "/v1/admin/contacts", attendant)
+    assert status == 400  # attendants search; they don't browse the base
+    status, body, _ = _call("get", "/v1/admin/contacts?q=ana.souza", attendant)
     [found] = body["contacts"]
     assert {v["value"] for v in found["values"] if v["kind"] == "cpf"} == {
         "***.***.***-25"
     }
     status, body, _ = _call("get", "/v1/admin/contacts?q=a", attendant)
     assert status == 400 and body["error"]["code"] == "BUSCA_CURTA_DEMAIS"
-    status, body, _ = _call("get", "/v1/admin/contacts?limit=x", attendant)
+    status, body, _ = _call("get", "/v1/admin/contacts?q=ana&limit=x", attendant)
     assert status == 400
+    listed = rows(
+        channel,
+        "SELECT actor_id, details FROM audit_events WHERE action = 'CONTACTS_LISTED'",
+    )
+    assert [e["details"]["cpf_visible"] for e in listed] == [True, False]
 
     # Exporting the whole base is for supervisors and admins.
     status, body, _ = _call(

@@ -15,6 +15,7 @@ from typing import Any
 from chalice.app import Blueprint, Request, Response
 
 from atende import contacts
+from atende.audit import record_event
 from atende.db import tenant_transaction
 from atende.errors import InvalidInput
 from atende.identity import AttendantPrincipal, Role
@@ -257,15 +258,35 @@ def set_retention() -> Response:
 @blueprint.route("/v1/admin/contacts", methods=["GET"])
 @api_errors
 def list_contacts() -> Response:
+    """Search contacts (attendants must search: browsing the whole base is for
+    supervisors and admins); every listing is audited, counts only."""
     principal = _me()
     query = _query()
+    search = query.get("q")
+    if search is None and not principal.oversees:
+        raise InvalidInput("Informe o que procurar (parâmetro 'q').")
+    show_cpf = contacts.cpf_visible_to(principal.role)
     with tenant_transaction(principal.tenant_id) as conn:
         found = contacts.list_contacts(
             conn,
-            search=query.get("q"),
+            search=search,
             limit=_int_param("limit", 50),
             offset=_int_param("offset", 0),
-            show_cpf=contacts.cpf_visible_to(principal.role),
+            show_cpf=show_cpf,
+        )
+        record_event(
+            conn,
+            action="CONTACTS_LISTED",
+            subject_type="contacts",
+            subject_id=None,
+            actor=principal.actor,
+            request_id=request_id(),
+            ip=client_ip(_request()),
+            details={
+                "rows": len(found),
+                "filtered": search is not None,
+                "cpf_visible": show_cpf,
+            },
         )
     return json_response({"contacts": found})
 

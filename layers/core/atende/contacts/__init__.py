@@ -236,7 +236,9 @@ def capture_names_and_addresses(
         return 0
 
 
-def _search_clause(search: str | None) -> tuple[str, tuple[Any, ...]]:
+def _search_clause(
+    search: str | None, *, show_cpf: bool
+) -> tuple[str, tuple[Any, ...]]:
     if search is None:
         return "", ()
     term = search.strip()
@@ -244,17 +246,26 @@ def _search_clause(search: str | None) -> tuple[str, tuple[Any, ...]]:
         raise SearchTooShort()
     digits = only_digits(term)
     # Accents and case folded; digits also match formatted CPFs and phones.
+    # Who sees CPFs masked finds a customer by CPF only with all 11 digits: a
+    # partial match would let them rebuild a masked CPF digit by digit.
+    masked = "" if show_cpf else " AND kind <> 'cpf'"
     return (
-        " WHERE customer_id IN (SELECT customer_id FROM contacts"
-        " WHERE fold_accents(value) LIKE '%%' || fold_accents(%s) || '%%'"
+        " WHERE customer_id IN (SELECT customer_id FROM contacts"  # noqa: S608
+        " WHERE ((fold_accents(value) LIKE '%%' || fold_accents(%s) || '%%'"
         " OR (%s <> '' AND regexp_replace(value, '\\D', '', 'g')"
-        " LIKE '%%' || %s || '%%'))",
-        (term, digits if len(digits) >= 4 else "", digits),
+        f" LIKE '%%' || %s || '%%')){masked})"
+        " OR (kind = 'cpf' AND regexp_replace(value, '\\D', '', 'g') = %s))",
+        (
+            term,
+            digits if len(digits) >= 4 else "",
+            digits,
+            digits if len(digits) == 11 else "",
+        ),
     )
 
 
-def _rows_sql(search: str | None) -> tuple[str, tuple[Any, ...]]:
-    where, params = _search_clause(search)
+def _rows_sql(search: str | None, *, show_cpf: bool) -> tuple[str, tuple[Any, ...]]:
+    where, params = _search_clause(search, show_cpf=show_cpf)
     columns = ", ".join(
         f"string_agg(value, '; ' ORDER BY last_seen_at DESC)"
         f" FILTER (WHERE kind = '{kind}') AS {kind}"
@@ -269,10 +280,14 @@ def _rows_sql(search: str | None) -> tuple[str, tuple[Any, ...]]:
 
 
 def iter_contact_rows(
-    conn: Connection, *, search: str | None = None, batch: int = 2000
+    conn: Connection,
+    *,
+    search: str | None = None,
+    show_cpf: bool = False,
+    batch: int = 2000,
 ) -> Iterator[ContactRow]:
     """Every customer's merged contacts, streamed with a server-side cursor."""
-    query, params = _rows_sql(search)
+    query, params = _rows_sql(search, show_cpf=show_cpf)
     with conn.cursor(name="contacts_export") as cursor:
         cursor.itersize = batch
         cursor.execute(query, params)
@@ -290,7 +305,7 @@ def list_contacts(
 ) -> list[dict[str, Any]]:
     """A page of customers with each value, how it was found and its source."""
     limit = max(1, min(limit, MAX_PAGE))
-    query, params = _rows_sql(search)
+    query, params = _rows_sql(search, show_cpf=show_cpf)
     customers = conn.execute(
         f"SELECT customer_id, updated_at FROM ({query}) page LIMIT %s OFFSET %s",  # noqa: S608
         (*params, limit, max(offset, 0)),
@@ -345,7 +360,9 @@ def export_xlsx(
     show_cpf = cpf_visible_to(role)
     with tenant_transaction(tenant_id) as conn:
         rows = write_contacts_xlsx(
-            iter_contact_rows(conn, search=search), out, show_cpf=show_cpf
+            iter_contact_rows(conn, search=search, show_cpf=show_cpf),
+            out,
+            show_cpf=show_cpf,
         )
         record_event(
             conn,
