@@ -265,3 +265,32 @@ def test_erasure_without_a_tracker_store_says_so(channel: Channel) -> None:
 def test_unknown_customer(channel: Channel) -> None:
     with pytest.raises(access.CustomerNotFound):
         erasure.erase_customer(channel.tenant_id, uuid4(), actor=ADMIN)
+
+
+def test_two_erasures_at_once_give_one_proof(
+    channel: Channel, tracker_store: TrackerStore
+) -> None:
+    import threading
+
+    seen = customer_with_history(channel)
+    proofs: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def erase() -> None:
+        barrier.wait()
+        proofs.append(
+            erasure.erase_customer(
+                channel.tenant_id,
+                seen["customer"],
+                actor=ADMIN,
+                tracker_db_url=tracker_store.url,
+            )
+        )
+
+    threads = [threading.Thread(target=erase) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(proofs) == 2 and proofs[0] == proofs[1]
+    assert len(rows(channel, "SELECT id FROM erasure_proofs")) == 1

@@ -143,7 +143,14 @@ def erase_customer(
         tracker_db_url = _tracker_db_url()
 
     with tenant_transaction(tenant_id) as conn:
-        conn.execute("SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
+        locked = conn.execute(
+            "SELECT erased_at FROM customers WHERE id = %s FOR UPDATE", (customer_id,)
+        ).fetchone()
+        if locked is not None and locked["erased_at"] is not None:
+            # Another erasure of the same customer committed while we waited.
+            proof = get_proof(conn, customer_id)
+            assert proof is not None
+            return proof
         tracker: dict[str, Any] = {"configured": tracker_db_url is not None}
         if tracker_db_url is not None:
             tracker["events"] = lgpd.erase_bot_memory(
