@@ -4,12 +4,14 @@ in batches, idempotently, audited; audit events go only after 365 days."""
 from __future__ import annotations
 
 import importlib.util
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from psycopg import errors
 
@@ -18,6 +20,10 @@ from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.lgpd import retention
 from infra.lambda_runtime import LocalContext
+
+from .lgpd_kit import TrackerStore, tracker_store
+
+__all__ = ["tracker_store"]  # the fixture, imported for pytest
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +100,15 @@ def _seed(
             assert row is not None
             return UUID(str(row["id"]))
 
+        for age in (40, 5):  # the bot's summaries quote the customer
+            conn.execute(
+                "INSERT INTO handoffs (tenant_id, conversation_id, reason, summary,"
+                " requested_at, resolved_at) VALUES (%s, %s, 'x',"
+                " 'Última mensagem: \"olá\"', now() - make_interval(days => %s),"
+                " now())",
+                (tenant_id, conversation["id"], age),
+            )
+        ids["conversation"] = conversation["id"]
         ids["old_messages"] = {
             message(timedelta(days=40), media=True),
             message(timedelta(days=41)),
@@ -176,6 +191,13 @@ def _state(tenant_id: UUID) -> dict[str, set[Any]]:
                     "SELECT id FROM audit_events WHERE action IN ('OLD', 'RECENT')"
                 )
             },
+            "summaries": {
+                r["days"]
+                for r in conn.execute(
+                    "SELECT extract(day FROM now() - requested_at)::int AS days"
+                    " FROM handoffs WHERE summary IS NOT NULL"
+                )
+            },
         }
 
 
@@ -199,8 +221,10 @@ def test_retention_removes_exactly_what_is_due(bucket: None, admin_conn: Any) ->
         "lgpd_exports": 1,
         "document_results": 1,
         "audit_events": 2,
+        "handoff_summaries": 1,
     }
     state = _state(strict["tenant"])
+    assert state["summaries"] == {5}
     assert state["messages"] == strict["kept_messages"]
     assert state["exports"] == {strict["kept_export"]}
     assert state["results"] == {strict["live_result"]}
@@ -218,6 +242,7 @@ def test_retention_removes_exactly_what_is_due(bucket: None, admin_conn: Any) ->
         "lgpd_exports": 1,
         "document_results": 1,
         "audit_events": 2,
+        "handoff_summaries": 0,
     }
     assert _state(default["tenant"])["messages"] == (
         default["old_messages"] | default["kept_messages"]
@@ -228,7 +253,7 @@ def test_retention_is_idempotent_and_audited(bucket: None, admin_conn: Any) -> N
     seeded = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
     first = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
     second = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
-    assert sum(first.values()) == 7
+    assert sum(first.values()) == 8
     assert second == dict.fromkeys(first, 0)
     with db.tenant_transaction(seeded["tenant"]) as conn:
         events = conn.execute(
@@ -276,3 +301,38 @@ def test_the_scheduled_handler_covers_every_tenant(
     assert totals["messages"] >= 6 and totals["audit_events"] >= 4
     for seeded in (first, second):
         assert _state(seeded["tenant"])["messages"] == seeded["kept_messages"]
+
+
+def test_old_tracker_turns_go_with_the_messages(
+    bucket: None,
+    admin_conn: Any,
+    tracker_store: TrackerStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seeded = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    with db.tenant_transaction(seeded["tenant"]) as conn:
+        conn.execute("UPDATE conversations SET opened_at = now() - interval '60 days'")
+    sender = str(seeded["conversation"])
+    old, recent = time.time() - 40 * 86400, time.time() - 86400
+    with psycopg.connect(tracker_store.url, autocommit=True) as tracker:
+        for stamp in (old, old, recent):
+            tracker.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, data)"
+                " VALUES (%s, 'user', %s, '{}')",
+                (sender, stamp),
+            )
+        tracker.execute(  # another tenant's conversation: untouched
+            "INSERT INTO events (sender_id, type_name, timestamp, data)"
+            " VALUES ('someone-else', 'user', %s, '{}')",
+            (old,),
+        )
+    monkeypatch.setenv("RASA_TRACKER_DB_URL", tracker_store.url)
+    get_settings.cache_clear()
+    try:
+        removed = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert removed["tracker_events"] == 2
+    assert tracker_store.count(sender) == 1
+    assert tracker_store.count("someone-else") == 1

@@ -94,7 +94,8 @@ def _s3_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
     return keys
 
 
-def _tracker_db_url() -> str | None:
+def tracker_store_url() -> str | None:
+    """Rasa's tracker store, when the bot is deployed (settings or secret)."""
     settings = get_settings()
     if settings.rasa_tracker_db_url is not None:
         return settings.rasa_tracker_db_url.get_secret_value()
@@ -140,7 +141,7 @@ def erase_customer(
     for start in range(0, len(keys), 1000):
         storage.delete(keys[start : start + 1000])
     if tracker_db_url is None:
-        tracker_db_url = _tracker_db_url()
+        tracker_db_url = tracker_store_url()
 
     with tenant_transaction(tenant_id) as conn:
         locked = conn.execute(

@@ -3,7 +3,8 @@
 Per tenant (``retention_policies``, else the settings' defaults):
 
 - messages older than ``messages_days`` (and their media in S3), except the
-  outbox and a turn in progress;
+  outbox and a turn in progress; with them the two other copies of what the
+  customer wrote: the bot's handoff summaries and Rasa's tracker events;
 - access exports older than ``exports_hours`` (S3 files and rows);
 - document results past their TTL (S3 file and row; the job's metadata stays);
 - audit events older than 365 days, through ``purge_expired_audit_events``
@@ -16,16 +17,19 @@ Each tenant's run that removed something is audited with its counts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
+
+import psycopg
 
 from atende.audit import SYSTEM, Actor, record_event
 from atende.config import get_settings
 from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.documents import storage
 from atende.errors import InvalidInput
-from atende.lgpd.erasure import media_s3_key
+from atende.lgpd.erasure import media_s3_key, tracker_store_url
 
 __all__ = [
     "Policy",
@@ -124,6 +128,39 @@ def _messages(tenant_id: UUID, policy: Policy, limit: int) -> int:
     return len(rows)
 
 
+def _handoff_summaries(tenant_id: UUID, policy: Policy, limit: int) -> int:
+    """The bot's summaries quote the customer: they age like messages."""
+    with tenant_transaction(tenant_id) as conn:
+        return conn.execute(
+            "UPDATE handoffs SET summary = NULL WHERE id IN (SELECT id FROM handoffs"
+            " WHERE summary IS NOT NULL"
+            " AND requested_at < now() - make_interval(days => %s) LIMIT %s)",
+            (policy.messages_days, limit),
+        ).rowcount
+
+
+def _tracker_events(tenant_id: UUID, policy: Policy, tracker_db_url: str) -> int:
+    """Rasa keeps every turn's text in its tracker store (sender = conversation)."""
+    with tenant_transaction(tenant_id) as conn:
+        senders = [
+            str(r["id"])
+            for r in conn.execute(
+                "SELECT id FROM conversations"
+                " WHERE opened_at < now() - make_interval(days => %s)",
+                (policy.messages_days,),
+            ).fetchall()
+        ]
+    cutoff = time.time() - policy.messages_days * 86400
+    deleted = 0
+    with psycopg.connect(tracker_db_url, autocommit=True) as tracker:
+        for start in range(0, len(senders), 1000):
+            deleted += tracker.execute(
+                "DELETE FROM events WHERE sender_id = ANY(%s) AND timestamp < %s",
+                (senders[start : start + 1000], cutoff),
+            ).rowcount
+    return deleted
+
+
 def _exports(tenant_id: UUID, policy: Policy, limit: int) -> int:
     with tenant_transaction(tenant_id) as conn:
         rows = conn.execute(
@@ -182,7 +219,13 @@ def apply_tenant_retention(
             lambda n: _document_results(tenant_id, n), size, rounds
         ),
         "audit_events": _batches(lambda n: _audit_events(tenant_id, n), size, rounds),
+        "handoff_summaries": _batches(
+            lambda n: _handoff_summaries(tenant_id, policy, n), size, rounds
+        ),
     }
+    tracker_db_url = tracker_store_url()
+    if tracker_db_url is not None:
+        removed["tracker_events"] = _tracker_events(tenant_id, policy, tracker_db_url)
     if any(removed.values()):
         with tenant_transaction(tenant_id) as conn:
             record_event(
