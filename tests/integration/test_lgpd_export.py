@@ -109,7 +109,6 @@ def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
             "sobre_id": str(seen["document"]),
             "quem_tipo": "attendant",
             "quem_id": ADMIN.id,
-            "ip": "203.0.113.9",
         }
     ]
     assert "CONSENT_GRANTED" in {e["acao"] for e in trail}

@@ -172,12 +172,13 @@ def collect(conn: Connection, customer_id: UUID) -> dict[str, Any]:
             (customer_id,),
         ),
         # Who did what with this customer's data: events about the customer,
-        # their conversations and their messages.
+        # their conversations and their messages. Not the staff's IPs: those
+        # are the employees' data; the business keeps them in its audit trail.
         "registro_de_acessos": _rows(
             conn,
             "SELECT occurred_at AS quando, action AS acao, subject_type AS sobre,"
-            " subject_id AS sobre_id, actor_type AS quem_tipo, actor_id AS quem_id,"
-            " host(ip) AS ip FROM audit_events"
+            " subject_id AS sobre_id, actor_type AS quem_tipo, actor_id AS quem_id"
+            " FROM audit_events"
             " WHERE (subject_type = 'customer' AND subject_id = %s)"
             " OR (subject_type = 'conversation' AND subject_id = ANY(%s))"
             " OR (subject_type = 'message' AND subject_id = ANY(%s))"
