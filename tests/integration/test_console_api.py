@@ -613,3 +613,30 @@ def test_one_time_links_are_never_shown_to_attendants(
     [hidden] = [m for m in detail["messages"] if m["status"] == "pending"]
     assert hidden["body"] == texts.ONE_TIME_LINKS_HIDDEN
     assert "token=" not in json.dumps(detail)
+
+
+def test_a_conversation_reassigned_while_rasa_resumes_stays_with_people(
+    channel: Channel, identity_pool: IdentityPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.RR1")
+    bia = identity_pool.attendant(channel.tenant_id)
+    bot = channel.engine.bot
+    resume = bot.resume
+
+    def reassigned_meanwhile(sender: str) -> None:
+        with db.tenant_transaction(channel.tenant_id) as conn:
+            conn.execute(
+                "UPDATE conversations SET assigned_attendant_id = %s WHERE id = %s",
+                (bia.attendant_id, conversation_id),
+            )
+        resume(sender)
+
+    monkeypatch.setattr(bot, "resume", reassigned_meanwhile)
+    path = f"/v1/console/conversations/{conversation_id}/return-to-bot"
+    status, body = _call("post", path, ana)
+    assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT state FROM conversations WHERE id = %s", (conversation_id,)
+        ).fetchone()
+    assert row == {"state": "with_human"}

@@ -504,8 +504,12 @@ def return_to_bot(
     context: RequestContext,
 ) -> dict[str, Any]:
     """Give the conversation back to the bot (the assignee or a supervisor)."""
-    with tenant_transaction(principal.tenant_id) as conn:
+
+    def allowed(conn: Connection) -> None:
         _require_handler(principal, _load(conn, conversation_id))
+
+    with tenant_transaction(principal.tenant_id) as conn:
+        allowed(conn)
     handoffs.return_to_bot(
         principal.tenant_id,
         conversation_id,
@@ -513,6 +517,7 @@ def return_to_bot(
         bot=bot,
         request_id=context.request_id,
         ip=context.ip,
+        still_allowed=allowed,
     )
     return {"conversation_id": str(conversation_id), "state": State.BOT.value}
 

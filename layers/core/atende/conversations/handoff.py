@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from atende import live
 from atende.audit import Actor, record_event
 from atende.conversations import store
 from atende.conversations.store import State
-from atende.db import tenant_transaction
+from atende.db import Connection, tenant_transaction
 
 
 class BotResumer(Protocol):
@@ -53,6 +54,7 @@ def return_to_bot(
     bot: BotResumer,
     request_id: str | None = None,
     ip: str | None = None,
+    still_allowed: Callable[[Connection], None] | None = None,
 ) -> None:
     """Give a conversation back to the bot, which resumes where it paused.
 
@@ -70,6 +72,11 @@ def return_to_bot(
             store.transition(conn, conversation_id, State.BOT)  # raises Conflict
     bot.resume(str(conversation_id))
     with tenant_transaction(tenant_id) as conn:
+        store.get_conversation(conn, conversation_id, lock=True)
+        if still_allowed is not None:
+            # Checked again under the row lock: the conversation may have been
+            # reassigned while Rasa was resuming.
+            still_allowed(conn)
         store.transition(conn, conversation_id, State.BOT)
         conn.execute(
             "UPDATE handoffs SET resolved_at = now(), outcome = 'returned_to_bot'"
