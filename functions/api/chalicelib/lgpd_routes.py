@@ -52,6 +52,16 @@ def _me(*roles: Role) -> AttendantPrincipal:
     return principal
 
 
+def _public_base() -> str | None:
+    """This API's own public URL as API Gateway names it (None locally, where
+    PUBLIC_API_URL applies)."""
+    context = _request().context or {}
+    domain, stage = context.get("domainName"), context.get("stage")
+    if not domain or not stage or domain == "localhost":
+        return None
+    return f"https://{domain}/{stage}"
+
+
 def _customer_exists(principal: AttendantPrincipal, customer_id: Any) -> None:
     with tenant_transaction(principal.tenant_id) as conn:
         if not conn.execute(
@@ -190,8 +200,8 @@ def export_customer(customer_id: str) -> Response:
         {
             "export_id": str(link.export_id),
             "expires_at": link.expires_at.isoformat(),
-            "json_url": link.url("dados.json"),
-            "xlsx_url": link.url("dados.xlsx"),
+            "json_url": link.url("dados.json", base_url=_public_base()),
+            "xlsx_url": link.url("dados.xlsx", base_url=_public_base()),
         },
         status_code=201,
     )

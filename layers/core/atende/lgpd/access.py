@@ -72,9 +72,10 @@ class ExportLink:
     token: str
     expires_at: datetime
 
-    def url(self, name: FileName) -> str:
-        """The public URL of one file of the export."""
-        base = get_settings().public_api_url.rstrip("/")
+    def url(self, name: FileName, *, base_url: str | None = None) -> str:
+        """The public URL of one file of the export (under ``base_url``, else
+        PUBLIC_API_URL)."""
+        base = (base_url or get_settings().public_api_url).rstrip("/")
         return f"{base}/v1/lgpd/exports/{self.export_id}/{name}?token={self.token}"
 
 
