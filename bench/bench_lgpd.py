@@ -164,10 +164,9 @@ writing anything.
 
 Memory stays flat (write-only rows stream out; only the finished file is held).
 Time is openpyxl's per-cell work: about {per_cell_us:.0f} µs per cell beyond the
-query (8 cells per customer), with lxml. An API Gateway/Lambda response carries
-at most 6 MB, so the synchronous `GET /v1/admin/contacts.xlsx` serves files up to
-about 4.4 MiB raw (~65,000 such customers); larger tenants need the export
-written to S3 and fetched by link (not built yet).
+query (8 cells per customer), with lxml. The file then goes to S3 (SSE-KMS under
+the tenant's key) and `GET /v1/admin/contacts.xlsx` answers 303 to a 5-minute
+presigned URL, so size is not bounded by the API's 6 MB response limit.
 """
 
 

@@ -11,9 +11,12 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import requests
 from chalice.test import Client
 from openpyxl import load_workbook
 
+from atende import aws, db
+from atende.config import get_settings
 from tests.identity_kit import IdentityPool, SignedIn, identity_pool
 
 from .channel_kit import Channel, channel
@@ -195,15 +198,34 @@ def test_contacts_list_and_excel_by_role(
     )
     assert status == 403
     supervisor = identity_pool.attendant(channel.tenant_id, "supervisor")
-    status, xlsx, headers = _call(
-        "get", "/v1/admin/contacts.xlsx", supervisor, accept="application/octet-stream"
+    status, offered, headers = _call("get", "/v1/admin/contacts.xlsx", supervisor)
+    # Any size: a 303 to a short presigned S3 download, not the file itself.
+    assert status == 303 and headers["location"] == offered["url"]
+    assert offered["rows"] == 1 and offered["expires_in"] == 300
+    download = requests.get(offered["url"], timeout=10)
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="contatos.xlsx"'
     )
-    assert status == 200
-    assert headers["content-disposition"] == 'attachment; filename="contatos.xlsx"'
+    [key] = [
+        o["Key"]
+        for o in aws.client("s3").list_objects_v2(
+            Bucket=get_settings().documents_bucket,
+            Prefix=f"tenants/{channel.tenant_id}/exports/contacts/",
+        )["Contents"]
+    ]
+    stored = aws.client("s3").head_object(
+        Bucket=get_settings().documents_bucket, Key=key
+    )
+    assert stored["ServerSideEncryption"] == "aws:kms"  # under the tenant's key
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        tenant_key_arn = conn.execute("SELECT kms_key_arn FROM tenants").fetchone()
+    assert tenant_key_arn is not None
+    assert stored["SSEKMSKeyId"] == tenant_key_arn["kms_key_arn"]
     sheet = list(
-        load_workbook(io.BytesIO(xlsx), read_only=True)["Contatos"].iter_rows(
-            values_only=True
-        )
+        load_workbook(io.BytesIO(download.content), read_only=True)[
+            "Contatos"
+        ].iter_rows(values_only=True)
     )
     assert sheet[0][2] == "CPF" and sheet[1][2] == "***.***.***-25"
     [event] = rows(

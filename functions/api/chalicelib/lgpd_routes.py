@@ -9,7 +9,6 @@ route is public: its one-time token is the credential.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from chalice.app import Blueprint, Request, Response
@@ -307,14 +306,26 @@ def export_contacts() -> Response:
     """The whole base in one file: supervisors and admins only (minimisation);
     attendants look contacts up one search at a time."""
     principal = _me(Role.ADMIN, Role.SUPERVISOR)
-    out = io.BytesIO()
-    contacts.export_xlsx(
+    offered = contacts.offer_xlsx(
         principal.tenant_id,
-        out,
         role=principal.role,
         actor=principal.actor,
         search=_query().get("q"),
         request_id=request_id(),
         ip=client_ip(_request()),
     )
-    return _download(out.getvalue(), "contatos.xlsx", XLSX_DOWNLOAD)
+    # 303 to a presigned S3 URL: any size (an API response stops at 6 MB);
+    # browsers and `curl -L` follow it.
+    return Response(
+        body={
+            "url": offered.url,
+            "rows": offered.rows,
+            "expires_in": offered.expires_in,
+        },
+        status_code=303,
+        headers={
+            "Location": offered.url,
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+        },
+    )

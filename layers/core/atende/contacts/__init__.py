@@ -8,6 +8,7 @@ Every value remembers the message it first came from and how it was found.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import ollama
@@ -25,10 +26,12 @@ from atende.audit import Actor, record_event
 from atende.config import get_settings
 from atende.contacts.excel import mask_cpf, write_contacts_xlsx
 from atende.db import Connection, tenant_transaction
+from atende.documents import storage
 from atende.documents.entities import extract_entities
 from atende.errors import InvalidInput
 from atende.lgpd.consent import has_consent
 from atende.observability import logger
+from atende.tenancy import get_tenant, tenant_key
 from atende.validators import only_digits
 
 __all__ = [
@@ -344,6 +347,49 @@ def list_contacts(
 def cpf_visible_to(role: str) -> bool:
     """Only admins see whole CPFs; supervisors and attendants see them masked."""
     return role == "admin"
+
+
+@dataclass(frozen=True)
+class OfferedExport:
+    url: str
+    rows: int
+    expires_in: int
+
+
+def offer_xlsx(
+    tenant_id: UUID,
+    *,
+    role: str,
+    actor: Actor,
+    search: str | None = None,
+    request_id: str | None = None,
+    ip: str | None = None,
+    expires_in: int = 300,
+) -> OfferedExport:
+    """The contacts spreadsheet as a short presigned download (audited).
+
+    Any size: the file goes from S3 to the browser, not through the API.
+    """
+    out = io.BytesIO()
+    rows = export_xlsx(
+        tenant_id,
+        out,
+        role=role,
+        actor=actor,
+        search=search,
+        request_id=request_id,
+        ip=ip,
+    )
+    with tenant_transaction(tenant_id) as conn:
+        key = tenant_key(get_tenant(conn))
+    url = storage.offer_download(
+        key,
+        f"tenants/{tenant_id}/exports/contacts/{uuid4()}.xlsx",
+        out.getvalue(),
+        filename="contatos.xlsx",
+        expires_s=expires_in,
+    )
+    return OfferedExport(url=url, rows=rows, expires_in=expires_in)
 
 
 def export_xlsx(

@@ -1,7 +1,9 @@
 """Where a tenant's files live (documents, WhatsApp media): S3, under the
 tenant's prefix, always encrypted with the tenant's key (encryption context:
 tenant, purpose, and the document or message). No plaintext PDF, page text,
-result or media is ever written to S3 or disk."""
+result or media is ever written to S3 or disk. The one exception, downloads
+handed out by presigned URL (``offer_download``), is encrypted by S3 under the
+tenant's key instead (SSE-KMS), lives minutes in use and two days at most."""
 
 from __future__ import annotations
 
@@ -52,6 +54,42 @@ def get(
         Bucket=get_settings().documents_bucket, Key=s3_key
     )
     return crypto.decrypt(key, body["Body"].read(), purpose=purpose, context=context)
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def offer_download(
+    key: TenantKey,
+    s3_key: str,
+    data: bytes,
+    *,
+    filename: str,
+    content_type: str = XLSX_TYPE,
+    expires_s: int = 300,
+) -> str:
+    """Store ``data`` for one short download and return its presigned URL.
+
+    Files too big for an API response (Lambda's 6 MB) go straight from S3 to
+    the browser. S3 encrypts them with the tenant's KMS key (SSE-KMS) so a
+    presigned GET can serve them; the signer needs that key, like every use of
+    tenant data. The bucket's lifecycle removes them within two days.
+    """
+    s3 = aws.client("s3")
+    bucket = get_settings().documents_bucket
+    s3.put_object(
+        Bucket=bucket,
+        Key=s3_key,
+        Body=data,
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key.key_arn,
+        ContentType=content_type,
+        ContentDisposition=f'attachment; filename="{filename}"',
+    )
+    url: str = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": s3_key}, ExpiresIn=expires_s
+    )
+    return url
 
 
 def delete(s3_keys: list[str]) -> None:
