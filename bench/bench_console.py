@@ -84,8 +84,9 @@ def run() -> str:
     from atende.config import get_settings
     from atende.conversations.handoff import handoff_to_human
     from atende.db.embedded import start_embedded
+    from infra.identity_pool import create_attendant_pool
     from infra.live_gateway import LiveGateway
-    from tests.identity_kit import IdentityPool, create_pool
+    from tests.identity_kit import IdentityPool
     from tests.integration.test_console_live import _route_handler
 
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp, mock_aws():
@@ -94,7 +95,7 @@ def run() -> str:
         admin_url = make_conninfo(
             embedded.admin_url, dbname=conninfo_to_dict(embedded.app_url)["dbname"]
         )
-        pool_id, client_id = create_pool()
+        pool_id, client_id = create_attendant_pool()
         os.environ["COGNITO_USER_POOL_ID"] = pool_id
         os.environ["COGNITO_CLIENT_ID"] = client_id
         get_settings.cache_clear()

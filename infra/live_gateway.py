@@ -13,6 +13,8 @@ It speaks the two sides the deployed system uses, so the same code runs:
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import threading
 import uuid
@@ -81,10 +83,10 @@ class LiveGateway:
         with self._lock:
             self._connections[connection_id] = connection
         try:
-            for _message in connection:  # consoles send nothing (pings aside)
-                pass
-        except ConnectionClosed:
-            pass
+            # Consoles send nothing; reading (and dropping) keeps the socket
+            # served until it closes, cleanly or not.
+            with contextlib.suppress(ConnectionClosed):
+                collections.deque(connection, maxlen=0)
         finally:
             with self._lock:
                 self._connections.pop(connection_id, None)
@@ -109,8 +111,8 @@ class LiveGateway:
         gateway = self
 
         class Management(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:  # no access log noise
-                pass
+            def log_message(self, *_args: Any) -> None:
+                """No access log: the pushes are the application's own."""
 
             def _connection_id(self) -> str | None:
                 prefix = "/@connections/"

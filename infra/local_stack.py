@@ -63,6 +63,7 @@ from atende.whatsapp import runtime  # noqa: E402
 from infra import pipeline_local  # noqa: E402
 from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
+from infra.identity_pool import create_attendant_pool  # noqa: E402
 from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
 from infra.live_gateway import LiveGateway  # noqa: E402
 from infra.simulator import SimulatorServer  # noqa: E402
@@ -160,18 +161,7 @@ def _demo_tenant(data_dir: Path, name: str) -> dict[str, str]:
 
 def _attendants_pool() -> None:
     """The attendants' user pool and console client in moto, as template.yaml."""
-    idp = aws.client("cognito-idp")
-    pool_id = idp.create_user_pool(
-        PoolName="atende-attendants",
-        UsernameAttributes=["email"],
-        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
-    )["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="atende-console",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
+    pool_id, client_id = create_attendant_pool()
     os.environ["COGNITO_USER_POOL_ID"] = pool_id
     os.environ["COGNITO_CLIENT_ID"] = client_id
     get_settings.cache_clear()

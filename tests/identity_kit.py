@@ -1,8 +1,7 @@
 """Test kit for attendants' identity: moto's Cognito user pool, signed-in tokens.
 
-The pool is created the way template.yaml declares it (e-mail usernames, the
-immutable ``custom:tenant_id`` attribute, a public client with
-USER_PASSWORD_AUTH); tokens come from moto's real InitiateAuth and are checked
+The pool is created the way template.yaml declares it
+(``infra.identity_pool``); tokens come from moto's real InitiateAuth and are checked
 against the pool's published key set, as in AWS.
 """
 
@@ -15,14 +14,15 @@ from uuid import UUID
 
 import pytest
 
-from atende import aws, identity
+from atende import identity
 from atende.audit import Actor
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
+from infra.identity_pool import create_attendant_pool
 
 PASSWORD = "Senha-de-teste-1"
 
-__all__ = ["PASSWORD", "IdentityPool", "SignedIn", "create_pool", "identity_pool"]
+__all__ = ["PASSWORD", "IdentityPool", "SignedIn", "identity_pool"]
 
 
 @dataclass(frozen=True)
@@ -59,28 +59,11 @@ class IdentityPool:
         return SignedIn(UUID(created["id"]), email, session.id_token)
 
 
-def create_pool() -> tuple[str, str]:
-    """The attendants' user pool and the console's client (moto or AWS)."""
-    idp = aws.client("cognito-idp")
-    pool_id = idp.create_user_pool(
-        PoolName="atende-attendants",
-        UsernameAttributes=["email"],
-        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
-    )["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="atende-console",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    return pool_id, client_id
-
-
 @pytest.fixture
 def identity_pool(
     database: EmbeddedDatabase, aws_mock: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[IdentityPool]:
-    pool_id, client_id = create_pool()
+    pool_id, client_id = create_attendant_pool()
     monkeypatch.setenv("COGNITO_USER_POOL_ID", pool_id)
     monkeypatch.setenv("COGNITO_CLIENT_ID", client_id)
     get_settings.cache_clear()

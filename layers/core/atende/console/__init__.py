@@ -19,6 +19,7 @@ committed, announced to open consoles (``live.publish``).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,28 @@ def _masked_phone(phone: str | None) -> str | None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _audit(
+    conn: Connection,
+    principal: AttendantPrincipal,
+    *,
+    action: str,
+    conversation_id: UUID,
+    context: RequestContext,
+    details: Mapping[str, str | None] | None = None,
+) -> None:
+    """An attendant's action on a conversation, with where it came from."""
+    record_event(
+        conn,
+        action=action,
+        subject_type="conversation",
+        subject_id=str(conversation_id),
+        actor=principal.actor,
+        request_id=context.request_id,
+        ip=context.ip,
+        details=details,
+    )
 
 
 # -- reading --------------------------------------------------------------------
@@ -215,14 +238,12 @@ def conversation_detail(
             " WHERE conversation_id = %s ORDER BY requested_at DESC LIMIT 1",
             (conversation_id,),
         ).fetchone()
-        record_event(
+        _audit(
             conn,
+            principal,
             action="CONVERSATION_VIEWED",
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            actor=principal.actor,
-            request_id=context.request_id,
-            ip=context.ip,
+            conversation_id=conversation_id,
+            context=context,
             details={"customer_id": str(conv["customer_id"])},
         )
     window_ends = (
@@ -306,14 +327,12 @@ def claim(
             " AND resolved_at IS NULL",
             (principal.attendant_id, conversation_id),
         )
-        record_event(
+        _audit(
             conn,
+            principal,
             action="CONVERSATION_CLAIMED",
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            actor=principal.actor,
-            request_id=context.request_id,
-            ip=context.ip,
+            conversation_id=conversation_id,
+            context=context,
         )
     live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
     return {"conversation_id": str(conversation_id), "state": State.WITH_HUMAN.value}
@@ -352,14 +371,12 @@ def reply(
             type_=type_,
             attendant_id=principal.attendant_id,
         )
-        record_event(
+        _audit(
             conn,
+            principal,
             action="ATTENDANT_REPLIED",
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            actor=principal.actor,
-            request_id=context.request_id,
-            ip=context.ip,
+            conversation_id=conversation_id,
+            context=context,
             details={"message_id": str(message_id), "type": type_},
         )
     # WhatsApp unavailable: the reply stays pending; the conversation's next
@@ -465,30 +482,25 @@ def transfer(
             )
             details: dict[str, str | None] = {"to_attendant_id": str(to_attendant_id)}
         else:
-            previous = conn.execute(
-                "UPDATE handoffs SET resolved_at = now(), outcome = 'transferred'"
-                " WHERE conversation_id = %s AND resolved_at IS NULL"
-                " RETURNING summary",
-                (conversation_id,),
-            ).fetchall()
+            summaries = store.resolve_handoffs(
+                conn, conversation_id, outcome="transferred"
+            )
             if conv["state"] == State.WAITING_HUMAN:
                 store.transition(conn, conversation_id, State.WITH_HUMAN)
             store.request_handoff(
                 conn,
                 conversation_id,
                 reason="transferencia",
-                summary=previous[-1]["summary"] if previous else None,
+                summary=summaries[-1] if summaries else None,
                 team=team,
             )
             details = {"to_team": team}
-        record_event(
+        _audit(
             conn,
+            principal,
             action="CONVERSATION_TRANSFERRED",
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            actor=principal.actor,
-            request_id=context.request_id,
-            ip=context.ip,
+            conversation_id=conversation_id,
+            context=context,
             details=details,
         )
     live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
@@ -539,19 +551,12 @@ def close(
             raise Conflict("Esta conversa já foi encerrada.")
         _require_handler(principal, conv)
         store.close_conversation(conn, conversation_id, reason=clean)
-        conn.execute(
-            "UPDATE handoffs SET resolved_at = now(), outcome = 'closed'"
-            " WHERE conversation_id = %s AND resolved_at IS NULL",
-            (conversation_id,),
-        )
-        record_event(
+        _audit(
             conn,
+            principal,
             action="CONVERSATION_CLOSED",
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            actor=principal.actor,
-            request_id=context.request_id,
-            ip=context.ip,
+            conversation_id=conversation_id,
+            context=context,
         )
     live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
     return {"conversation_id": str(conversation_id), "state": State.CLOSED.value}

@@ -303,11 +303,6 @@ class ConversationEngine:
             idle = store.idle_conversations(conn, older_than=cutoff)
             for conversation in idle:
                 store.close_conversation(conn, conversation.id, reason="inactivity")
-                conn.execute(
-                    "UPDATE handoffs SET resolved_at = now(), outcome = 'closed'"
-                    " WHERE conversation_id = %s AND resolved_at IS NULL",
-                    (conversation.id,),
-                )
                 store.enqueue_outbound(
                     conn,
                     conversation_id=conversation.id,

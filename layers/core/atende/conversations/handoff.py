@@ -78,11 +78,7 @@ def return_to_bot(
             # reassigned while Rasa was resuming.
             still_allowed(conn)
         store.transition(conn, conversation_id, State.BOT)
-        conn.execute(
-            "UPDATE handoffs SET resolved_at = now(), outcome = 'returned_to_bot'"
-            " WHERE conversation_id = %s AND resolved_at IS NULL",
-            (conversation_id,),
-        )
+        store.resolve_handoffs(conn, conversation_id, outcome="returned_to_bot")
         conn.execute(
             "UPDATE conversations SET assigned_attendant_id = NULL, team = NULL"
             " WHERE id = %s",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
@@ -244,12 +244,29 @@ def transition(conn: Connection, conversation_id: UUID, to: State) -> Conversati
 def close_conversation(
     conn: Connection, conversation_id: UUID, *, reason: str
 ) -> Conversation:
+    """Close the conversation; a handoff still open ends with it."""
     closed = transition(conn, conversation_id, State.CLOSED)
     conn.execute(
         "UPDATE conversations SET close_reason = %s WHERE id = %s",
         (reason, conversation_id),
     )
+    resolve_handoffs(conn, conversation_id, outcome="closed")
     return closed
+
+
+def resolve_handoffs(
+    conn: Connection,
+    conversation_id: UUID,
+    *,
+    outcome: Literal["returned_to_bot", "closed", "transferred"],
+) -> list[str | None]:
+    """End the conversation's open handoff; returns its bot summaries."""
+    rows = conn.execute(
+        "UPDATE handoffs SET resolved_at = now(), outcome = %s"
+        " WHERE conversation_id = %s AND resolved_at IS NULL RETURNING summary",
+        (outcome, conversation_id),
+    ).fetchall()
+    return [r["summary"] for r in rows]
 
 
 def touch_inbound(conn: Connection, conversation_id: UUID, at: datetime) -> None:

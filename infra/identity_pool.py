@@ -1,0 +1,27 @@
+"""The attendants' Cognito user pool as template.yaml declares it, for moto.
+
+E-mail usernames, the immutable ``custom:tenant_id`` attribute and a public
+console client with USER_PASSWORD_AUTH: ``make run``, the tests and the
+benchmarks create the same pool, so their tokens are the ones AWS would issue.
+"""
+
+from __future__ import annotations
+
+from atende import aws
+
+
+def create_attendant_pool() -> tuple[str, str]:
+    """Create the pool and the console's client; returns their ids."""
+    idp = aws.client("cognito-idp")
+    pool_id: str = idp.create_user_pool(
+        PoolName="atende-attendants",
+        UsernameAttributes=["email"],
+        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
+    )["UserPool"]["Id"]
+    client_id: str = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="atende-console",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return pool_id, client_id
