@@ -15,7 +15,7 @@ BOT_SOURCES := bot/config.yml bot/domain.yml $(shell find bot/data -type f 2>/de
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test lint bench venv bot clean
+.PHONY: run test lint bench venv bot browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,23 @@ $(BOT_MODEL): $(RASA_STAMP) $(BOT_SOURCES)
 
 venv: $(STAMP)
 
+## browser: Debian's chromium for the console's browser tests (never a
+## downloaded browser). Installed with apt when missing and we are root;
+## otherwise says what to run. CHROMIUM_PATH names another binary.
+browser:
+	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver >/dev/null; \
+	else \
+		echo "The console's browser tests need Debian's chromium. Run:" >&2; \
+		echo "  sudo apt-get install chromium chromium-driver" >&2; \
+		echo "(ou defina CHROMIUM_PATH com o caminho de outro chromium)" >&2; \
+		exit 1; \
+	fi
+
 ## bot: the Rasa environment and a trained model
 bot: $(BOT_MODEL)
 
@@ -46,7 +63,7 @@ run: $(STAMP) $(BOT_MODEL)
 	$(BIN)/python infra/local_stack.py
 
 ## test: the full test suite, with coverage of layers/ (fails under 80%)
-test: $(STAMP) $(BOT_MODEL)
+test: $(STAMP) $(BOT_MODEL) browser
 	$(BIN)/pytest
 
 ## lint: formatting, lint, types and the SAM template

@@ -79,26 +79,30 @@ def _load_handler(relative: str) -> ModuleType:
     return module
 
 
-def _create_queues() -> str:
+def _create_queues() -> tuple[str, str]:
+    """The conversation queue and its dead-letter queue, as template.yaml."""
     sqs = aws.new_client("sqs")
     dlq_url = sqs.create_queue(
-        QueueName="atende-conversations-dlq.fifo", Attributes={"FifoQueue": "true"}
+        QueueName="atende-conversations-dlq.fifo",
+        Attributes={"FifoQueue": "true", "MessageRetentionPeriod": "1209600"},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    return str(
-        sqs.create_queue(
-            QueueName=QUEUE_NAME,
-            Attributes={
-                "FifoQueue": "true",
-                "VisibilityTimeout": "60",
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}
-                ),
-            },
-        )["QueueUrl"]
-    )
+    queue_url = sqs.create_queue(
+        QueueName=QUEUE_NAME,
+        Attributes={
+            "FifoQueue": "true",
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": dlq_arn,
+                    "maxReceiveCount": str(get_settings().worker_max_attempts),
+                }
+            ),
+        },
+    )["QueueUrl"]
+    return str(queue_url), str(dlq_url)
 
 
 def _register_demo_number(tenant_id: str) -> None:
@@ -242,7 +246,9 @@ def main() -> int:
     try:
         if embedded is not None:
             _rekey_tenants(embedded)
-        os.environ["CONVERSATION_QUEUE_URL"] = _create_queues()
+        queue_url, dlq_url = _create_queues()
+        os.environ["CONVERSATION_QUEUE_URL"] = queue_url
+        os.environ["CONVERSATION_DLQ_URL"] = dlq_url
         # The document pipeline: the real ASL executed by moto, its Lambda
         # tasks routed to functions/document_tasks in this process.
         pipeline_local.enable_execution()

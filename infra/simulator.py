@@ -41,6 +41,32 @@ def new_wamid() -> str:
     return "wamid.SIM" + secrets.token_hex(16).upper()
 
 
+def _envelope(
+    value: dict[str, Any], *, phone_number_id: str, display_phone_number: str
+) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": display_phone_number,
+                                "phone_number_id": phone_number_id,
+                            },
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
 def text_payload(
     text: str,
     customer: SimulatedCustomer,
@@ -66,28 +92,44 @@ def text_payload(
         message["from"] = customer.phone
     if customer.username:
         contact["profile"]["username"] = customer.username
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": display_phone_number,
-                                "phone_number_id": phone_number_id,
-                            },
-                            "contacts": [contact],
-                            "messages": [message],
-                        },
-                    }
-                ],
-            }
-        ],
+    return _envelope(
+        {"contacts": [contact], "messages": [message]},
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+    )
+
+
+def status_payload(
+    wamid: str,
+    status: str,
+    customer: SimulatedCustomer,
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A ``statuses`` webhook (sent, delivered, read) for an outbound message."""
+    entry: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(timestamp or int(time.time())),
     }
+    if customer.phone:
+        entry["recipient_id"] = customer.phone
+    if customer.user_id:
+        entry["recipient_user_id"] = customer.user_id
+    if status != "read":
+        entry["pricing"] = {
+            "billable": True,
+            "pricing_model": "PMP",
+            "category": "service",
+            "type": "free_customer_service",
+        }
+    return _envelope(
+        {"statuses": [entry]},
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+    )
 
 
 def post_signed(webhook_url: str, payload: dict[str, Any], app_secret: str) -> int:

@@ -1,14 +1,15 @@
 """SQS FIFO consumer: applies WhatsApp updates through the conversation engine.
 
-Partial batch failures are reported with Powertools' FIFO processor, which also
-fails every later record of the batch so a customer's updates stay in order.
+Partial batch failures are reported per message group (Powertools' FIFO
+processor with ``skip_group_on_error``): a failed record holds back only the
+later records of its own customer, never another customer's. Each record has
+an attempt budget; on the last one it moves to the dead-letter queue with its
+reason (``atende.conversations.consumer``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from uuid import UUID
 
 from aws_lambda_powertools.utilities.batch import (
     SqsFifoPartialProcessor,
@@ -18,17 +19,31 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atende.config import get_settings
+from atende.conversations.consumer import apply_record
+from atende.conversations.dead_letters import QueueRecord
 from atende.observability import logger, metrics
 from atende.whatsapp import runtime
-from atende.whatsapp.updates import update_from_json
 
-processor = SqsFifoPartialProcessor()
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A batch whose records all failed is reported like any other (every record
+# listed), not raised: an invocation error would count against the worker's
+# error alarm for what is an ordinary retry.
+processor.raise_on_entire_batch_failure = False
 
 
 def record_handler(record: SQSRecord) -> None:
-    message = json.loads(record.body)
-    update = update_from_json(message["update"])
-    runtime.engine().handle(UUID(message["tenant_id"]), update)
+    apply_record(
+        QueueRecord(
+            message_id=record.message_id,
+            body=record.body,
+            group_id=record.attributes.message_group_id or "",
+            attempts=int(record.attributes.approximate_receive_count),
+        ),
+        engine=runtime.engine(),
+        dead_letters=runtime.dead_letters(),
+        max_attempts=get_settings().worker_max_attempts,
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

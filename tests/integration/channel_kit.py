@@ -7,6 +7,7 @@ wire shape; the real Rasa server is exercised by the bot's own tests.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 import time
@@ -29,12 +30,86 @@ from atende.whatsapp import runtime
 from atende.whatsapp.graph import GraphClient
 from atende.whatsapp.webhook import sign
 from infra.graph_standin import GraphStandIn
-from infra.simulator import SimulatedCustomer, text_payload
+from infra.lambda_runtime import LocalContext, sqs_event_record
+from infra.simulator import SimulatedCustomer, status_payload, text_payload
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatsapp"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
+
+
+def _load_worker() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "conversation_worker", ROOT / "functions/conversation_worker/handler.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+WORKER = _load_worker()
+QUEUE_ARN = "arn:aws:sqs:sa-east-1:123456789012:conversations.fifo"
+
+
+def run_worker(messages: list[dict[str, Any]]) -> set[str]:
+    """One invocation of the real worker handler on ``messages`` (received with
+    ``AttributeNames=["All"]``); returns the ids it reported as failed."""
+    records = [sqs_event_record(m, QUEUE_ARN) for m in messages]
+    result = WORKER.handler({"Records": records}, LocalContext("worker"))
+    return {f["itemIdentifier"] for f in result["batchItemFailures"]}
+
+
+def api_app() -> Any:
+    """The real Chalice app (functions/api/app.py)."""
+    import sys
+
+    api = str(ROOT / "functions" / "api")
+    if api not in sys.path:
+        sys.path.insert(0, api)
+    from app import app
+
+    return app
+
+
+def post_webhook(body: bytes, signature: str | None) -> Any:
+    """``POST /whatsapp/webhook`` on the real Chalice app, in process."""
+    from chalice.test import Client
+
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    with Client(api_app()) as client:
+        return client.http.post("/whatsapp/webhook", headers=headers, body=body)
+
+
+def drain(ch: Channel, rounds: int = 10) -> int:
+    """Feed the queue to the real worker handler, as Lambda's event source does:
+    done records are deleted, failed ones come back at once."""
+    sqs = aws.client("sqs")
+    handled = 0
+    for _ in range(rounds):
+        messages = sqs.receive_message(
+            QueueUrl=ch.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        failed = run_worker(messages)
+        for m in messages:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(
+                    QueueUrl=ch.queue_url, ReceiptHandle=m["ReceiptHandle"]
+                )
+                handled += 1
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=ch.queue_url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+    return handled
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -59,6 +134,23 @@ def text_update(
         display_phone_number="551140001234",
         wamid=wamid,
         timestamp=int((at or datetime.now(UTC)).timestamp()),
+    )
+
+
+def status_update(
+    wamid: str,
+    status: str = "delivered",
+    *,
+    user_id: str | None = "BR.1502576394655843",
+    phone: str | None = "5511987654321",
+) -> dict[str, Any]:
+    """A ``statuses`` webhook for one outbound message, as Meta sends it."""
+    return status_payload(
+        wamid,
+        status,
+        SimulatedCustomer(user_id=user_id, phone=phone),
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number="551140001234",
     )
 
 
@@ -124,6 +216,7 @@ class Channel:
     rasa: RasaStandIn
     clock: Clock
     engine: ConversationEngine
+    dlq_url: str = ""
 
     def sent(self) -> list[dict[str, Any]]:
         """Message sends the stand-in recorded (bodies), oldest first."""
@@ -176,7 +269,11 @@ def channel(
             "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id) VALUES (%s, %s)",
             (tenant_id, PHONE_NUMBER_ID),
         )
-    queue_url = aws.client("sqs").create_queue(
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(
+        QueueName="conversations-dlq.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    queue_url = sqs.create_queue(
         QueueName="conversations.fifo",
         Attributes={"FifoQueue": "true", "VisibilityTimeout": "1"},
     )["QueueUrl"]
@@ -186,6 +283,7 @@ def channel(
     monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "test-access-token")
     monkeypatch.setenv("GRAPH_API_BASE_URL", graph.url)
     monkeypatch.setenv("CONVERSATION_QUEUE_URL", queue_url)
+    monkeypatch.setenv("CONVERSATION_DLQ_URL", dlq_url)
     get_settings.cache_clear()
     runtime.reset()
     rasa = RasaStandIn()
@@ -200,7 +298,7 @@ def channel(
     )
     monkeypatch.setattr(runtime, "engine", lambda: engine)
     try:
-        yield Channel(tenant_id, queue_url, graph, rasa, clock, engine)
+        yield Channel(tenant_id, queue_url, graph, rasa, clock, engine, dlq_url)
     finally:
         # Business numbers are globally unique: free it for the next test's tenant.
         with db.tenant_transaction(tenant_id) as conn:

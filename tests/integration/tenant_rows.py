@@ -140,6 +140,13 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, %s) RETURNING connection_id",
         (t, f"conn-{uuid.uuid4().hex}", ids["attendants"]),
     ),
+    "parked_statuses": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO parked_statuses (tenant_id, wamid, status, customer_key,"
+        " expires_at) VALUES (%s, %s, 'delivered', 'BR.1', now() + interval '1 h')"
+        " RETURNING wamid",
+        (t, f"wamid.{uuid.uuid4().hex}"),
+    ),
     "audit_events": lambda c, t, ids: _insert(
         c,
         "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "

@@ -26,8 +26,15 @@ from atende.conversations.handoff import handoff_to_human
 from atende.observability import logger
 from tests.identity_kit import PASSWORD, IdentityPool, SignedIn, identity_pool
 
-from .channel_kit import Channel, channel, fixture, signed, text_update
-from .test_whatsapp_channel import _drain, _post
+from .channel_kit import (
+    Channel,
+    channel,
+    drain,
+    fixture,
+    post_webhook,
+    signed,
+    text_update,
+)
 
 __all__ = ["channel", "identity_pool"]  # fixtures, imported for pytest
 
@@ -56,8 +63,8 @@ def _waiting_conversation(
     text: str = "quero falar com um atendente",
 ) -> UUID:
     """A customer writes; the bot hands the conversation off."""
-    _post(*signed(text_update(text, wamid=wamid, user_id=user)))
-    _drain(ch)
+    post_webhook(*signed(text_update(text, wamid=wamid, user_id=user)))
+    drain(ch)
     with db.tenant_transaction(ch.tenant_id) as conn:
         row = conn.execute(
             "SELECT v.id FROM conversations v JOIN customers c ON c.id = v.customer_id"
@@ -241,8 +248,8 @@ def test_reply_reaches_whatsapp_and_the_history_shows_its_status(
     assert wamid is not None
     delivered = fixture("status_delivered")
     delivered["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid["wamid"]
-    _post(*signed(delivered))
-    _drain(channel)
+    post_webhook(*signed(delivered))
+    drain(channel)
     status, detail = _call("get", path, ana)
     assert status == 200 and detail["state"] == "with_human"
     assert detail["window_open"] is True

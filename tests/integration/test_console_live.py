@@ -26,8 +26,14 @@ from atende.conversations.handoff import handoff_to_human
 from infra.live_gateway import LiveGateway
 from tests.identity_kit import IdentityPool, identity_pool
 
-from .channel_kit import Channel, channel, signed, text_update
-from .test_whatsapp_channel import _drain, _post
+from .channel_kit import (
+    Channel,
+    channel,
+    drain,
+    post_webhook,
+    signed,
+    text_update,
+)
 
 __all__ = ["channel", "identity_pool"]  # fixtures, imported for pytest
 
@@ -67,8 +73,8 @@ def _events(console: Connection, timeout_s: float = 2.0) -> list[dict[str, Any]]
 
 
 def _customer_writes(ch: Channel, text: str, wamid: str) -> None:
-    _post(*signed(text_update(text, wamid=wamid)))
-    _drain(ch)
+    post_webhook(*signed(text_update(text, wamid=wamid)))
+    drain(ch)
 
 
 def _conversation_id(ch: Channel) -> Any:

@@ -204,10 +204,12 @@ def test_the_proof_says_what_went_where_and_on_whose_request(
             "lgpd_exports": 1,
             "handoffs": 1,
             "messages": erased["messages_before"],
+            "parked_statuses": 0,
             "conversations": 1,
             "customers": "anonimizado",
         },
         "s3": {"objects": 3},  # the PDF, the export's JSON and XLSX
+        "sqs": {"dead_letters": 0},
         "rasa_tracker": {"configured": True, "events": 4},
         "kept": ["audit_events", "consents", "lgpd_requests", "erasure_proofs"],
     }

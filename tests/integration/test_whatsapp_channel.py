@@ -3,12 +3,9 @@ conversation engine (real PostgreSQL) → Graph API stand-in."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,74 +14,22 @@ from chalice.test import Client
 from atende import aws, db
 from atende.conversations.engine import RetryLater
 from atende.whatsapp.updates import StatusUpdate, parse_webhook
-from infra.lambda_runtime import LocalContext, sqs_event_record
 
 from .channel_kit import (
     APP_SECRET,
     VERIFY_TOKEN,
     Channel,
+    api_app,
     channel,
+    drain,
     fixture,
+    post_webhook,
     signed,
     text_update,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "api"))
-from app import app  # noqa: E402
-
 pytestmark = pytest.mark.integration
 __all__ = ["channel"]  # the fixture, imported for pytest
-
-
-def _worker() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "conversation_worker", ROOT / "functions/conversation_worker/handler.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-WORKER = _worker()
-
-
-def _post(body: bytes, signature: str | None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    with Client(app) as client:
-        return client.http.post("/whatsapp/webhook", headers=headers, body=body)
-
-
-def _drain(ch: Channel, rounds: int = 10) -> int:
-    """Feed the queue to the real worker handler, as Lambda's event source does."""
-    sqs = aws.client("sqs")
-    handled = 0
-    for _ in range(rounds):
-        messages = sqs.receive_message(
-            QueueUrl=ch.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            break
-        arn = "arn:aws:sqs:sa-east-1:123456789012:conversations.fifo"
-        records = [sqs_event_record(m, arn) for m in messages]
-        result = WORKER.handler({"Records": records}, LocalContext("worker"))
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        for m in messages:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(
-                    QueueUrl=ch.queue_url, ReceiptHandle=m["ReceiptHandle"]
-                )
-                handled += 1
-            else:
-                sqs.change_message_visibility(
-                    QueueUrl=ch.queue_url,
-                    ReceiptHandle=m["ReceiptHandle"],
-                    VisibilityTimeout=0,
-                )
-    return handled
 
 
 def _rows(ch: Channel, sql: str, *params: Any) -> list[dict[str, Any]]:
@@ -97,7 +42,7 @@ def _rows(ch: Channel, sql: str, *params: Any) -> list[dict[str, Any]]:
 
 def test_valid_signature_is_accepted_and_enqueued(channel: Channel) -> None:
     body, signature = signed(text_update("oi", wamid="wamid.A1"))
-    response = _post(body, signature)
+    response = post_webhook(body, signature)
     assert response.status_code == 200
     [queued] = channel.queued()
     message = json.loads(queued["Body"])
@@ -107,7 +52,7 @@ def test_valid_signature_is_accepted_and_enqueued(channel: Channel) -> None:
 
 def test_missing_signature_is_401(channel: Channel) -> None:
     body, _ = signed(text_update("oi", wamid="wamid.A2"))
-    response = _post(body, None)
+    response = post_webhook(body, None)
     assert response.status_code == 401
     assert json.loads(response.body)["error"]["code"] == "ASSINATURA_AUSENTE"
     assert channel.queued() == []
@@ -115,7 +60,7 @@ def test_missing_signature_is_401(channel: Channel) -> None:
 
 def test_tampered_body_is_403(channel: Channel) -> None:
     body, signature = signed(text_update("oi", wamid="wamid.A3"))
-    response = _post(body.replace(b"oi", b"ol"), signature)
+    response = post_webhook(body.replace(b"oi", b"ol"), signature)
     assert response.status_code == 403
     assert json.loads(response.body)["error"]["code"] == "ASSINATURA_INVALIDA"
     assert channel.queued() == []
@@ -123,7 +68,7 @@ def test_tampered_body_is_403(channel: Channel) -> None:
 
 def test_wrong_secret_is_403(channel: Channel) -> None:
     body, signature = signed(text_update("oi", wamid="wamid.A4"), secret="other-secret")
-    assert _post(body, signature).status_code == 403
+    assert post_webhook(body, signature).status_code == 403
     assert channel.queued() == []
 
 
@@ -137,7 +82,7 @@ def test_wrong_secret_is_403(channel: Channel) -> None:
 def test_malformed_payloads_are_400(channel: Channel, body: bytes, code: str) -> None:
     from atende.whatsapp.webhook import sign
 
-    response = _post(body, sign(body, APP_SECRET))
+    response = post_webhook(body, sign(body, APP_SECRET))
     assert response.status_code == 400
     error = json.loads(response.body)["error"]
     assert error["code"] == code and error["message"]
@@ -147,14 +92,14 @@ def test_malformed_payloads_are_400(channel: Channel, body: bytes, code: str) ->
 def test_unknown_business_number_gets_200_and_stores_nothing(channel: Channel) -> None:
     payload = text_update("oi", wamid="wamid.A5")
     payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
-    response = _post(*signed(payload))
+    response = post_webhook(*signed(payload))
     assert response.status_code == 200
     assert json.loads(response.body) == {"received": 0}
     assert channel.queued() == []
 
 
 def test_subscription_verification(channel: Channel) -> None:
-    with Client(app) as client:
+    with Client(api_app()) as client:
         ok = client.http.get(
             "/whatsapp/webhook?hub.mode=subscribe"
             f"&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444"
@@ -173,10 +118,12 @@ def test_message_goes_through_queue_worker_and_bot_to_whatsapp(
     channel: Channel,
 ) -> None:
     assert (
-        _post(*signed(text_update("oi, tudo bem?", wamid="wamid.B1"))).status_code
+        post_webhook(
+            *signed(text_update("oi, tudo bem?", wamid="wamid.B1"))
+        ).status_code
         == 200
     )
-    assert _drain(channel) == 1
+    assert drain(channel) == 1
     [stored] = _rows(
         channel,
         "SELECT body, direction, turn_state FROM messages WHERE wamid = 'wamid.B1'",
@@ -204,8 +151,8 @@ def test_username_user_without_phone_is_stored_and_answered(channel: Channel) ->
     message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
     message["timestamp"] = str(int(channel.clock.now.timestamp()))  # inside 24 h
     [update] = parse_webhook(payload)
-    assert _post(*signed(payload)).status_code == 200
-    _drain(channel)
+    assert post_webhook(*signed(payload)).status_code == 200
+    drain(channel)
     [customer] = _rows(channel, "SELECT wa_user_id, phone, username FROM customers")
     assert customer["wa_user_id"] == update.customer_key
     assert customer["phone"] is None and customer["username"]
@@ -220,15 +167,17 @@ def test_failed_status_without_contacts_reaches_the_right_message(
     status_payload = fixture("status_failed_without_contacts")
     [status] = parse_webhook(status_payload)
     assert isinstance(status, StatusUpdate)
-    _post(*signed(text_update("oi", wamid="wamid.C1", user_id="BR.8830172465501928")))
-    _drain(channel)
+    post_webhook(
+        *signed(text_update("oi", wamid="wamid.C1", user_id="BR.8830172465501928"))
+    )
+    drain(channel)
     with db.tenant_transaction(channel.tenant_id) as conn:
         conn.execute(
             "UPDATE messages SET wamid = %s WHERE direction = 'outbound'",
             (status.wamid,),
         )
-    assert _post(*signed(status_payload)).status_code == 200
-    _drain(channel)
+    assert post_webhook(*signed(status_payload)).status_code == 200
+    drain(channel)
     [outbound] = _rows(
         channel,
         "SELECT status, error_code, error_title FROM messages WHERE wamid = %s",
@@ -243,12 +192,12 @@ def test_failed_status_without_contacts_reaches_the_right_message(
 
 def test_user_id_update_keeps_one_customer(channel: Channel) -> None:
     old_id, new_id = "BR.8830172465501928", "BR.4417730982216650"
-    _post(*signed(text_update("oi", wamid="wamid.D1", user_id=old_id)))
-    _drain(channel)
-    _post(*signed(fixture("user_id_update")))
-    _drain(channel)
-    _post(*signed(text_update("voltei", wamid="wamid.D2", user_id=new_id)))
-    _drain(channel)
+    post_webhook(*signed(text_update("oi", wamid="wamid.D1", user_id=old_id)))
+    drain(channel)
+    post_webhook(*signed(fixture("user_id_update")))
+    drain(channel)
+    post_webhook(*signed(text_update("voltei", wamid="wamid.D2", user_id=new_id)))
+    drain(channel)
     customers = _rows(
         channel, "SELECT id, wa_user_id, previous_user_ids FROM customers"
     )
@@ -265,13 +214,15 @@ def test_messages_under_the_new_id_before_the_update_are_merged(
     channel: Channel,
 ) -> None:
     old_id, new_id = "BR.8830172465501928", "BR.4417730982216650"
-    _post(*signed(text_update("oi", wamid="wamid.E1", user_id=old_id)))
-    _drain(channel)
-    _post(*signed(text_update("de novo", wamid="wamid.E2", user_id=new_id, phone=None)))
-    _drain(channel)
+    post_webhook(*signed(text_update("oi", wamid="wamid.E1", user_id=old_id)))
+    drain(channel)
+    post_webhook(
+        *signed(text_update("de novo", wamid="wamid.E2", user_id=new_id, phone=None))
+    )
+    drain(channel)
     assert len(_rows(channel, "SELECT id FROM customers")) == 2
-    _post(*signed(fixture("user_id_update")))
-    _drain(channel)
+    post_webhook(*signed(fixture("user_id_update")))
+    drain(channel)
     [customer] = _rows(channel, "SELECT id, wa_user_id FROM customers")
     assert customer["wa_user_id"] == new_id
     assert (
@@ -282,8 +233,8 @@ def test_messages_under_the_new_id_before_the_update_are_merged(
 def test_same_update_three_times_is_one_message_and_one_turn(channel: Channel) -> None:
     body, signature = signed(text_update("quero meu boleto", wamid="wamid.F1"))
     for _ in range(3):
-        assert _post(body, signature).status_code == 200
-    _drain(channel)
+        assert post_webhook(body, signature).status_code == 200
+    drain(channel)
     # Meta redelivers days later, long after SQS deduplication has forgotten.
     update = parse_webhook(json.loads(body))[0]
     channel.engine.handle(channel.tenant_id, update)
@@ -319,7 +270,7 @@ def test_same_update_on_two_workers_at_once_is_one_turn(channel: Channel) -> Non
 
 def test_worker_dying_mid_batch_loses_and_doubles_nothing(channel: Channel) -> None:
     for i in range(3):
-        _post(
+        post_webhook(
             *signed(
                 text_update(f"mensagem {i}", wamid=f"wamid.H{i}", user_id=f"BR.10{i}")
             )
@@ -338,7 +289,7 @@ def test_worker_dying_mid_batch_loses_and_doubles_nothing(channel: Channel) -> N
     import time
 
     time.sleep(1.2)
-    assert _drain(channel) == 3
+    assert drain(channel) == 3
     inbound = _rows(
         channel, "SELECT wamid FROM messages WHERE direction = 'inbound' ORDER BY wamid"
     )
@@ -349,8 +300,8 @@ def test_worker_dying_mid_batch_loses_and_doubles_nothing(channel: Channel) -> N
 
 def test_bot_down_hands_off_with_a_pt_br_message(channel: Channel) -> None:
     channel.rasa.down = True
-    _post(*signed(text_update("alô?", wamid="wamid.I1")))
-    _drain(channel)
+    post_webhook(*signed(text_update("alô?", wamid="wamid.I1")))
+    drain(channel)
     [conversation] = _rows(channel, "SELECT id, state FROM conversations")
     assert conversation["state"] == "waiting_human"
     [handoff] = _rows(channel, "SELECT reason FROM handoffs")
@@ -359,8 +310,8 @@ def test_bot_down_hands_off_with_a_pt_br_message(channel: Channel) -> None:
     assert "atendimento" in sent["text"]["body"]
     # In the human states, later messages are stored for attendants, not sent to Rasa.
     channel.rasa.down = False
-    _post(*signed(text_update("ainda aqui", wamid="wamid.I2")))
-    _drain(channel)
+    post_webhook(*signed(text_update("ainda aqui", wamid="wamid.I2")))
+    drain(channel)
     assert channel.rasa.calls == []
     assert (
         len(_rows(channel, "SELECT id FROM messages WHERE direction = 'inbound'")) == 2
@@ -372,8 +323,8 @@ def test_bot_down_hands_off_with_a_pt_br_message(channel: Channel) -> None:
 
 def test_429_then_200_delivers_one_message(channel: Channel) -> None:
     channel.graph.script({"status": 429}, {"status": 200})
-    _post(*signed(text_update("oi", wamid="wamid.J1")))
-    _drain(channel)
+    post_webhook(*signed(text_update("oi", wamid="wamid.J1")))
+    drain(channel)
     attempts = [r for r in channel.graph.requests() if r.get("body", {}).get("type")]
     assert [r["response_status"] for r in attempts] == [429, 200]
     [outbound] = _rows(
@@ -384,8 +335,8 @@ def test_429_then_200_delivers_one_message(channel: Channel) -> None:
 
 def test_throughput_error_130429_is_honoured(channel: Channel) -> None:
     channel.graph.script({"status": 400, "error": {"code": 130429}}, {"status": 200})
-    _post(*signed(text_update("oi", wamid="wamid.K1")))
-    _drain(channel)
+    post_webhook(*signed(text_update("oi", wamid="wamid.K1")))
+    drain(channel)
     [outbound] = _rows(
         channel, "SELECT status FROM messages WHERE direction = 'outbound'"
     )
@@ -395,8 +346,8 @@ def test_throughput_error_130429_is_honoured(channel: Channel) -> None:
 
 def test_400_is_not_retried_and_recorded_as_failed(channel: Channel) -> None:
     channel.graph.script({"status": 400, "error": {"code": 131026}})
-    _post(*signed(text_update("oi", wamid="wamid.L1")))
-    _drain(channel)
+    post_webhook(*signed(text_update("oi", wamid="wamid.L1")))
+    drain(channel)
     attempts = [r for r in channel.graph.requests() if r.get("body", {}).get("type")]
     assert [r["response_status"] for r in attempts] == [400]
     [outbound] = _rows(

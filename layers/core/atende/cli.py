@@ -1,19 +1,27 @@
-"""``atende`` command line: operator tasks (tenants, migrations).
+"""``atende`` command line: operator tasks (tenants, migrations, dead letters).
 
 Examples:
     atende tenant create "Loja Exemplo"
     atende attendant invite --tenant <id> --email ana@loja.com.br --name Ana
     atende db migrate
+    atende dlq list
+    atende dlq show <id>
+    atende dlq redrive --all
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from atende.config import get_settings
 from atende.errors import AtendeError
+
+if TYPE_CHECKING:
+    from atende.conversations.dead_letters import DeadLetterQueue
 
 
 def _tenant_create(args: argparse.Namespace) -> int:
@@ -74,6 +82,79 @@ def _db_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+# The local stack's queue names (infra/local_stack.py); in AWS the stack's
+# outputs ConversationQueueUrl and ConversationDeadLetterQueueUrl.
+LOCAL_QUEUE = "atende-conversations.fifo"
+LOCAL_DLQ = "atende-conversations-dlq.fifo"
+
+
+def _queue_url(explicit: str | None, configured: str | None, local_name: str) -> str:
+    if explicit or configured:
+        return str(explicit or configured)
+    settings = get_settings()
+    if settings.env != "local":
+        raise SystemExit(
+            "Defina CONVERSATION_QUEUE_URL e CONVERSATION_DLQ_URL (saídas da pilha)."
+        )
+    from atende import aws
+
+    return str(aws.client("sqs").get_queue_url(QueueName=local_name)["QueueUrl"])
+
+
+def _dead_letters(args: argparse.Namespace) -> DeadLetterQueue:
+    from atende.conversations.dead_letters import DeadLetterQueue
+
+    settings = get_settings()
+    return DeadLetterQueue(
+        _queue_url(args.dlq_url, settings.conversation_dlq_url, LOCAL_DLQ)
+    )
+
+
+def _dlq_list(args: argparse.Namespace) -> int:
+    dlq = _dead_letters(args)
+    letters = dlq.letters()
+    if not letters:
+        print("Fila de mensagens mortas vazia.")
+        return 0
+    print(f"{len(letters)} registro(s) na fila de mensagens mortas:")
+    for letter in letters:
+        row = letter.summary()
+        print(
+            f"  {row['id']}  {row['failed_at'] or '-':25}  {row['reason']:13}"
+            f"  tentativas={row['attempts']}  tipo={row['kind']}"
+            f"  cliente(tenant)={row['tenant_id']}"
+        )
+    return 0
+
+
+def _dlq_show(args: argparse.Namespace) -> int:
+    dlq = _dead_letters(args)
+    letter = dlq.show(args.id)
+    if letter is None:
+        print(
+            f"Registro {args.id} não está na fila de mensagens mortas.", file=sys.stderr
+        )
+        return 1
+    print(json.dumps(letter.inspect(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _dlq_redrive(args: argparse.Namespace) -> int:
+    if not args.all and not args.id:
+        print("Informe --id <id> (uma ou mais vezes) ou --all.", file=sys.stderr)
+        return 2
+    dlq = _dead_letters(args)
+    target = _queue_url(
+        args.queue_url, get_settings().conversation_queue_url, LOCAL_QUEUE
+    )
+    redriven = dlq.redrive(target, message_ids=None if args.all else set(args.id))
+    print(f"{len(redriven)} registro(s) devolvido(s) à fila de conversas.")
+    missing = sorted(set(args.id or ()) - set(redriven))
+    for message_id in missing:
+        print(f"  não encontrado: {message_id}", file=sys.stderr)
+    return 1 if missing else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atende", description="Atende operations")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -106,6 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("migrate", help="apply pending migrations").set_defaults(
         func=_db_migrate
     )
+
+    dlq = groups.add_parser(
+        "dlq", help="the conversation queue's dead letters (inspect, redrive)"
+    )
+    dlq.add_argument("--dlq-url", default=None, help="default: CONVERSATION_DLQ_URL")
+    dlq_commands = dlq.add_subparsers(dest="command", required=True)
+    dlq_commands.add_parser(
+        "list", help="records, their reason and attempts (no content)"
+    ).set_defaults(func=_dlq_list)
+    show = dlq_commands.add_parser("show", help="one record, personal data masked")
+    show.add_argument("id", help="the record's id, from `atende dlq list`")
+    show.set_defaults(func=_dlq_show)
+    redrive = dlq_commands.add_parser(
+        "redrive", help="send records back to the conversation queue (idempotent)"
+    )
+    redrive.add_argument("--id", action="append", help="a record's id (repeatable)")
+    redrive.add_argument("--all", action="store_true", help="every record")
+    redrive.add_argument(
+        "--queue-url", default=None, help="default: CONVERSATION_QUEUE_URL"
+    )
+    redrive.set_defaults(func=_dlq_redrive)
     return parser
 
 

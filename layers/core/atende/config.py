@@ -111,6 +111,24 @@ class Settings(BaseSettings):
     conversation_queue_url: str | None = Field(
         default=None, validation_alias="CONVERSATION_QUEUE_URL"
     )
+    conversation_dlq_url: str | None = Field(
+        default=None,
+        validation_alias="CONVERSATION_DLQ_URL",
+        description="The conversation queue's dead-letter queue (FIFO).",
+    )
+    worker_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        validation_alias="WORKER_MAX_ATTEMPTS",
+        description=(
+            "Deliveries of one queued update before the worker moves it to the"
+            " dead-letter queue with its reason (below the queue's maxReceiveCount,"
+            " which only catches crashes and timeouts)."
+        ),
+    )
+    parked_status_ttl_min: float = Field(
+        default=60.0, gt=0, validation_alias="PARKED_STATUS_TTL_MIN"
+    )
     conversation_idle_timeout_min: float = Field(
         default=30.0, gt=0, validation_alias="CONVERSATION_IDLE_TIMEOUT_MIN"
     )

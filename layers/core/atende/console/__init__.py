@@ -18,7 +18,6 @@ committed, announced to open consoles (``live.publish``).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from atende.audit import record_event
 from atende.conversations import handoff as handoffs
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
-from atende.conversations.engine import ConversationEngine, RetryLater
+from atende.conversations.engine import ConversationEngine
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 from atende.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -379,10 +378,9 @@ def reply(
             context=context,
             details={"message_id": str(message_id), "type": type_},
         )
-    # WhatsApp unavailable: the reply stays pending; the conversation's next
-    # delivery sends it.
-    with contextlib.suppress(RetryLater):
-        engine.deliver_outbox(principal.tenant_id, conversation_id)
+    # WhatsApp unavailable: the reply stays pending; the sweeper's relay (or
+    # the conversation's next delivery) sends it.
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
     with tenant_transaction(principal.tenant_id) as conn:
         row = conn.execute(
             "SELECT status, error_code, error_title, created_at FROM messages"

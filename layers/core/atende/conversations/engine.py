@@ -6,6 +6,11 @@ claimed with a lease (pending → running → done) before Rasa is called. Repli
 go to an outbox in the same transaction that completes the turn, and the outbox
 is then delivered; a redelivered update whose turn is done only flushes the
 outbox, so a worker that died after the turn loses nothing.
+
+Nothing here waits on the queue's retries except a turn another worker holds:
+a status for an unknown message is parked (applied when its message is
+recorded, dropped at its TTL), and replies WhatsApp can't take now stay in the
+outbox with a retry budget of their own, relayed by the sweeper.
 """
 
 from __future__ import annotations
@@ -46,7 +51,11 @@ _WITH_PEOPLE = (State.WAITING_HUMAN, State.WITH_HUMAN)
 
 
 class RetryLater(Exception):
-    """The update can't be finished now; the queue must deliver it again."""
+    """The update can't be finished now; the queue must deliver it again.
+
+    Raised only while another worker holds the message's bot turn (its lease
+    bounds the wait); the worker's attempt budget ends in the dead-letter queue.
+    """
 
 
 class Bot(Protocol):
@@ -61,6 +70,16 @@ class Bot(Protocol):
 class EngineConfig:
     idle_timeout: timedelta = timedelta(minutes=30)
     turn_lease: timedelta = timedelta(seconds=60)
+    # How long a status for an unknown message waits for it.
+    parked_status_ttl: timedelta = timedelta(hours=1)
+    # Attempts per reply before it is marked failed; the waits between them
+    # double from send_retry_base up to send_retry_max (~40 min in all).
+    send_attempts: int = 10
+    send_retry_base: timedelta = timedelta(seconds=5)
+    send_retry_max: timedelta = timedelta(minutes=10)
+
+    def send_backoff(self, attempts: int) -> timedelta:
+        return min(self.send_retry_base * (1 << (attempts - 1)), self.send_retry_max)
 
 
 def _utcnow() -> datetime:
@@ -226,25 +245,32 @@ class ConversationEngine:
 
     # -- outbound --------------------------------------------------------
 
-    def deliver_outbox(self, tenant_id: UUID, conversation_id: UUID) -> None:
-        """Send the conversation's pending replies, in order.
+    def deliver_outbox(self, tenant_id: UUID, conversation_id: UUID) -> int:
+        """Send the conversation's pending replies, in order; returns how many
+        are left waiting.
 
-        Raises:
-            RetryLater: WhatsApp is throttling or down; what is left stays pending.
+        When WhatsApp is throttling or down, the first reply that could not go
+        (and those after it, to keep the order) stays in the outbox with a
+        backoff; the sweeper's relay tries again. A reply out of attempts is
+        marked failed (``ENVIO_ESGOTADO``) and the next ones go on.
         """
-        retry = False
+        waiting = 0
         with tenant_transaction(tenant_id) as conn:
             items = store.lock_outbox(conn, conversation_id)
             if not items:
-                return
+                return 0
             conversation = store.get_conversation(conn, conversation_id)
             customer = store.recipient_of(conn, conversation_id)
             to = _recipient(customer.wa_user_id, customer.phone)
             graph = self._graph_for(conversation.phone_number_id or "")
-            for item in items:
+            for position, item in enumerate(items):
                 try:
                     sent = _send(graph, to, item, conversation.last_inbound_at)
-                    store.mark_sent(conn, item.id, sent.wamid)
+                    applied = store.mark_sent(conn, item.id, sent.wamid)
+                    if applied:
+                        metrics.add_metric(
+                            name="ParkedStatusesApplied", unit="Count", value=applied
+                        )
                 except (OutsideCustomerWindow, InvalidInput) as error:
                     # Refused before reaching Meta: recorded, and the replies
                     # after it still go.
@@ -259,40 +285,88 @@ class ConversationEngine:
                         code="MENSAGEM_MALFORMADA",
                         title="Mensagem malformada; não foi enviada.",
                     )
-                except CircuitOpenError:
-                    retry = True
-                    break
-                except GraphApiError as error:
-                    if error.retryable:
-                        retry = True
+                except (CircuitOpenError, GraphApiError) as error:
+                    if isinstance(error, GraphApiError) and not error.retryable:
+                        store.mark_failed(
+                            conn,
+                            item.id,
+                            code=str(error.graph_code or error.code),
+                            title=error.title or error.user_message,
+                        )
+                    elif item.send_attempts + 1 >= self._config.send_attempts:
+                        logger.error(
+                            "reply out of send attempts",
+                            extra={"attempts": item.send_attempts + 1},
+                        )
+                        metrics.add_metric(
+                            name="OutboxSendsExhausted", unit="Count", value=1
+                        )
+                        store.mark_failed(
+                            conn,
+                            item.id,
+                            code=texts.SEND_EXHAUSTED_CODE,
+                            title=texts.SEND_EXHAUSTED,
+                        )
+                    else:
+                        attempts = item.send_attempts + 1
+                        store.defer_send(
+                            conn,
+                            item.id,
+                            attempts=attempts,
+                            retry_in=self._config.send_backoff(attempts),
+                        )
+                        waiting = len(items) - position
+                        metrics.add_metric(
+                            name="OutboxSendsDeferred", unit="Count", value=1
+                        )
                         break
-                    store.mark_failed(
-                        conn,
-                        item.id,
-                        code=str(error.graph_code or error.code),
-                        title=error.title or error.user_message,
-                    )
                 if item.payload.get("secret"):
                     # One-time links: they reach the customer, never the history.
                     store.redact(conn, item.id, texts.ONE_TIME_LINKS_HIDDEN)
-        if retry:
-            raise RetryLater("WhatsApp unavailable; replies stay in the outbox")
+        return waiting
+
+    def relay_outboxes(self, tenant_id: UUID) -> int:
+        """Deliver replies whose next attempt is due (the sweeper's relay);
+        returns how many conversations it tried."""
+        with tenant_transaction(tenant_id) as conn:
+            due = store.due_outboxes(conn)
+        for conversation_id in due:
+            try:
+                self.deliver_outbox(tenant_id, conversation_id)
+            except Exception:
+                # One conversation's failure never stops the others'.
+                logger.exception("outbox relay failed for one conversation")
+        return len(due)
 
     # -- statuses --------------------------------------------------------
 
     def _status(self, tenant_id: UUID, status: StatusUpdate) -> None:
         first_error = status.errors[0] if status.errors else None
+        error_code = str(first_error.code) if first_error else None
+        error_title = first_error.title if first_error else None
         with tenant_transaction(tenant_id) as conn:
+            store.lock_wamid(conn, status.wamid)
             applied = store.apply_status(
                 conn,
                 wamid=status.wamid,
                 status=status.status,
-                error_code=str(first_error.code) if first_error else None,
-                error_title=first_error.title if first_error else None,
+                error_code=error_code,
+                error_title=error_title,
             )
-        if applied is None:
-            # The status can beat the send's own response: try again shortly.
-            raise RetryLater("status for a message not recorded yet")
+            if applied is None and status.status in store.PARKABLE_STATUSES:
+                # Not (yet) ours: a send whose row commits after Meta's first
+                # status, a message sent by another tool on the same number,
+                # one already erased. Kept for a while, never retried.
+                store.park_status(
+                    conn,
+                    wamid=status.wamid,
+                    status=status.status,
+                    error_code=error_code,
+                    error_title=error_title,
+                    customer_key=status.customer_key,
+                    ttl=self._config.parked_status_ttl,
+                )
+                metrics.add_metric(name="StatusesParked", unit="Count", value=1)
 
     # -- inactivity ------------------------------------------------------
 
@@ -313,19 +387,51 @@ class ConversationEngine:
                 live.publish(
                     tenant_id, "queue.changed", conversation_id=conversation.id
                 )
-            try:
-                self.deliver_outbox(tenant_id, conversation.id)
-            except RetryLater:
-                logger.warning(
-                    "goodbye left in the outbox", extra={"tenant": str(tenant_id)}
-                )
+            self.deliver_outbox(tenant_id, conversation.id)
         return len(idle)
 
     def close_idle_everywhere(self) -> int:
-        """Run :meth:`close_idle` for every tenant (the scheduled sweeper)."""
+        """Run :meth:`close_idle` for every tenant."""
+        return self.sweep_everywhere().closed
+
+    def sweep(self, tenant_id: UUID) -> SweepReport:
+        """The scheduled upkeep of one tenant: idle conversations closed,
+        due replies relayed, parked statuses past their TTL dropped."""
+        closed = self.close_idle(tenant_id)
+        relayed = self.relay_outboxes(tenant_id)
+        with tenant_transaction(tenant_id) as conn:
+            expired = store.expire_parked_statuses(conn)
+        if expired:
+            metrics.add_metric(
+                name="ParkedStatusesExpired", unit="Count", value=expired
+            )
+        return SweepReport(closed=closed, relayed=relayed, expired_statuses=expired)
+
+    def sweep_everywhere(self) -> SweepReport:
+        """:meth:`sweep` for every tenant; one tenant's failure spares the rest."""
         with directory_transaction() as conn:
             tenant_ids = [r["id"] for r in conn.execute("SELECT id FROM tenants")]
-        return sum(self.close_idle(tenant_id) for tenant_id in tenant_ids)
+        total = SweepReport()
+        for tenant_id in tenant_ids:
+            try:
+                total += self.sweep(tenant_id)
+            except Exception:
+                logger.exception("sweep failed for one tenant")
+        return total
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    closed: int = 0
+    relayed: int = 0
+    expired_statuses: int = 0
+
+    def __add__(self, other: SweepReport) -> SweepReport:
+        return SweepReport(
+            self.closed + other.closed,
+            self.relayed + other.relayed,
+            self.expired_statuses + other.expired_statuses,
+        )
 
 
 def _send(

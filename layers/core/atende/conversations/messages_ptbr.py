@@ -15,3 +15,9 @@ ONLY_TEXT_UNDERSTOOD = (
 ONE_TIME_LINKS_HIDDEN = (
     "[Links de uso único enviados ao cliente; ocultos no histórico por segurança.]"
 )
+# Shown to attendants beside a reply WhatsApp never took.
+SEND_EXHAUSTED_CODE = "ENVIO_ESGOTADO"
+SEND_EXHAUSTED = (
+    "O WhatsApp não aceitou esta mensagem depois de várias tentativas; ela não foi "
+    "enviada."
+)

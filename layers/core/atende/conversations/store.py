@@ -365,10 +365,13 @@ def enqueue_outbound(
     row = conn.execute(
         # clock_timestamp(), not now(): a turn's replies share one transaction,
         # and the outbox sends them in created_at order.
+        # next_attempt_at: when the relay may pick it up if whoever queued it
+        # did not deliver it first (a crash between commit and send).
         "INSERT INTO messages (tenant_id, conversation_id, direction, type, body,"
-        " payload, status, sent_by_attendant_id, created_at) VALUES"
-        " (current_tenant_id(), %s, 'outbound', %s, %s, %s, 'pending', %s,"
-        " clock_timestamp()) RETURNING id",
+        " payload, status, sent_by_attendant_id, created_at, next_attempt_at)"
+        " VALUES (current_tenant_id(), %s, 'outbound', %s, %s, %s, 'pending', %s,"
+        " clock_timestamp(), clock_timestamp() + interval '15 seconds')"
+        " RETURNING id",
         (conversation_id, type_, body, Jsonb(payload or {}), attendant_id),
     ).fetchone()
     assert row is not None
@@ -385,23 +388,63 @@ class OutboxItem:
     type: str
     body: str
     payload: dict[str, Any]
+    send_attempts: int = 0
 
 
 def lock_outbox(conn: Connection, conversation_id: UUID) -> list[OutboxItem]:
     """Pending replies of a conversation, oldest first, locked for sending."""
+    # One sender per conversation at a time, so replies leave in order even
+    # when the worker, the console and the relay deliver at once.
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || %s, 0))",
+        (str(conversation_id),),
+    )
     rows = conn.execute(
-        "SELECT id, type, body, payload FROM messages WHERE conversation_id = %s"
-        " AND status = 'pending' ORDER BY created_at, id FOR UPDATE SKIP LOCKED",
+        "SELECT id, type, body, payload, send_attempts FROM messages"
+        " WHERE conversation_id = %s AND status = 'pending'"
+        " ORDER BY created_at, id FOR UPDATE",
         (conversation_id,),
     ).fetchall()
     return [OutboxItem(**row) for row in rows]
 
 
-def mark_sent(conn: Connection, message_id: UUID, wamid: str) -> None:
+def mark_sent(conn: Connection, message_id: UUID, wamid: str) -> int:
+    """Record Meta's wamid for a sent reply and apply statuses parked for it
+    (Meta's first status can beat the send's own response). Returns how many
+    parked statuses were applied."""
     conn.execute(
         "UPDATE messages SET status = 'sent', wamid = %s, updated_at = now()"
         " WHERE id = %s",
         (wamid, message_id),
+    )
+    lock_wamid(conn, wamid)
+    parked = conn.execute(
+        "DELETE FROM parked_statuses WHERE wamid = %s"
+        " RETURNING status, error_code, error_title",
+        (wamid,),
+    ).fetchall()
+    for row in sorted(parked, key=lambda r: _STATUS_RANK.get(r["status"], 0)):
+        apply_status(
+            conn,
+            wamid=wamid,
+            status=row["status"],
+            error_code=row["error_code"],
+            error_title=row["error_title"],
+        )
+    return len(parked)
+
+
+def lock_wamid(conn: Connection, wamid: str) -> None:
+    """Serialise, until commit, the recording of a wamid and its statuses.
+
+    A status takes this lock before looking for its message; a send takes it
+    after recording the wamid and before looking for parked statuses. Whichever
+    commits first, the other sees it: no status is parked after its message was
+    recorded and then left behind.
+    """
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('wamid:' || %s, 0))",
+        (wamid,),
     )
 
 
@@ -421,6 +464,56 @@ def mark_failed(conn: Connection, message_id: UUID, *, code: str, title: str) ->
     )
 
 
+def defer_send(
+    conn: Connection, message_id: UUID, *, attempts: int, retry_in: timedelta
+) -> None:
+    """WhatsApp could not take the reply now: it waits for the relay."""
+    conn.execute(
+        "UPDATE messages SET send_attempts = %s, next_attempt_at = now() + %s,"
+        " updated_at = now() WHERE id = %s",
+        (attempts, retry_in, message_id),
+    )
+
+
+def due_outboxes(conn: Connection, *, limit: int = 500) -> list[UUID]:
+    """Conversations with replies whose next send attempt is due (the relay)."""
+    rows = conn.execute(
+        "SELECT conversation_id FROM messages WHERE status = 'pending'"
+        " AND next_attempt_at <= now() GROUP BY conversation_id"
+        " ORDER BY min(next_attempt_at) LIMIT %s",
+        (limit,),
+    ).fetchall()
+    return [r["conversation_id"] for r in rows]
+
+
+def park_status(
+    conn: Connection,
+    *,
+    wamid: str,
+    status: str,
+    error_code: str | None,
+    error_title: str | None,
+    customer_key: str,
+    ttl: timedelta,
+) -> bool:
+    """Keep a status whose message is unknown until it is recorded or ``ttl``
+    passes; returns False for one already parked (a redelivery)."""
+    row = conn.execute(
+        "INSERT INTO parked_statuses (tenant_id, wamid, status, error_code,"
+        " error_title, customer_key, expires_at) VALUES (current_tenant_id(),"
+        " %s, %s, %s, %s, %s, now() + %s) ON CONFLICT DO NOTHING RETURNING wamid",
+        (wamid, status, error_code, error_title, customer_key, ttl),
+    ).fetchone()
+    return row is not None
+
+
+def expire_parked_statuses(conn: Connection) -> int:
+    """Drop parked statuses past their TTL; returns how many."""
+    return conn.execute(
+        "DELETE FROM parked_statuses WHERE expires_at <= now()"
+    ).rowcount
+
+
 # Statuses only move forward; 'failed' may follow any of them.
 _STATUS_RANK = {
     "pending": 0,
@@ -430,6 +523,8 @@ _STATUS_RANK = {
     "read": 4,
     "failed": 5,
 }
+# Statuses worth keeping for a message not recorded yet.
+PARKABLE_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 
 def apply_status(

@@ -2,9 +2,10 @@
 
 - S3: the customer's media and access exports (tenant prefix).
 - Rasa: the trackers of every conversation (the bot's memory).
+- SQS: the customer's records in the conversation dead-letter queue.
 - PostgreSQL: contacts, exports, handoffs, messages (with their wamids, the
-  durable dedupe records) and conversations are deleted; the customer row is
-  anonymised (it anchors what must stay).
+  durable dedupe records), parked delivery statuses and conversations are
+  deleted; the customer row is anonymised (it anchors what must stay).
 
 Kept, as the law requires and without personal data: audit events (ids and
 counts only), consent decisions (proof of the legal basis, art. 8 §2), the LGPD
@@ -24,6 +25,7 @@ from psycopg.types.json import Jsonb
 from atende import lgpd
 from atende.audit import Actor, record_event
 from atende.config import get_settings
+from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
 from atende.db.secrets import conninfo_from_secret
 from atende.documents import storage
@@ -94,6 +96,19 @@ def _s3_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
     return keys
 
 
+def _customer_keys(conn: Connection, customer_id: UUID) -> list[str]:
+    """Every key Meta knows the customer by: the queue's group and the parked
+    statuses use them."""
+    row = conn.execute(
+        "SELECT wa_user_id, phone, previous_user_ids FROM customers WHERE id = %s",
+        (customer_id,),
+    ).fetchone()
+    if row is None:
+        return []
+    keys = [row["wa_user_id"], row["phone"], *row["previous_user_ids"]]
+    return sorted({str(k) for k in keys if k})
+
+
 def tracker_store_url() -> str | None:
     """Rasa's tracker store, when the bot is deployed (settings or secret)."""
     settings = get_settings()
@@ -137,9 +152,17 @@ def erase_customer(
             assert proof is not None  # written in the erasing transaction
             return proof
         keys = _s3_keys(conn, tenant_id, customer_id)
-    # S3 first: if the rest fails, a second run finds nothing there and goes on.
+        customer_keys = _customer_keys(conn, customer_id)
+    # S3 and SQS first: if the rest fails, a second run finds nothing there
+    # and goes on.
     for start in range(0, len(keys), 1000):
         storage.delete(keys[start : start + 1000])
+    dlq_url = get_settings().conversation_dlq_url
+    dead_letters = (
+        DeadLetterQueue(dlq_url).erase_customer(tenant_id, customer_keys)
+        if dlq_url
+        else 0
+    )
     if tracker_db_url is None:
         tracker_db_url = tracker_store_url()
 
@@ -179,6 +202,10 @@ def erase_customer(
                 " (SELECT id FROM conversations WHERE customer_id = %s)",
                 customer_id,
             ),
+            "parked_statuses": conn.execute(
+                "DELETE FROM parked_statuses WHERE customer_key = ANY(%s)",
+                (customer_keys,),
+            ).rowcount,
         }
         conn.execute(
             "UPDATE lgpd_requests SET conversation_id = NULL WHERE customer_id = %s",
@@ -201,6 +228,7 @@ def erase_customer(
         deleted: dict[str, Any] = {
             "postgres": {**postgres, "customers": "anonimizado"},
             "s3": {"objects": len(keys)},
+            "sqs": {"dead_letters": dead_letters},
             "rasa_tracker": tracker,
             "kept": list(KEPT),
         }

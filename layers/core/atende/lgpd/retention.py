@@ -8,7 +8,9 @@ Per tenant (``retention_policies``, else the settings' defaults):
 - access exports older than ``exports_hours`` (S3 files and rows);
 - document results past their TTL (S3 file and row; the job's metadata stays);
 - audit events older than 365 days, through ``purge_expired_audit_events``
-  (the table is append-only for the application; the floor is in the database).
+  (the table is append-only for the application; the floor is in the database);
+- records in the conversation dead-letter queue older than ``messages_days``
+  (they carry a customer's message; the queue itself keeps none past 14 days).
 
 Work goes in batches (S3 first, then the rows), so a run that stops half way
 leaves nothing dangling and the next run goes on; a second run finds nothing.
@@ -20,12 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import psycopg
 
 from atende.audit import SYSTEM, Actor, record_event
 from atende.config import get_settings
+from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.documents import storage
 from atende.errors import InvalidInput
@@ -226,6 +230,12 @@ def apply_tenant_retention(
     tracker_db_url = tracker_store_url()
     if tracker_db_url is not None:
         removed["tracker_events"] = _tracker_events(tenant_id, policy, tracker_db_url)
+    if settings.conversation_dlq_url:
+        removed["dead_letters"] = DeadLetterQueue(
+            settings.conversation_dlq_url
+        ).purge_older_than(
+            tenant_id, datetime.now(UTC) - timedelta(days=policy.messages_days)
+        )
     if any(removed.values()):
         with tenant_transaction(tenant_id) as conn:
             record_event(

@@ -11,6 +11,7 @@ from functools import lru_cache
 from atende import aws
 from atende.bot import RasaClient
 from atende.config import get_settings
+from atende.conversations.dead_letters import DeadLetterQueue
 from atende.conversations.engine import ConversationEngine, EngineConfig
 from atende.errors import ServiceUnavailable
 from atende.whatsapp.graph import GraphClient
@@ -68,6 +69,14 @@ def queue() -> UpdateQueue:
     return UpdateQueue(url)
 
 
+@lru_cache(maxsize=1)
+def dead_letters() -> DeadLetterQueue:
+    url = get_settings().conversation_dlq_url
+    if not url:
+        raise ChannelNotConfigured()
+    return DeadLetterQueue(url)
+
+
 _graph_clients: dict[str, GraphClient] = {}
 _graph_lock = threading.Lock()
 
@@ -98,13 +107,14 @@ def engine() -> ConversationEngine:
         config=EngineConfig(
             idle_timeout=timedelta(minutes=settings.conversation_idle_timeout_min),
             turn_lease=timedelta(seconds=settings.bot_turn_lease_s),
+            parked_status_ttl=timedelta(minutes=settings.parked_status_ttl_min),
         ),
     )
 
 
 def reset() -> None:
     """Forget every built part (tests, settings changes)."""
-    for cached in (secrets, directory, queue, engine):
+    for cached in (secrets, directory, queue, dead_letters, engine):
         cached.cache_clear()
     with _graph_lock:
         for client in _graph_clients.values():

@@ -24,7 +24,7 @@ from atende import aws
 from atende.db import lookup_transaction
 from atende.errors import DependencyFailed, Forbidden, InvalidInput, Unauthenticated
 from atende.observability import logger, metrics
-from atende.whatsapp.updates import Update, parse_webhook
+from atende.whatsapp.updates import Update, parse_webhook, update_from_json
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -125,6 +125,19 @@ class QueuedUpdate:
             "MessageGroupId": f"{self.tenant_id}:{self.update.customer_key}"[:128],
             "MessageDeduplicationId": hashlib.sha256(dedup.encode()).hexdigest(),
         }
+
+    @classmethod
+    def from_body(cls, body: str) -> QueuedUpdate:
+        """The update a queue message carries.
+
+        Raises:
+            ValueError: not a body :meth:`to_message` wrote (a poison record).
+        """
+        try:
+            message = json.loads(body)
+            return cls(UUID(message["tenant_id"]), update_from_json(message["update"]))
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"undecodable queue record: {type(exc).__name__}") from exc
 
 
 class UpdateQueue:

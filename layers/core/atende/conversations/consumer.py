@@ -1,0 +1,84 @@
+"""One record of the conversation queue, applied with a bounded retry budget.
+
+A record that fails is retried by the queue (its customer's later records wait
+behind it, other customers' go on). On its last attempt, or at once when it
+can't even be decoded, it moves to the dead-letter queue with its reason: no
+record retries forever, and none disappears without a trace. The customer's
+message itself is already stored by then whenever it could be (the engine
+stores before it talks to Rasa or WhatsApp).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from atende.conversations.dead_letters import DeadLetterQueue, QueueRecord
+from atende.conversations.engine import RetryLater
+from atende.observability import logger, mask_pii, metrics
+from atende.whatsapp.updates import Update
+from atende.whatsapp.webhook import QueuedUpdate
+
+__all__ = ["Outcome", "apply_record"]
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class Engine(Protocol):
+    def handle(self, tenant_id: UUID, update: Update) -> None: ...
+
+
+def apply_record(
+    record: QueueRecord,
+    *,
+    engine: Engine,
+    dead_letters: DeadLetterQueue,
+    max_attempts: int,
+) -> Outcome:
+    """Apply ``record`` (whose ``attempts`` counts this delivery).
+
+    Raises:
+        Exception: the update failed and has attempts left; the queue retries.
+    """
+    try:
+        queued = QueuedUpdate.from_body(record.body)
+    except ValueError as error:
+        _dead_letter(record, dead_letters, reason="UNDECODABLE", error=error)
+        return Outcome.DEAD_LETTERED
+    try:
+        engine.handle(queued.tenant_id, queued.update)
+    except Exception as error:
+        if record.attempts < max_attempts:
+            logger.warning(
+                "queued update failed; the queue retries it",
+                extra={
+                    "attempt": record.attempts,
+                    "error": type(error).__name__,
+                    "update": queued.update.KIND,
+                },
+            )
+            raise
+        reason = "TURN_BUSY" if isinstance(error, RetryLater) else "FAILED"
+        _dead_letter(record, dead_letters, reason=reason, error=error)
+        return Outcome.DEAD_LETTERED
+    return Outcome.APPLIED
+
+
+def _dead_letter(
+    record: QueueRecord,
+    dead_letters: DeadLetterQueue,
+    *,
+    reason: str,
+    error: Exception,
+) -> None:
+    detail = mask_pii(f"{type(error).__name__}: {error}")
+    dead_letters.put(record, reason=reason, detail=detail)
+    logger.error(
+        "queued update moved to the dead-letter queue",
+        extra={"reason": reason, "attempts": record.attempts, "detail": detail},
+    )
+    metrics.add_metric(name="UpdatesDeadLettered", unit="Count", value=1)
