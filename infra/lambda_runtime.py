@@ -99,13 +99,8 @@ class SqsPoller(_Trigger):
                     for i, m in enumerate(done)
                 ],
             )
-        for message in messages:
-            if message["MessageId"] in failed:  # retry soon, as a short visibility
-                sqs.change_message_visibility(
-                    QueueUrl=self._queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=2,
-                )
+        # Failed records are left alone, as Lambda leaves them: they come back
+        # when their visibility ends (the worker sets it to its backoff).
 
 
 class Schedule(_Trigger):

@@ -1,13 +1,17 @@
 """`make run`: the whole Atende system on 127.0.0.1, on embedded stand-ins.
 
 - PostgreSQL: pgserver in ATENDE_DATA_DIR (survives restarts), migrated.
-- AWS: a moto server (S3, KMS, SQS, DynamoDB, Step Functions, ...).
-- API: the same Chalice app that is deployed, served by Chalice's local server.
+- AWS: a moto server (S3, KMS, SQS, DynamoDB, Step Functions, ...), in a
+  process of its own (``infra/stack_roles.py aws``).
+- API: the same Chalice app that is deployed, served by Chalice's local server
+  in a process of its own (``api``).
 - Documents: the Step Functions pipeline (real ASL) executed by moto, its
-  Lambda tasks routed to the real handlers; PaddleOCR on the shipped weights.
+  Lambda tasks routed to the real handlers in moto's process; PaddleOCR on the
+  shipped weights.
 - WhatsApp: a Graph API stand-in that records what Atende sends, the
   conversation worker fed from the FIFO queue like Lambda's event source
-  mapping, the idle-conversation sweeper on a schedule, and the simulator page.
+  mapping (``worker``, one process per concurrent instance, restarted if it
+  dies), the sweeper on a schedule (``sweeper``), and the simulator page.
 - Console: sign-in through moto's Cognito user pool (demo attendants with a
   local password), live updates through infra/live_gateway.py (API Gateway's
   WebSocket API stand-in, the real route handler behind it).
@@ -20,15 +24,15 @@ Ctrl-C (or SIGTERM) stops everything.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
-from types import FrameType, ModuleType
-from typing import Any
+from types import FrameType
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -63,20 +67,10 @@ from atende.whatsapp import runtime  # noqa: E402
 from infra import pipeline_local  # noqa: E402
 from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
+from infra.handlers import load_handler  # noqa: E402
 from infra.identity_pool import create_attendant_pool  # noqa: E402
-from infra.lambda_runtime import Schedule, SqsPoller  # noqa: E402
 from infra.live_gateway import LiveGateway  # noqa: E402
 from infra.simulator import SimulatorServer  # noqa: E402
-
-
-def _load_handler(relative: str) -> ModuleType:
-    """Import a function's handler module by path (each is named handler.py)."""
-    path = ROOT / relative
-    spec = importlib.util.spec_from_file_location(path.parent.name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _create_queues() -> tuple[str, str]:
@@ -93,7 +87,9 @@ def _create_queues() -> tuple[str, str]:
         QueueName=QUEUE_NAME,
         Attributes={
             "FifoQueue": "true",
-            "VisibilityTimeout": "60",
+            # Short, so a worker killed mid-batch (locally, its process)
+            # gets its records back soon; AWS uses 6 x the Lambda timeout.
+            "VisibilityTimeout": "30",
             "RedrivePolicy": json.dumps(
                 {
                     "deadLetterTargetArn": dlq_arn,
@@ -112,15 +108,6 @@ def _register_demo_number(tenant_id: str) -> None:
             " display_phone_number) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (tenant_id, DEMO_PHONE_NUMBER_ID, DEMO_DISPLAY_NUMBER),
         )
-
-
-def _start_moto(port: int) -> Any:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
 
 
 def _rekey_tenants(embedded: EmbeddedDatabase) -> None:
@@ -207,14 +194,62 @@ def _sign_in_attendants(tenant_id: str) -> None:
             )
 
 
+class Role:
+    """One child process of the stack (``infra/stack_roles.py <name>``)."""
+
+    def __init__(self, name: str, log_dir: Path, *, index: int | None = None) -> None:
+        self.name = name
+        suffix = "" if index is None else f"-{index}"
+        self._log = log_dir / f"{name}{suffix}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    def start(self) -> Role:
+        with self._log.open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - our own script
+                [sys.executable, str(ROOT / "infra" / "stack_roles.py"), self.name],
+                env=dict(os.environ),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def revive(self) -> None:
+        """Start it again if it died (a crash, or killed on purpose)."""
+        if self.process is not None and self.process.poll() is not None:
+            code = self.process.returncode
+            self.restarts += 1
+            print(f"  {self.name} stopped (exit {code}); starting it again", flush=True)
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_for_port(port: int, role: Role, within_s: float = 60) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if role.process is not None and role.process.poll() is not None:
+            raise RuntimeError(f"{role.name} exited; see its log in the data folder")
+        time.sleep(0.1)
+    raise RuntimeError(f"{role.name} did not open port {port}")
+
+
 def _stop(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> int:
-    from chalice.config import Config
-    from chalice.local import LocalDevServer
-
     for name, value in DEV_WHATSAPP.items():
         os.environ.setdefault(name, value)
     settings = get_settings()
@@ -232,28 +267,31 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
 
     embedded = start_embedded(settings.data_dir) if settings.embedded_database else None
     if embedded is not None:
         db.configure(embedded.app_url)
-    moto = _start_moto(settings.local_aws_port)
+        # The role processes reach the same server through its app role.
+        os.environ["DATABASE_URL"] = embedded.app_url
+    # moto's state-machine executor calls its Lambda API on this port.
+    os.environ["MOTO_PORT"] = str(settings.local_aws_port)
+    aws_role = Role("aws", log_dir).start()
+    roles = [aws_role]
     graph.start()
-    server = None
     live: LiveGateway | None = None
     bot: BotProcesses | None = None
     simulator: SimulatorServer | None = None
-    workers: list[SqsPoller | Schedule] = []
     try:
+        _wait_for_port(settings.local_aws_port, aws_role)
         if embedded is not None:
             _rekey_tenants(embedded)
         queue_url, dlq_url = _create_queues()
         os.environ["CONVERSATION_QUEUE_URL"] = queue_url
         os.environ["CONVERSATION_DLQ_URL"] = dlq_url
         # The document pipeline: the real ASL executed by moto, its Lambda
-        # tasks routed to functions/document_tasks in this process.
-        pipeline_local.enable_execution()
-        os.environ["MOTO_PORT"] = str(settings.local_aws_port)
-        pipeline_local.route_invocations()
+        # tasks routed to functions/document_tasks in moto's process.
         pipeline_local.create_bucket(settings.documents_bucket)
         os.environ["DOCUMENT_PIPELINE_ARN"] = pipeline_local.deploy()
         get_settings.cache_clear()
@@ -263,7 +301,7 @@ def main() -> int:
         _attendants_pool()
         _sign_in_attendants(demo["tenant_id"])
         live = LiveGateway(
-            _load_handler("functions/console_live/handler.py").handler,
+            load_handler("functions/console_live/handler.py").handler,
             port=settings.local_live_port,
         ).start()
         os.environ["CONSOLE_LIVE_URL"] = live.url
@@ -275,7 +313,7 @@ def main() -> int:
             tracker_db = make_conninfo(embedded.admin_url, dbname="postgres")
             ensure_service_database(tracker_db, "rasa_tracker", "atende_rasa")
             socket_dir = conninfo_to_dict(embedded.app_url)["host"]
-            # LGPD erasure in this process deletes the customer's trackers too.
+            # LGPD erasure deletes the customer's trackers too.
             os.environ["RASA_TRACKER_DB_URL"] = (
                 f"postgresql://atende_rasa@/rasa_tracker?host={socket_dir}"
             )
@@ -290,17 +328,16 @@ def main() -> int:
                     "CONSOLE_LIVE_ENDPOINT": live.endpoint,
                 },
             )
-            bot.start(settings.data_dir / "logs")
+            bot.start(log_dir)
             bot_status = f"{settings.rasa_url} (loading the model takes ~30 s)"
 
-        worker = _load_handler("functions/conversation_worker/handler.py")
-        sweeper = _load_handler("functions/conversation_sweeper/handler.py")
-        workers = [
-            SqsPoller(os.environ["CONVERSATION_QUEUE_URL"], worker.handler, "worker"),
-            Schedule(30.0, sweeper.handler, "sweeper"),
+        os.environ.setdefault("ATENDE_ENV", "local")
+        api_role = Role("api", log_dir).start()
+        roles += [Role("sweeper", log_dir).start(), api_role]
+        roles += [
+            Role("worker", log_dir, index=i).start()
+            for i in range(settings.local_workers)
         ]
-        for thread in workers:
-            thread.start()
         api = f"http://{settings.api_host}:{settings.api_port}"
         simulator = SimulatorServer(
             port=settings.simulator_port,
@@ -310,11 +347,7 @@ def main() -> int:
             phone_number_id=DEMO_PHONE_NUMBER_ID,
             display_phone_number=DEMO_DISPLAY_NUMBER,
         ).start()
-
-        from app import app  # functions/api/app.py
-
-        os.environ.setdefault("ATENDE_ENV", "local")
-        server = LocalDevServer(app, Config(), settings.api_host, settings.api_port)
+        _wait_for_port(settings.api_port, api_role)
         database = f"embedded in {settings.data_dir}" if embedded else "DATABASE_URL"
         print(
             "\nAtende is running locally\n"
@@ -332,27 +365,26 @@ def main() -> int:
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"
             f"  API key     {demo['api_key']}\n"
+            f"  Logs        {log_dir}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        server.server.serve_forever()
+        while True:  # a role that dies is started again, as Lambda would
+            time.sleep(1)
+            for role in roles:
+                role.revive()
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
     finally:
-        if server is not None:
-            server.server.server_close()
+        for role in reversed(roles):
+            role.stop()
         if simulator is not None:
             simulator.stop()
         if live is not None:
             live.stop()
         if bot is not None:
             bot.stop()
-        for thread in workers:
-            thread.stop()
-        for thread in workers:
-            thread.join(timeout=5)
         graph.stop()
-        moto.stop()
         db.close_pool()
         if embedded is not None:
             embedded.server.cleanup()

@@ -57,8 +57,10 @@ def correlation_id(
     correlation = str(
         context.get("requestId") or event.headers.get("x-request-id") or uuid.uuid4()
     )
-    logger.set_correlation_id(correlation)
-    logger.remove_keys(["actor"])
+    # Per thread: the local server runs requests side by side (Lambda one at
+    # a time), and one request's actor must never tag another's lines.
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(correlation_id=correlation)
     started = time.perf_counter()
     try:
         response = get_response(event)

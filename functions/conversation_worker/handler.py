@@ -9,6 +9,7 @@ reason (``atende.conversations.consumer``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atende import aws
 from atende.config import get_settings
 from atende.conversations.consumer import apply_record
 from atende.conversations.dead_letters import QueueRecord
@@ -32,6 +34,15 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False
 
 
+def retry_in(record: QueueRecord, delay: timedelta) -> None:
+    """The record comes back after ``delay`` (instead of the queue's timeout)."""
+    aws.client("sqs").change_message_visibility(
+        QueueUrl=runtime.queue().queue_url,
+        ReceiptHandle=record.receipt_handle,
+        VisibilityTimeout=int(delay.total_seconds()),
+    )
+
+
 def record_handler(record: SQSRecord) -> None:
     apply_record(
         QueueRecord(
@@ -39,10 +50,12 @@ def record_handler(record: SQSRecord) -> None:
             body=record.body,
             group_id=record.attributes.message_group_id or "",
             attempts=int(record.attributes.approximate_receive_count),
+            receipt_handle=record.receipt_handle,
         ),
         engine=runtime.engine(),
         dead_letters=runtime.dead_letters(),
         max_attempts=get_settings().worker_max_attempts,
+        retry_in=retry_in,
     )
 
 

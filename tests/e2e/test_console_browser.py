@@ -14,23 +14,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .test_local_stack import (
-    _GRAPH_PORTS,
-    BOT_READY,
-    _free_port,
-    _get_json,
-    _graph_sends,
-    _start,
-    _stop,
-    _wait_for,
-    _wait_healthy,
+from infra.simulator import SimulatedCustomer, post_signed, text_payload
+from infra.stack_harness import (
+    APP_SECRET,
+    DISPLAY_PHONE_NUMBER,
+    PHONE_NUMBER_ID,
+    LocalStack,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,38 +46,24 @@ def _chromium() -> str:
     return found
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    api_port = _free_port()
-    proc = _start(tmp_path, api_port, _free_port())
-    try:
-        _wait_healthy(proc, api_port)
-        api = f"http://127.0.0.1:{api_port}"
-        _wait_for(
-            lambda: _get_json(f"{api}/health")[1]["checks"]["bot"]["ok"],
-            180,
-            "Rasa to load its model",
-        )
-        yield {
-            "api": api,
-            "graph": f"http://127.0.0.1:{_GRAPH_PORTS[tmp_path]}",
-            "data_dir": tmp_path,
-        }
-    finally:
-        _stop(proc)
+# The customer of this test (other tests on the shared stack have their own).
+MARIA = SimulatedCustomer(
+    user_id="BR.5500000000000001", phone="5511955000001", name="Maria Souza"
+)
 
 
-def _customer_says(api: str, text: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    from infra.simulator import SimulatedCustomer, post_signed, text_payload
-
+def _customer_says(stack: LocalStack, text: str) -> None:
     payload = text_payload(
         text,
-        SimulatedCustomer(),
-        phone_number_id="106540352242922",
-        display_phone_number="+55 11 4000-1234",
+        MARIA,
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number=DISPLAY_PHONE_NUMBER,
     )
-    assert post_signed(f"{api}/whatsapp/webhook", payload, "dev-app-secret") == 200
+    assert post_signed(stack.webhook, payload, APP_SECRET) == 200
+
+
+def _sends_to_maria(stack: LocalStack) -> list[dict[str, Any]]:
+    return [s for s in stack.graph_sends() if s["body"].get("to") == MARIA.phone]
 
 
 def _shoot(page: Any, folder: Path, name: str) -> None:
@@ -92,13 +73,12 @@ def _shoot(page: Any, folder: Path, name: str) -> None:
         page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
-@pytest.mark.skipif(not BOT_READY, reason="needs `make bot`")
 def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
-    stack: dict[str, Any], tmp_path: Path
+    bot_stack: LocalStack, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    api, graph = stack["api"], stack["graph"]
+    api = bot_stack.api
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as playwright:
@@ -128,7 +108,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             queue = page.get_by_role("list", name="Fila de espera")
 
             # The customer asks for a person; the handoff is pushed to the page.
-            _customer_says(api, "quero falar com um atendente")
+            _customer_says(bot_stack, "quero falar com um atendente")
             claim = queue.get_by_role("button", name="Assumir conversa de Maria Souza")
             expect(claim).to_be_visible(timeout=HANDOFF_VISIBLE_WITHIN_S * 1000)
             expect(page.get_by_role("status")).to_contain_text("Maria Souza")
@@ -143,24 +123,24 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             log = page.get_by_role("log", name="Mensagens")
             expect(log).to_contain_text("quero falar com um atendente")
 
-            sent_before = len(_graph_sends(graph))
+            sent_before = len(_sends_to_maria(bot_stack))
             page.get_by_role("textbox", name="Mensagem", exact=True).fill(
                 "Olá, Maria! Sou a Ana. Como posso ajudar?"
             )
             page.get_by_role("button", name="Enviar", exact=True).click()
-            _wait_for(
-                lambda: len(_graph_sends(graph)) > sent_before,
+            wait_for(
+                lambda: len(_sends_to_maria(bot_stack)) > sent_before,
                 15,
                 "the reply to go out",
             )
-            reply = _graph_sends(graph)[-1]["body"]
+            reply = _sends_to_maria(bot_stack)[-1]["body"]
             assert reply["type"] == "text"
             assert reply["text"]["body"] == "Olá, Maria! Sou a Ana. Como posso ajudar?"
             expect(log).to_contain_text("Olá, Maria! Sou a Ana.")
             expect(log).to_contain_text("Enviada")
 
             # The customer answers; the open conversation shows it live.
-            _customer_says(api, "preciso da segunda via do boleto")
+            _customer_says(bot_stack, "preciso da segunda via do boleto")
             expect(log).to_contain_text(
                 "preciso da segunda via do boleto", timeout=10_000
             )
@@ -193,14 +173,15 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             browser.close()
 
     # The bot has the conversation again and answers the customer.
-    before = len(_graph_sends(graph))
-    _customer_says(api, "oi, bom dia")
-    _wait_for(lambda: len(_graph_sends(graph)) > before, 60, "the bot's answer")
+    before = len(_sends_to_maria(bot_stack))
+    _customer_says(bot_stack, "oi, bom dia")
+    wait_for(lambda: len(_sends_to_maria(bot_stack)) > before, 60, "the bot's answer")
     import psycopg
 
-    admin = f"postgresql://postgres@/atende?host={stack['data_dir'] / 'postgres'}"
-    with psycopg.connect(admin) as conn:
+    with psycopg.connect(bot_stack.database_url()) as conn:
         states = conn.execute(
-            "SELECT state, assigned_attendant_id FROM conversations"
+            "SELECT v.state, v.assigned_attendant_id FROM conversations v"
+            " JOIN customers c ON c.id = v.customer_id WHERE c.wa_user_id = %s",
+            (MARIA.user_id,),
         ).fetchall()
     assert states == [("bot", None)]

@@ -170,15 +170,23 @@ class RasaStandIn:
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rasa runs the turn, but its answer never reaches the worker.
+    fail_after_turn: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        sender = request.url.path.split("/")[2]
+        if request.method == "GET":  # the tracker, with the turns Rasa ran
+            with self._lock:
+                events = list(self.trackers.get(sender, []))
+            return httpx.Response(200, json={"sender_id": sender, "events": events})
         body = json.loads(request.content)
         if request.url.path.endswith("/tracker/events"):  # resume after a handoff
             with self._lock:
-                self.resumed.append(request.url.path.split("/")[2])
+                self.resumed.append(sender)
             return httpx.Response(200, json={})
         with self._lock:
             self.calls.append(body)
@@ -187,7 +195,29 @@ class RasaStandIn:
         if self.buttons:
             reply["buttons"] = self.buttons
         more = [{"recipient_id": body["sender"], "text": t} for t in self.more_replies]
-        return httpx.Response(200, json=[reply, *more])
+        replies = [reply, *more]
+        with self._lock:
+            self.trackers.setdefault(body["sender"], []).extend(
+                [
+                    {
+                        "event": "user",
+                        "text": body["message"],
+                        "metadata": body["metadata"],
+                    },
+                    *(
+                        {
+                            "event": "bot",
+                            "text": r["text"],
+                            "data": {"buttons": r.get("buttons")},
+                        }
+                        for r in replies
+                    ),
+                    {"event": "action", "name": "action_listen"},
+                ]
+            )
+        if self.fail_after_turn:
+            raise httpx.ReadTimeout("Rasa ran the turn; the answer got lost")
+        return httpx.Response(200, json=replies)
 
     def client(self) -> RasaClient:
         return RasaClient(

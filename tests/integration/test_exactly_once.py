@@ -405,3 +405,40 @@ def test_retention_purges_old_dead_letters_of_the_tenant_only(channel: Channel) 
     assert _dlq(channel).purge_older_than(channel.tenant_id, future) == 1
     [left] = _dlq(channel).letters()
     assert left.tenant_id == other_tenant
+
+
+# -- a worker that died after Rasa ran the turn ---------------------------------
+
+
+def test_a_turn_taken_over_after_rasa_ran_it_is_not_run_twice(channel: Channel) -> None:
+    channel.rasa.more_replies = ["Posso ajudar com mais alguma coisa?"]
+    channel.rasa.fail_after_turn = True  # Rasa ran the turn; the worker never knew
+    [update] = parse_webhook(text_update("quero meu boleto", wamid="wamid.T1"))
+    channel.engine.handle(channel.tenant_id, update)  # hands off: "Rasa down"
+    assert len(channel.rasa.calls) == 1
+    # Replay the crash instead: the turn is left running by a dead worker.
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute("DELETE FROM messages WHERE direction = 'outbound'")
+        conn.execute("DELETE FROM handoffs")
+        conn.execute("UPDATE conversations SET state = 'bot'")
+    _hold_turn(channel, "wamid.T1", live=False)
+    channel.rasa.fail_after_turn = False
+
+    channel.engine.handle(channel.tenant_id, update)  # the redelivery takes over
+
+    assert len(channel.rasa.calls) == 1  # Rasa was not asked a second time
+    sent = [s["text"]["body"] for s in channel.sent()]
+    assert sent[-2:] == [channel.rasa.reply, "Posso ajudar com mais alguma coisa?"]
+    [message] = _rows(
+        channel, "SELECT turn_state FROM messages WHERE wamid = 'wamid.T1'"
+    )
+    assert message["turn_state"] == "done"
+
+
+def test_a_turn_taken_over_before_rasa_saw_it_runs_once(channel: Channel) -> None:
+    _store_without_turn(channel, "oi", "wamid.T2", CUSTOMER_A)
+    _hold_turn(channel, "wamid.T2", live=False)
+    [update] = parse_webhook(text_update("oi", wamid="wamid.T2", user_id=CUSTOMER_A))
+    channel.engine.handle(channel.tenant_id, update)
+    assert _texts_sent_to_rasa(channel) == ["oi"]
+    assert len(channel.sent()) == 1

@@ -75,18 +75,19 @@ def client_ip(request: Request) -> str | None:
 
 def request_id() -> str | None:
     """The id the correlation middleware chose for this request."""
-    return logger.get_correlation_id()
+    found = logger.thread_safe_get_current_keys().get("correlation_id")
+    return str(found) if found else None
 
 
 def api_key_principal(request: Request) -> ApiKeyPrincipal:
     """The tenant behind ``X-API-Key`` (401 alike for missing or unknown keys)."""
     principal = authenticate_api_key(request.headers.get("x-api-key"))
-    logger.append_keys(actor=f"api_key:{principal.api_key_id}")
+    logger.thread_safe_append_keys(actor=f"api_key:{principal.api_key_id}")
     return principal
 
 
 def attendant_principal(request: Request) -> AttendantPrincipal:
     """The signed-in attendant behind ``Authorization: Bearer`` (401/403)."""
     principal = authenticate_bearer(request.headers.get("authorization"))
-    logger.append_keys(actor=f"attendant:{principal.attendant_id}")
+    logger.thread_safe_append_keys(actor=f"attendant:{principal.attendant_id}")
     return principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 import boto3
@@ -10,7 +10,12 @@ from botocore.config import Config
 
 from atende.config import get_settings
 
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 3})
+# A pool as large as the local API's concurrency: with botocore's default of
+# 10, a burst on the threaded local server opened (and threw away) a new
+# connection per call. A Lambda instance serves one request at a time.
+_RETRIES = Config(
+    retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64
+)
 
 
 def new_client(
@@ -37,7 +42,29 @@ def new_client(
     return boto3.session.Session().client(service, **kwargs)
 
 
-@cache
-def client(service: str) -> Any:
-    """The process-wide client for ``service`` (clients are thread-safe)."""
-    return new_client(service)
+class _Clients:
+    """The process-wide client per service (clients are thread-safe).
+
+    Built once even when many threads ask at the same moment (the local
+    server's first burst): building a client takes tens of milliseconds.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str) -> Any:
+        found = self._clients.get(service)
+        if found is None:
+            with self._lock:
+                found = self._clients.get(service)
+                if found is None:
+                    found = self._clients[service] = new_client(service)
+        return found
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._clients.clear()
+
+
+client = _Clients()

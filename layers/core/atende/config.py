@@ -132,8 +132,10 @@ class Settings(BaseSettings):
     conversation_idle_timeout_min: float = Field(
         default=30.0, gt=0, validation_alias="CONVERSATION_IDLE_TIMEOUT_MIN"
     )
+    # Longer than the longest turn (Rasa's timeout plus the database work);
+    # a record whose turn is held comes back when the lease ends.
     bot_turn_lease_s: float = Field(
-        default=60.0, gt=0, validation_alias="BOT_TURN_LEASE_S"
+        default=30.0, gt=0, validation_alias="BOT_TURN_LEASE_S"
     )
     rasa_url: str = Field(default="http://127.0.0.1:5005", validation_alias="RASA_URL")
     rasa_tracker_db_url: SecretStr | None = Field(
@@ -237,6 +239,12 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", validation_alias="ATENDE_API_HOST")
     api_port: int = Field(default=8000, validation_alias="ATENDE_API_PORT")
     local_aws_port: int = Field(default=4566, validation_alias="ATENDE_LOCAL_AWS_PORT")
+    # The local conversation worker: concurrent pollers (Lambda's concurrency)
+    # and how often the sweeper runs (EventBridge's rate in AWS).
+    local_workers: int = Field(default=4, ge=1, validation_alias="ATENDE_LOCAL_WORKERS")
+    local_sweep_every_s: float = Field(
+        default=5.0, gt=0, validation_alias="ATENDE_LOCAL_SWEEP_EVERY_S"
+    )
     local_rasa_port: int = Field(
         default=5005, validation_alias="ATENDE_LOCAL_RASA_PORT"
     )

@@ -65,8 +65,12 @@ class RasaClient:
     ) -> list[BotReply]:
         """The bot's replies to ``text`` from conversation ``sender``.
 
+        Only a call that never reached Rasa is tried again: one that timed out
+        or failed after Rasa got it may have run the turn (a second call would
+        run it twice).
+
         Raises:
-            BotUnavailable: Rasa unreachable, or failing every attempt.
+            BotUnavailable: Rasa unreachable, or no usable answer.
         """
         body = {"sender": sender, "message": text, "metadata": dict(metadata)}
         for attempt in range(1, self._attempts + 1):
@@ -76,14 +80,42 @@ class RasaClient:
                     response.raise_for_status()
                     return _parse_replies(response.json())
                 logger.warning("rasa error", extra={"status": response.status_code})
-            except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
+                break  # Rasa may have taken the turn before failing: no second one
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Never reached Rasa: safe to try again.
                 logger.warning(
                     "rasa unreachable",
                     extra={"error": type(exc).__name__, "attempt": attempt},
                 )
+            except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
+                # Sent, but no usable answer (a hung or restarting Rasa): it may
+                # still run the turn, so sending it again could run it twice.
+                logger.warning(
+                    "rasa failed mid-turn", extra={"error": type(exc).__name__}
+                )
+                break
             if attempt < self._attempts:
                 self._sleep(self._retry_delay_s * attempt)
         raise BotUnavailable()
+
+    def replies_to(self, *, sender: str, wamid: str) -> list[BotReply] | None:
+        """What the bot answered the message ``wamid``, if Rasa already ran its
+        turn (from the conversation's tracker); None if it never saw it.
+
+        Raises:
+            BotUnavailable: Rasa unreachable or refusing.
+        """
+        url = f"{self._base_url}/conversations/{sender}/tracker"
+        try:
+            response = self._http.get(url, params={"include_events": "ALL"})
+            response.raise_for_status()
+            events = response.json().get("events") or []
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            logger.warning(
+                "rasa tracker unreadable", extra={"error": type(exc).__name__}
+            )
+            raise BotUnavailable() from exc
+        return _replies_after(events, wamid)
 
     def resume(self, sender: str) -> None:
         """Resume a conversation the bot paused at a handoff (tracker events API).
@@ -106,6 +138,28 @@ class RasaClient:
         except httpx.HTTPError as exc:
             logger.warning("rasa resume failed", extra={"error": type(exc).__name__})
             raise BotUnavailable() from exc
+
+
+def _replies_after(events: list[Any], wamid: str) -> list[BotReply] | None:
+    """The bot utterances that followed the user event of ``wamid``."""
+    start = None
+    for index, event in enumerate(events):
+        if (
+            isinstance(event, dict)
+            and event.get("event") == "user"
+            and (event.get("metadata") or {}).get("wamid") == wamid
+        ):
+            start = index
+    if start is None:
+        return None
+    utterances = []
+    for event in events[start + 1 :]:
+        if not isinstance(event, dict) or event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            buttons = (event.get("data") or {}).get("buttons")
+            utterances.append({"text": event.get("text"), "buttons": buttons})
+    return _parse_replies(utterances)
 
 
 def _parse_replies(payload: Any) -> list[BotReply]:

@@ -1,15 +1,21 @@
 """One record of the conversation queue, applied with a bounded retry budget.
 
 A record that fails is retried by the queue (its customer's later records wait
-behind it, other customers' go on). On its last attempt, or at once when it
-can't even be decoded, it moves to the dead-letter queue with its reason: no
-record retries forever, and none disappears without a trace. The customer's
+behind it, other customers' go on), after a backoff the worker sets on the
+record itself: when another worker holds the message's turn, once that
+worker's lease ends (the soak showed a budget spent in seconds against a
+60-second lease strands the turn); otherwise 5 s, 10 s, 20 s... On its last
+attempt, or at once when it can't even be decoded, it moves to the dead-letter
+queue with its reason: no record retries forever, and none disappears without
+a trace. The customer's
 message itself is already stored by then whenever it could be (the engine
 stores before it talks to Rasa or WhatsApp).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
@@ -32,12 +38,27 @@ class Engine(Protocol):
     def handle(self, tenant_id: UUID, update: Update) -> None: ...
 
 
+# Sets when the queue delivers a failed record again (its visibility).
+RetryIn = Callable[[QueueRecord, timedelta], None]
+
+RETRY_BASE = timedelta(seconds=5)
+RETRY_MAX = timedelta(minutes=2)
+
+
+def retry_delay(error: Exception, attempts: int) -> timedelta:
+    """When to try a failed record again."""
+    if isinstance(error, RetryLater):
+        return error.after + timedelta(seconds=1)
+    return min(RETRY_BASE * (1 << (attempts - 1)), RETRY_MAX)
+
+
 def apply_record(
     record: QueueRecord,
     *,
     engine: Engine,
     dead_letters: DeadLetterQueue,
     max_attempts: int,
+    retry_in: RetryIn | None = None,
 ) -> Outcome:
     """Apply ``record`` (whose ``attempts`` counts this delivery).
 
@@ -53,14 +74,21 @@ def apply_record(
         engine.handle(queued.tenant_id, queued.update)
     except Exception as error:
         if record.attempts < max_attempts:
+            delay = retry_delay(error, record.attempts)
             logger.warning(
                 "queued update failed; the queue retries it",
                 extra={
                     "attempt": record.attempts,
                     "error": type(error).__name__,
                     "update": queued.update.KIND,
+                    "retry_in_s": delay.total_seconds(),
                 },
             )
+            if retry_in is not None:
+                try:
+                    retry_in(record, delay)
+                except Exception:  # the queue's own timeout applies instead
+                    logger.exception("could not set the record's retry time")
             raise
         reason = "TURN_BUSY" if isinstance(error, RetryLater) else "FAILED"
         _dead_letter(record, dead_letters, reason=reason, error=error)

@@ -44,6 +44,7 @@ class QueueRecord:
     body: str
     group_id: str
     attempts: int
+    receipt_handle: str = ""
 
 
 @dataclass(frozen=True)

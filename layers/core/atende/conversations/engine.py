@@ -53,15 +53,22 @@ _WITH_PEOPLE = (State.WAITING_HUMAN, State.WITH_HUMAN)
 class RetryLater(Exception):
     """The update can't be finished now; the queue must deliver it again.
 
-    Raised only while another worker holds the message's bot turn (its lease
-    bounds the wait); the worker's attempt budget ends in the dead-letter queue.
+    Raised only while another worker holds the message's bot turn: ``after``
+    is what is left of its lease, when the turn can be taken over if that
+    worker died. The worker's attempt budget ends in the dead-letter queue.
     """
+
+    def __init__(self, message: str, *, after: timedelta) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 class Bot(Protocol):
     def respond(
         self, *, sender: str, text: str, metadata: dict[str, str]
     ) -> list[BotReply]: ...
+
+    def replies_to(self, *, sender: str, wamid: str) -> list[BotReply] | None: ...
 
     def resume(self, sender: str) -> None: ...
 
@@ -106,8 +113,7 @@ class ConversationEngine:
         """Apply one update of ``tenant_id``.
 
         Raises:
-            RetryLater: another worker holds the turn, a status arrived before its
-                message was recorded, or WhatsApp is temporarily unavailable.
+            RetryLater: another worker holds the message's bot turn.
         """
         if isinstance(update, InboundMessage):
             self._inbound(tenant_id, update)
@@ -176,11 +182,20 @@ class ConversationEngine:
                 tenant_id, "conversation.updated", conversation_id=conversation.id
             )
         if claim is TurnClaim.BUSY:
-            raise RetryLater("bot turn held by another worker")
-        if claim is TurnClaim.CLAIMED:
-            self._bot_turn(tenant_id, conversation.id, message_id, msg)
+            raise RetryLater(
+                "bot turn held by another worker", after=self._config.turn_lease
+            )
+        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
+        if turned:
+            self._bot_turn(
+                tenant_id,
+                conversation.id,
+                message_id,
+                msg,
+                taken_over=claim is TurnClaim.TAKEN_OVER,
+            )
         self.deliver_outbox(tenant_id, conversation.id)
-        if claim is TurnClaim.CLAIMED and msg.text:
+        if turned and msg.text:
             # After the replies went out, so the LLM never delays an answer;
             # kept only with consent.
             capture_names_and_addresses(
@@ -196,16 +211,29 @@ class ConversationEngine:
         conversation_id: UUID,
         message_id: UUID,
         msg: InboundMessage,
+        *,
+        taken_over: bool = False,
     ) -> None:
         replies: list[BotReply] | None
         handed_off = False
         if msg.text:
             try:
-                replies = self.bot.respond(
-                    sender=str(conversation_id),
-                    text=msg.text,
-                    metadata={"tenant_id": str(tenant_id), "wamid": msg.wamid},
+                # A worker that died mid-turn may have died after Rasa ran it:
+                # then its replies are in Rasa's tracker, and running the turn
+                # again would run it twice.
+                replies = (
+                    self.bot.replies_to(sender=str(conversation_id), wamid=msg.wamid)
+                    if taken_over
+                    else None
                 )
+                if replies is None:
+                    replies = self.bot.respond(
+                        sender=str(conversation_id),
+                        text=msg.text,
+                        metadata={"tenant_id": str(tenant_id), "wamid": msg.wamid},
+                    )
+                else:
+                    metrics.add_metric(name="BotTurnsRecovered", unit="Count", value=1)
             except BotUnavailable:
                 replies = None
         else:

@@ -37,7 +37,10 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 
 class TurnClaim(StrEnum):
     CLAIMED = "claimed"  # this worker runs the turn
-    DONE = "done"  # an earlier delivery already ran it
+    # The lease of a worker that died mid-turn ran out; Rasa may have run the
+    # turn already (ask it before running it again).
+    TAKEN_OVER = "taken_over"
+    DONE = "done"  # an earlier delivery already ran it (or it needs none)
     BUSY = "busy"  # another worker holds a live lease: try again later
 
 
@@ -304,7 +307,8 @@ def record_inbound(
             media_ref,
             Jsonb(payload),
             wa_timestamp,
-            "pending" if needs_turn else "done",
+            # NULL: no bot turn (a message for the attendants).
+            "pending" if needs_turn else None,
         ),
     ).fetchone()
     if row is not None:
@@ -325,24 +329,34 @@ def find_inbound(conn: Connection, wamid: str) -> tuple[UUID, UUID] | None:
 
 
 def claim_turn(conn: Connection, message_id: UUID, *, lease: timedelta) -> TurnClaim:
-    """Take the bot turn of an inbound message, unless it ran or runs elsewhere."""
-    claimed = conn.execute(
-        "UPDATE messages SET turn_state = 'running', turn_claimed_at = now()"
-        " WHERE id = %s AND (turn_state = 'pending' OR (turn_state = 'running'"
-        " AND turn_claimed_at < now() - %s)) RETURNING id",
-        (message_id, lease),
-    ).fetchone()
-    if claimed is not None:
-        return TurnClaim.CLAIMED
+    """Take the bot turn of an inbound message, unless it ran or runs elsewhere.
+
+    A turn whose lease ran out is taken over: the worker that held it died,
+    maybe after Rasa had already run it (see ``TurnClaim.TAKEN_OVER``).
+    """
     row = conn.execute(
-        "SELECT turn_state FROM messages WHERE id = %s", (message_id,)
+        "SELECT turn_state, turn_claimed_at < now() - %s AS expired FROM messages"
+        " WHERE id = %s FOR UPDATE",
+        (lease, message_id),
     ).fetchone()
     assert row is not None
-    return TurnClaim.DONE if row["turn_state"] == "done" else TurnClaim.BUSY
+    if row["turn_state"] == "running" and not row["expired"]:
+        return TurnClaim.BUSY
+    if row["turn_state"] not in ("pending", "running"):
+        return TurnClaim.DONE
+    conn.execute(
+        "UPDATE messages SET turn_state = 'running', turn_claimed_at = now()"
+        " WHERE id = %s",
+        (message_id,),
+    )
+    return TurnClaim.CLAIMED if row["turn_state"] == "pending" else TurnClaim.TAKEN_OVER
 
 
 def complete_turn(conn: Connection, message_id: UUID) -> None:
-    conn.execute("UPDATE messages SET turn_state = 'done' WHERE id = %s", (message_id,))
+    conn.execute(
+        "UPDATE messages SET turn_state = 'done', updated_at = now() WHERE id = %s",
+        (message_id,),
+    )
 
 
 def enqueue_outbound(
