@@ -13,6 +13,7 @@ from bench import (
     bench_documents,
     bench_lgpd,
     bench_rls,
+    bench_soak,
     bench_webhook,
 )
 
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "documents": bench_documents.main,
     "lgpd": bench_lgpd.main,
     "console": bench_console.main,
+    "soak": bench_soak.main,
 }
 
 

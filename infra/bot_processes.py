@@ -23,7 +23,9 @@ class BotProcesses:
         actions_port: int,
         tracker_url: str,
         app_env: dict[str, str],
+        niceness: int = 0,
     ) -> None:
+        self.niceness = niceness
         self.rasa_port = rasa_port
         self.actions_port = actions_port
         self._tracker_url = tracker_url
@@ -93,7 +95,13 @@ class BotProcesses:
         with log.open("ab") as out:
             self._children.append(
                 subprocess.Popen(  # noqa: S603 - fixed argv of our own tools
-                    argv, cwd=BOT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+                    ["nice", "-n", str(self.niceness), *argv]
+                    if self.niceness
+                    else argv,
+                    cwd=BOT_DIR,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             )
 

@@ -67,6 +67,7 @@ class SoakPlan:
     rate_per_s: float | None = None  # None: as fast as the stack answers
     drain_timeout_s: float = 900.0
     seed: int = 7
+    texts: tuple[str, ...] = TEXTS
 
 
 @dataclass
@@ -201,8 +202,8 @@ def _plan_traffic(
     rng = random.Random(plan.seed)  # noqa: S311 - traffic, not secrets
     customers = [
         SimulatedCustomer(
-            user_id=f"BR.{8100000000000000 + i}",
-            phone=f"55119{81000000 + i}",
+            user_id=f"BR.8{run}{i:06d}",
+            phone=f"55119{run[-2:]}{i:06d}",
             name=f"Cliente {i}",
         )
         for i in range(plan.customers)
@@ -212,7 +213,7 @@ def _plan_traffic(
     for i in range(plan.messages):
         c = i % plan.customers
         wamid = f"wamid.SOAK{run}{i:05d}"
-        text = TEXTS[rng.randrange(len(TEXTS))]
+        text = plan.texts[rng.randrange(len(plan.texts))]
         per_customer[c].append(
             text_payload(
                 text,
@@ -316,7 +317,7 @@ def _script_graph(stack: LocalStack, count: int) -> None:
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
 
-def _graph_sends(stack: LocalStack, run_wamids: set[str] | None = None) -> int:
+def _graph_sends(stack: LocalStack) -> int:
     with urllib.request.urlopen(  # noqa: S310 - local stand-in
         f"{stack.graph}/_standin/requests", timeout=30
     ) as response:
@@ -365,15 +366,22 @@ def _wait_drained(stack: LocalStack, run: str, timeout_s: float) -> float:
 
 
 def _faults(
-    stack: LocalStack, plan: SoakPlan, report: SoakReport, progress: Any, t0: float
+    stack: LocalStack,
+    plan: SoakPlan,
+    report: SoakReport,
+    progress: Any,
+    t0: float,
+    run: str,
 ) -> None:
-    """Graph throttling at 20% of the traffic, Rasa stopped at 35%, the worker
-    killed at 60% (mid-batch: it is busy by then)."""
+    """Poisoned records at once, Graph throttling at 20% of the traffic, Rasa
+    stopped at 35%, a worker killed at 60% (mid-batch: it is busy by then)."""
 
     def wait_until(fraction: float) -> None:
         while progress() < fraction:
             time.sleep(0.05)
 
+    if plan.poisoned:
+        report.poisoned_groups = _poison(stack, plan, run)
     if plan.graph_throttles:
         wait_until(0.2)
         _script_graph(stack, plan.graph_throttles)
@@ -398,7 +406,6 @@ def run_soak(stack: LocalStack, plan: SoakPlan) -> SoakReport:
     senders, late = _plan_traffic(plan, run)
     report.webhooks = sum(len(s) for s in senders)
     graph_before = _graph_sends(stack)
-    report.poisoned_groups = _poison(stack, plan, run)
     acked: set[str] = set()
     lock = threading.Lock()
     interval = plan.concurrency / plan.rate_per_s if plan.rate_per_s else 0.0
@@ -413,7 +420,7 @@ def run_soak(stack: LocalStack, plan: SoakPlan) -> SoakReport:
 
     t0 = time.monotonic()
     faults = threading.Thread(
-        target=_faults, args=(stack, plan, report, progress, t0), daemon=True
+        target=_faults, args=(stack, plan, report, progress, t0, run), daemon=True
     )
     for thread in threads:
         thread.start()
@@ -467,7 +474,8 @@ def _account(
             "SELECT status, coalesce(error_code, '') FROM messages m"
             " JOIN conversations c ON c.id = m.conversation_id"
             " JOIN customers u ON u.id = c.customer_id"
-            " WHERE m.direction = 'outbound' AND u.wa_user_id LIKE 'BR.81%%'"
+            " WHERE m.direction = 'outbound' AND u.wa_user_id LIKE %s",
+            (f"BR.8{run}%",),
         ).fetchall()
         report.parked_statuses = int(
             conn.execute("SELECT count(*) FROM parked_statuses").fetchone()[0]  # type: ignore[index]
@@ -515,4 +523,4 @@ def _account(
         sqs.change_message_visibility(
             QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0
         )
-    report.dead_letters = [g for g in letters if run in g or "BR.81" in g]
+    report.dead_letters = [g for g in letters if run in g]

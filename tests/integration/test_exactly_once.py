@@ -442,3 +442,23 @@ def test_a_turn_taken_over_before_rasa_saw_it_runs_once(channel: Channel) -> Non
     channel.engine.handle(channel.tenant_id, update)
     assert _texts_sent_to_rasa(channel) == ["oi"]
     assert len(channel.sent()) == 1
+
+
+def test_new_messages_do_not_spend_the_attempts_of_a_reply_backing_off(
+    channel: Channel,
+) -> None:
+    channel.graph.script(*[{"status": 503}] * 5)
+    [first] = parse_webhook(text_update("oi", wamid="wamid.W3"))
+    channel.engine.handle(channel.tenant_id, first)
+    for n in range(4):  # the customer keeps writing while WhatsApp refuses
+        [more] = parse_webhook(text_update(f"alô {n}", wamid=f"wamid.W3-{n}"))
+        channel.engine.handle(channel.tenant_id, more)
+    attempts = _rows(
+        channel,
+        "SELECT send_attempts, status FROM messages WHERE direction = 'outbound'"
+        " ORDER BY created_at",
+    )
+    assert attempts[0] == {"send_attempts": 1, "status": "pending"}
+    # The later replies wait behind it, in order, none sent ahead.
+    assert all(a["status"] == "pending" for a in attempts)
+    assert channel.sent() == []

@@ -292,6 +292,11 @@ class ConversationEngine:
             to = _recipient(customer.wa_user_id, customer.phone)
             graph = self._graph_for(conversation.phone_number_id or "")
             for position, item in enumerate(items):
+                if item.backing_off:
+                    # Each new message of the customer would otherwise spend
+                    # an attempt while WhatsApp is still refusing.
+                    waiting = len(items) - position
+                    break
                 try:
                     sent = _send(graph, to, item, conversation.last_inbound_at)
                     applied = store.mark_sent(conn, item.id, sent.wamid)

@@ -403,6 +403,8 @@ class OutboxItem:
     body: str
     payload: dict[str, Any]
     send_attempts: int = 0
+    # Refused before and not due yet: whoever delivers waits for the relay.
+    backing_off: bool = False
 
 
 def lock_outbox(conn: Connection, conversation_id: UUID) -> list[OutboxItem]:
@@ -414,7 +416,8 @@ def lock_outbox(conn: Connection, conversation_id: UUID) -> list[OutboxItem]:
         (str(conversation_id),),
     )
     rows = conn.execute(
-        "SELECT id, type, body, payload, send_attempts FROM messages"
+        "SELECT id, type, body, payload, send_attempts,"
+        " send_attempts > 0 AND next_attempt_at > now() AS backing_off FROM messages"
         " WHERE conversation_id = %s AND status = 'pending'"
         " ORDER BY created_at, id FOR UPDATE",
         (conversation_id,),
