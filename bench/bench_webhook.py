@@ -42,10 +42,9 @@ def run() -> str:
     from chalice.test import Client
     from moto import mock_aws
 
-    from atende import aws, db
+    from atende import aws, composition, db
     from atende.config import get_settings
     from atende.db.embedded import start_embedded
-    from atende.whatsapp import runtime
     from atende.whatsapp.updates import parse_webhook
     from atende.whatsapp.webhook import sign, verify_signature
     from bench.results import machine
@@ -73,7 +72,7 @@ def run() -> str:
         )["QueueUrl"]
         os.environ["CONVERSATION_QUEUE_URL"] = queue_url
         get_settings.cache_clear()
-        runtime.reset()
+        composition.reset()
 
         bodies = []
         for i in range(N + WARMUP):
@@ -97,7 +96,7 @@ def run() -> str:
                     # moto's FIFO queue slows down as it fills (its dedup check
                     # scans the queue); a real queue does not. Start a new one,
                     # untimed.
-                    runtime.queue().queue_url = sqs.create_queue(
+                    composition.queue().queue_url = sqs.create_queue(
                         QueueName=f"bench-{i}.fifo", Attributes={"FifoQueue": "true"}
                     )["QueueUrl"]
                 started = time.perf_counter()
@@ -119,7 +118,7 @@ def run() -> str:
         batched: list[float] = []
         with Client(app) as client:
             for j in range(0, N, 10):
-                runtime.queue().queue_url = sqs.create_queue(
+                composition.queue().queue_url = sqs.create_queue(
                     QueueName=f"bench-batch-{j}.fifo", Attributes={"FifoQueue": "true"}
                 )["QueueUrl"]
                 payload = json.loads(bodies[j][0])

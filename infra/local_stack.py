@@ -59,11 +59,15 @@ DEMO_ATTENDANTS = (
     ("ana@loja.example", "Ana Atendente", "attendant"),
 )
 
-from atende import aws, db, tenancy  # noqa: E402
+from atende import (  # noqa: E402
+    aws,
+    composition,
+    db,
+    tenancy,
+)
 from atende.config import get_settings  # noqa: E402
 from atende.db.bootstrap import ensure_service_database  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
-from atende.whatsapp import runtime  # noqa: E402
 from infra import pipeline_local  # noqa: E402
 from infra.bot_processes import BotProcesses  # noqa: E402
 from infra.graph_standin import GraphStandIn  # noqa: E402
@@ -302,7 +306,7 @@ def main() -> int:
         pipeline_local.create_bucket(settings.documents_bucket)
         os.environ["DOCUMENT_PIPELINE_ARN"] = pipeline_local.deploy()
         get_settings.cache_clear()
-        runtime.reset()
+        composition.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
         _register_demo_number(demo["tenant_id"])
         _attendants_pool()

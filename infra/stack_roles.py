@@ -69,16 +69,15 @@ def run_api() -> None:
     from chalice import local
     from chalice.config import Config
 
-    from atende import aws, db
-    from atende.whatsapp import runtime
+    from atende import aws, composition, db
 
     # What a Lambda instance builds on its first request, built before the
     # first burst: otherwise 32 requests at once each build a boto3 client.
     for service in ("sqs", "s3", "kms", "stepfunctions", "cognito-idp"):
         aws.client(service)
-    runtime.secrets()
-    runtime.queue()
-    runtime.directory()
+    composition.secrets()
+    composition.queue()
+    composition.directory()
     db.get_pool().wait()
 
     local.ThreadedHTTPServer.request_queue_size = 256

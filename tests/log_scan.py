@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from atende.documents.entities import extract_entities
+from atende.entities import extract_entities
 from atende.observability import logger as app_logger
 from atende.observability import mask_pii
 

@@ -19,13 +19,13 @@ from chalicelib.web import (
     uuid_param,
 )
 
+from atende import composition
 from atende.conversations.handoff import return_to_bot
 from atende.documents import jobs
 from atende.errors import InvalidInput
 from atende.health import check_health
 from atende.observability import logger, metrics
 from atende.tenancy import ApiKeyPrincipal
-from atende.whatsapp import runtime as whatsapp
 from atende.whatsapp import webhook
 
 app = Chalice(app_name="atende-api")
@@ -100,7 +100,7 @@ def whatsapp_verify() -> Response:
         params.get("hub.mode"),
         params.get("hub.verify_token"),
         params.get("hub.challenge"),
-        whatsapp.secrets().verify_token,
+        composition.secrets().verify_token,
     )
     return Response(
         body=challenge, status_code=200, headers={"Content-Type": "text/plain"}
@@ -116,9 +116,9 @@ def whatsapp_receive() -> Response:
     receipt = webhook.receive(
         raw_body if isinstance(raw_body, bytes) else raw_body.encode(),
         request.headers.get(webhook.SIGNATURE_HEADER.lower()),
-        app_secret=whatsapp.secrets().app_secret,
-        directory=whatsapp.directory(),
-        queue=whatsapp.queue(),
+        app_secret=composition.secrets().app_secret,
+        directory=composition.directory(),
+        queue=composition.queue(),
     )
     return json_response({"received": receipt.enqueued})
 
@@ -132,7 +132,7 @@ def conversation_return_to_bot(conversation_id: str) -> Response:
         principal.tenant_id,
         uuid_param(conversation_id, "conversa"),
         actor=principal.actor,
-        bot=whatsapp.engine().bot,
+        bot=composition.engine().bot,
     )
     return json_response({"state": "bot"})
 

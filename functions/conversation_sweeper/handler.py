@@ -9,14 +9,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atende import composition
 from atende.observability import logger, metrics
-from atende.whatsapp import runtime
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(_event: dict[str, Any], _context: LambdaContext) -> dict[str, int]:
-    report = runtime.engine().sweep_everywhere()
+    report = composition.engine().sweep_everywhere()
     metrics.add_metric(
         name="ConversationsClosedIdle", unit="Count", value=report.closed
     )

@@ -20,12 +20,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from atende import aws
+from atende import aws, composition
 from atende.config import get_settings
 from atende.conversations.consumer import apply_record
 from atende.conversations.dead_letters import QueueRecord
 from atende.observability import logger, metrics
-from atende.whatsapp import runtime
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A batch whose records all failed is reported like any other (every record
@@ -37,7 +36,7 @@ processor.raise_on_entire_batch_failure = False
 def retry_in(record: QueueRecord, delay: timedelta) -> None:
     """The record comes back after ``delay`` (instead of the queue's timeout)."""
     aws.client("sqs").change_message_visibility(
-        QueueUrl=runtime.queue().queue_url,
+        QueueUrl=composition.queue().queue_url,
         ReceiptHandle=record.receipt_handle,
         VisibilityTimeout=int(delay.total_seconds()),
     )
@@ -52,8 +51,8 @@ def record_handler(record: SQSRecord) -> None:
             attempts=int(record.attributes.approximate_receive_count),
             receipt_handle=record.receipt_handle,
         ),
-        engine=runtime.engine(),
-        dead_letters=runtime.dead_letters(),
+        engine=composition.engine(),
+        dead_letters=composition.dead_letters(),
         max_attempts=get_settings().worker_max_attempts,
         retry_in=retry_in,
     )

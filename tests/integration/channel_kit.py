@@ -21,12 +21,11 @@ from uuid import UUID
 import httpx
 import pytest
 
-from atende import aws, db, tenancy
+from atende import aws, composition, db, tenancy
 from atende.bot import RasaClient
 from atende.config import get_settings
 from atende.conversations.engine import ConversationEngine, EngineConfig
 from atende.db.embedded import EmbeddedDatabase
-from atende.whatsapp import runtime
 from atende.whatsapp.graph import GraphClient
 from atende.whatsapp.webhook import sign
 from infra.graph_standin import GraphStandIn
@@ -315,7 +314,7 @@ def channel(
     monkeypatch.setenv("CONVERSATION_QUEUE_URL", queue_url)
     monkeypatch.setenv("CONVERSATION_DLQ_URL", dlq_url)
     get_settings.cache_clear()
-    runtime.reset()
+    composition.reset()
     rasa = RasaStandIn()
     clock = Clock()
     engine = ConversationEngine(
@@ -326,7 +325,7 @@ def channel(
         ),
         clock=clock,
     )
-    monkeypatch.setattr(runtime, "engine", lambda: engine)
+    monkeypatch.setattr(composition, "engine", lambda: engine)
     try:
         yield Channel(tenant_id, queue_url, graph, rasa, clock, engine, dlq_url)
     finally:
@@ -336,4 +335,4 @@ def channel(
         graph.stop()
         monkeypatch.undo()
         get_settings.cache_clear()
-        runtime.reset()
+        composition.reset()

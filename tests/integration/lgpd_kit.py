@@ -18,11 +18,10 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
-from atende import aws, db, lgpd
+from atende import aws, consent, db, lgpd
 from atende.audit import Actor, record_event
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
-from atende.lgpd import consent
 from atende.whatsapp.updates import parse_webhook
 
 from .channel_kit import Channel, text_update

@@ -220,7 +220,9 @@ def test_the_llm_step_runs_only_for_likely_names_and_addresses(
         calls.append(kwargs["text"])
         raise llm.LlmUnavailable()
 
-    monkeypatch.setattr(contacts, "capture_with_llm", fake_capture)
+    from atende.contacts import capture
+
+    monkeypatch.setattr(capture, "capture_with_llm", fake_capture)
     for text in ("preciso da segunda via", "me chamo Ana", "moro na Rua A, 1"):
         assert (
             contacts.capture_names_and_addresses(

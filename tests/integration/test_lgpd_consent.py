@@ -14,8 +14,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from atende import contacts, db
-from atende.lgpd import consent
+from atende import consent, contacts, db
 
 from .channel_kit import Channel, channel
 from .lgpd_kit import CONSENT_TEXT, customer_id, decide, publish, rows, say

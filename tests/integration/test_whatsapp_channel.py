@@ -438,8 +438,8 @@ def test_buttons_whatsapp_cannot_show_arrive_as_text(channel: Channel) -> None:
 def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     channel: Channel,
 ) -> None:
+    from atende import storage
     from atende.audit import Actor
-    from atende.documents import storage
     from atende.whatsapp.media import fetch_message_media, media_key
 
     from .channel_kit import fixture, graph_client_factory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from atende.documents.entities import (
+from atende.entities import (
     BRAZILIAN_DDDS,
     KINDS,
     Entity,

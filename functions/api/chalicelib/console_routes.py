@@ -11,11 +11,10 @@ from pathlib import Path
 
 from chalice.app import Blueprint, Request, Response
 
-from atende import console, identity
+from atende import composition, console, identity
 from atende.config import get_settings
 from atende.errors import InvalidInput, NotFound
 from atende.identity import AttendantPrincipal, Role
-from atende.whatsapp import runtime as whatsapp
 
 from .web import (
     api_errors,
@@ -180,7 +179,7 @@ def console_reply(conversation_id: str) -> Response:
         uuid_param(conversation_id, "conversa"),
         text=body.get("text") if isinstance(body.get("text"), str) else None,
         template=template,
-        engine=whatsapp.engine(),
+        engine=composition.engine(),
         context=_context(),
     )
     return json_response(message, 201)
@@ -213,7 +212,7 @@ def console_return_to_bot(conversation_id: str) -> Response:
         console.return_to_bot(
             _me(),
             uuid_param(conversation_id, "conversa"),
-            bot=whatsapp.engine().bot,
+            bot=composition.engine().bot,
             context=_context(),
         )
     )

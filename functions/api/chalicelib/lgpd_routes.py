@@ -13,12 +13,12 @@ from typing import Any
 
 from chalice.app import Blueprint, Request, Response
 
-from atende import contacts
+from atende import consent, contacts
 from atende.audit import record_event
 from atende.db import tenant_transaction
 from atende.errors import InvalidInput
 from atende.identity import AttendantPrincipal, Role
-from atende.lgpd import access, consent, erasure, retention
+from atende.lgpd import access, erasure, retention
 from atende.lgpd.access import CustomerNotFound
 
 from .web import (

@@ -52,3 +52,8 @@ def is_valid_cnpj(value: str) -> bool:
     first = _mod11_digit(nums[:12], weights)
     second = _mod11_digit(nums[:13], [6, *weights])
     return nums[12] == first and nums[13] == second
+
+
+def mask_cpf(cpf: str) -> str:
+    """``***.***.***-25``: enough to tell two CPFs apart, not to use one."""
+    return f"***.***.***-{only_digits(cpf)[-2:]}"

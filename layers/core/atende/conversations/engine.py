@@ -26,10 +26,10 @@ from atende.bot import BotReply, BotUnavailable
 from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
+from atende.conversations.consent_prompt import ask_if_due
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
-from atende.lgpd.consent import ask_if_due
 from atende.observability import logger, metrics
 from atende.whatsapp.graph import (
     CircuitOpenError,

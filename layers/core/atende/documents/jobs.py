@@ -21,12 +21,12 @@ from uuid import UUID, uuid4
 from botocore.exceptions import BotoCoreError, ClientError
 from psycopg.types.json import Jsonb
 
-from atende import aws
+from atende import aws, entities, storage
 from atende.audit import SYSTEM, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
-from atende.documents import contract_llm, entities, ocr, pdf, storage
+from atende.documents import contract_llm, keys, ocr, pdf
 from atende.errors import (
     Conflict,
     DependencyFailed,
@@ -92,7 +92,7 @@ def _write(
 
 def _source(key: TenantKey, tenant_id: UUID | str, document_id: UUID | str) -> bytes:
     return _read(
-        key, storage.source_key(tenant_id, document_id), "document.source", document_id
+        key, keys.source_key(tenant_id, document_id), "document.source", document_id
     )
 
 
@@ -200,7 +200,7 @@ def submit(
 
     document_id = uuid4()
     key = tenant_key(tenant)
-    s3_key = storage.source_key(principal.tenant_id, document_id)
+    s3_key = keys.source_key(principal.tenant_id, document_id)
     _write(key, s3_key, data, "document.source", document_id)
     with tenant_transaction(principal.tenant_id) as conn:
         row = conn.execute(
@@ -362,7 +362,7 @@ def read_page(
         text = pdf.page_text(data, index)
     _write(
         key,
-        storage.page_key(tenant_id, document_id, index),
+        keys.page_key(tenant_id, document_id, index),
         text.encode(),
         "document.page_text",
         document_id,
@@ -384,7 +384,7 @@ def extract(
     texts = [
         _read(
             key,
-            storage.page_key(tenant_id, document_id, int(page["index"])),
+            keys.page_key(tenant_id, document_id, int(page["index"])),
             "document.page_text",
             document_id,
         ).decode()
@@ -406,7 +406,7 @@ def extract(
         "llm": llm_status,
         "pages": [{"index": i, "text": t} for i, t in enumerate(texts)],
     }
-    s3_key = storage.result_key(tenant_id, document_id)
+    s3_key = keys.result_key(tenant_id, document_id)
     _write(
         key,
         s3_key,
@@ -472,7 +472,7 @@ def fail(
 
 def purge(tenant_id: UUID | str, document_id: UUID | str) -> int:
     """Delete the PDF and page texts on every path; audited as PURGED."""
-    deleted = storage.purge_inputs(tenant_id, document_id)
+    deleted = keys.purge_inputs(tenant_id, document_id)
     with tenant_transaction(tenant_id) as conn:
         conn.execute(
             "UPDATE documents SET purged_at = now(), updated_at = now() WHERE id = %s",

@@ -1,6 +1,6 @@
 """LGPD: consent, data-subject requests, and their fulfilment.
 
-- :mod:`atende.lgpd.consent`: versioned consent texts and decisions.
+- :mod:`atende.consent` (its own package): versioned consent texts and decisions.
 - :mod:`atende.lgpd.access`: the access/portability export (JSON and XLSX).
 - :mod:`atende.lgpd.erasure`: erasure everywhere, with a proof record.
 - :mod:`atende.lgpd.retention`: the scheduled per-tenant retention.
@@ -18,8 +18,8 @@ from uuid import UUID
 import psycopg
 
 from atende.audit import Actor, record_event
+from atende.consent import PURPOSE, has_consent, record_consent
 from atende.db import Connection
-from atende.lgpd.consent import PURPOSE, has_consent, record_consent
 
 __all__ = [
     "PURPOSE",

@@ -24,13 +24,12 @@ from uuid import UUID, uuid4
 from openpyxl import Workbook
 from psycopg import sql
 
-from atende import lgpd
+from atende import lgpd, storage
 from atende.audit import Actor, record_event
 from atende.config import get_settings
-from atende.contacts.excel import literal
 from atende.db import Connection, tenant_transaction
-from atende.documents import storage
 from atende.errors import Conflict, NotFound
+from atende.spreadsheets import literal
 from atende.tenancy import get_tenant, tenant_key
 
 __all__ = [

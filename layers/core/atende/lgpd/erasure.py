@@ -22,13 +22,12 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from atende import lgpd
+from atende import lgpd, storage
 from atende.audit import Actor, record_event
 from atende.config import get_settings
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
 from atende.db.secrets import conninfo_from_secret
-from atende.documents import storage
 from atende.lgpd.access import CustomerNotFound
 from atende.whatsapp.media import media_key
 

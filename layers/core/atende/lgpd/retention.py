@@ -27,13 +27,14 @@ from uuid import UUID
 
 import psycopg
 
+from atende import storage
 from atende.audit import SYSTEM, Actor, record_event
 from atende.config import get_settings
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, directory_transaction, tenant_transaction
-from atende.documents import storage
 from atende.errors import InvalidInput
 from atende.lgpd.erasure import media_s3_key, tracker_store_url
+from atende.observability import logger
 
 __all__ = [
     "Policy",
@@ -231,11 +232,16 @@ def apply_tenant_retention(
     if tracker_db_url is not None:
         removed["tracker_events"] = _tracker_events(tenant_id, policy, tracker_db_url)
     if settings.conversation_dlq_url:
-        removed["dead_letters"] = DeadLetterQueue(
-            settings.conversation_dlq_url
-        ).purge_older_than(
-            tenant_id, datetime.now(UTC) - timedelta(days=policy.messages_days)
-        )
+        try:
+            removed["dead_letters"] = DeadLetterQueue(
+                settings.conversation_dlq_url
+            ).purge_older_than(
+                tenant_id, datetime.now(UTC) - timedelta(days=policy.messages_days)
+            )
+        except Exception:
+            # The queue's own 14-day retention still applies; the rest of the
+            # tenant's retention goes on, and tomorrow's run tries again.
+            logger.exception("dead-letter retention failed")
     if any(removed.values()):
         with tenant_transaction(tenant_id) as conn:
             record_event(

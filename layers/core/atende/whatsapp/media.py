@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from atende import storage
 from atende.audit import Actor, record_event
 from atende.db import tenant_transaction
-from atende.documents import storage
 from atende.errors import NotFound
 from atende.tenancy import get_tenant, tenant_key
 from atende.whatsapp.graph import GraphClient

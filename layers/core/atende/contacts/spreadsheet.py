@@ -4,17 +4,16 @@ file and memory stays flat however many customers there are."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from atende.observability import SAO_PAULO
-from atende.validators import only_digits
+from atende.spreadsheets import literal
+from atende.validators import mask_cpf
 
 if TYPE_CHECKING:
-    from atende.contacts import ContactRow
+    from atende.contacts.search import ContactRow
 
 HEADERS = (
     "Cliente",
@@ -26,21 +25,6 @@ HEADERS = (
     "CEP",
     "Atualizado em",
 )
-
-
-def literal(sheet: WriteOnlyWorksheet, value: Any) -> Any:
-    """``value`` as the person wrote it: openpyxl stores text starting with
-    "=" as a formula ("=)" breaks the file; "=HYPERLINK(...)" would run)."""
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-def mask_cpf(cpf: str) -> str:
-    """``***.***.***-25``: enough to tell two CPFs apart, not to use one."""
-    return f"***.***.***-{only_digits(cpf)[-2:]}"
 
 
 def _masked_cpfs(value: str | None) -> str | None:

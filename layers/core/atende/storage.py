@@ -1,5 +1,5 @@
-"""Where a tenant's files live (documents, WhatsApp media): S3, under the
-tenant's prefix, always encrypted with the tenant's key (encryption context:
+"""Object storage for every package (documents, WhatsApp media, exports): S3,
+under the tenant's prefix, always encrypted with the tenant's key (encryption context:
 tenant, purpose, and the document or message). No plaintext PDF, page text,
 result or media is ever written to S3 or disk. The one exception, downloads
 handed out by presigned URL (``offer_download``), is encrypted by S3 under the
@@ -8,27 +8,10 @@ tenant's key instead (SSE-KMS), lives minutes in use and two days at most."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from uuid import UUID
 
 from atende import aws, crypto
 from atende.config import get_settings
 from atende.crypto import TenantKey
-
-
-def _prefix(tenant_id: UUID | str, document_id: UUID | str) -> str:
-    return f"tenants/{tenant_id}/documents/{document_id}/"
-
-
-def source_key(tenant_id: UUID | str, document_id: UUID | str) -> str:
-    return _prefix(tenant_id, document_id) + "source.pdf.enc"
-
-
-def page_key(tenant_id: UUID | str, document_id: UUID | str, index: int) -> str:
-    return _prefix(tenant_id, document_id) + f"pages/{index:04d}.txt.enc"
-
-
-def result_key(tenant_id: UUID | str, document_id: UUID | str) -> str:
-    return _prefix(tenant_id, document_id) + "result.json.enc"
 
 
 def put(
@@ -100,18 +83,16 @@ def delete(s3_keys: list[str]) -> None:
         )
 
 
-def purge_inputs(tenant_id: UUID | str, document_id: UUID | str) -> int:
-    """Delete the PDF and its page texts (the result stays until its TTL)."""
+def delete_under(prefix: str, *, keep: frozenset[str] = frozenset()) -> int:
+    """Delete every object under ``prefix`` except ``keep``; returns how many."""
     s3 = aws.client("s3")
-    bucket = get_settings().documents_bucket
-    prefix = _prefix(tenant_id, document_id)
     keys = [
         obj["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix
+            Bucket=get_settings().documents_bucket, Prefix=prefix
         )
         for obj in page.get("Contents", [])
-        if obj["Key"] != result_key(tenant_id, document_id)
+        if obj["Key"] not in keep
     ]
     for start in range(0, len(keys), 1000):
         delete(keys[start : start + 1000])

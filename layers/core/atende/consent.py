@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from atende.audit import Actor, record_event
-from atende.conversations import store
 from atende.db import Connection
 from atende.errors import InvalidInput
 
@@ -23,7 +22,6 @@ __all__ = [
     "PURPOSE",
     "ConsentStatus",
     "ConsentText",
-    "ask_if_due",
     "current_text",
     "has_consent",
     "history",
@@ -210,22 +208,6 @@ PROMPT_BUTTONS = (
     ("/consentimento_aceitar", "Sim, autorizo"),
     ("/consentimento_recusar", "Não autorizo"),
 )
-
-
-def ask_if_due(conn: Connection, conversation_id: UUID) -> bool:
-    """Queue the consent question after the bot's replies when it is due."""
-    customer_id = store.get_conversation(conn, conversation_id).customer_id
-    text = prompt_due(conn, customer_id)
-    if text is None:
-        return False
-    store.enqueue_outbound(
-        conn,
-        conversation_id=conversation_id,
-        body=text.body,
-        type_="interactive",
-        payload={"buttons": [list(b) for b in PROMPT_BUTTONS]},
-    )
-    return True
 
 
 def history(conn: Connection, customer_id: UUID) -> list[dict[str, Any]]:

@@ -1,4 +1,10 @@
-"""The WhatsApp channel's parts, built once per process from the settings."""
+"""Process wiring: every long-lived part, built once per process from the settings.
+
+The one place that knows how the packages fit together: the conversation engine
+with its Rasa client and Graph API clients (one per business number), the
+update queue and its dead-letter queue, the tenant directory, the channel's
+secrets. Handlers and the CLI ask for parts here; packages never import it.
+"""
 
 from __future__ import annotations
 
