@@ -1,449 +1,79 @@
-"""WhatsApp Cloud API (Meta Graph API) client: sends messages, marks them read.
+"""The HTTP client: sends messages, marks them read, fetches media.
 
-One :class:`GraphClient` per business phone number. It
-
-- validates Meta's limits locally (button and list sizes, text lengths) and
-  fails with :class:`~atende.errors.InvalidInput` before any HTTP call;
-- enforces the 24-hour customer service window when the caller says when the
-  customer last wrote (:func:`ensure_within_window`);
-- paces sends with a token bucket (80 messages/s by default, Meta's default
-  throughput per number);
-- retries throttling, 5xx and network failures with exponential backoff and
-  full jitter, honouring ``Retry-After``; other 4xx fail at once;
-- fails fast through a :class:`CircuitBreaker` while Meta keeps failing.
-
-Recipients are a phone number (``to``) or, since the 2026 usernames rollout, a
-business-scoped user ID (BSUID, e.g. ``BR.1502576394655843``) sent in the
-``recipient`` field; when both are known the phone wins, as it does at Meta.
+One :class:`GraphClient` per business phone number. It checks Meta's limits
+and the 24-hour window (:mod:`~atende.whatsapp.graph.limits`), paces sends and
+fails fast (:mod:`~atende.whatsapp.graph.resilience`), and retries throttling,
+5xx and network failures with exponential backoff and full jitter, honouring
+``Retry-After``; other 4xx fail at once.
 
 The access token is never logged nor put in an exception message or ``repr``.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import random
-import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import httpx
 
-from atende.errors import (
-    Conflict,
-    DependencyFailed,
-    InvalidInput,
-    ServiceUnavailable,
-)
+from atende.errors import InvalidInput
 from atende.observability import logger
-
-__all__ = [
-    "CUSTOMER_WINDOW",
-    "CircuitBreaker",
-    "CircuitOpenError",
-    "GraphApiError",
-    "GraphClient",
-    "ListRow",
-    "ListSection",
-    "MediaInfo",
-    "OutsideCustomerWindow",
-    "Recipient",
-    "SentMessage",
-    "TokenBucket",
-    "WhatsAppUnavailable",
-    "ensure_within_window",
-]
-
-# Meta's limits (Cloud API reference, interactive and text messages).
-MAX_TEXT_BODY: Final = 4096
-MAX_BUTTONS: Final = 3
-MAX_BUTTON_TITLE: Final = 20
-MAX_BUTTON_ID: Final = 256
-MAX_BUTTONS_BODY: Final = 1024
-MAX_LIST_BODY: Final = 4096
-MAX_LIST_BUTTON_LABEL: Final = 20
-MAX_LIST_SECTIONS: Final = 10
-MAX_LIST_ROWS: Final = 10
-MAX_ROW_ID: Final = 200
-MAX_ROW_TITLE: Final = 24
-MAX_ROW_DESCRIPTION: Final = 72
-MAX_SECTION_TITLE: Final = 24
-MAX_HEADER_TEXT: Final = 60
-MAX_FOOTER_TEXT: Final = 60
-MAX_TEMPLATE_NAME: Final = 512
-
-CUSTOMER_WINDOW: Final = timedelta(hours=24)
-
-# Graph error codes that mean "slow down" or "try again later".
-THROTTLING_CODES: Final = frozenset(
-    {
-        4,  # application request limit reached
-        80007,  # WhatsApp Business Account rate limit
-        130429,  # Cloud API throughput reached
-        131056,  # pair rate limit (business -> same user)
-    }
+from atende.whatsapp.graph._responses import (
+    _int_or_none,
+    _json_object,
+    _retry_after,
+    _sent_message,
+    _unexpected,
 )
-TRANSIENT_CODES: Final = frozenset(
-    {
-        2,  # API service temporarily unavailable
-        131016,  # service unavailable
-    }
+from atende.whatsapp.graph.errors import (
+    _GRAPH_MESSAGES,
+    THROTTLING_CODES,
+    TRANSIENT_CODES,
+    CircuitOpenError,
+    GraphApiError,
+    WhatsAppUnavailable,
+)
+from atende.whatsapp.graph.limits import (
+    MAX_BUTTON_ID,
+    MAX_BUTTON_TITLE,
+    MAX_BUTTONS,
+    MAX_BUTTONS_BODY,
+    MAX_FOOTER_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_LIST_BODY,
+    MAX_LIST_BUTTON_LABEL,
+    MAX_LIST_ROWS,
+    MAX_LIST_SECTIONS,
+    MAX_ROW_DESCRIPTION,
+    MAX_ROW_ID,
+    MAX_ROW_TITLE,
+    MAX_SECTION_TITLE,
+    MAX_TEXT_BODY,
+    UNCHECKED,
+    LastInbound,
+    _check_text,
+    _check_unique,
+    check_template,
+    ensure_within_window,
+)
+from atende.whatsapp.graph.resilience import CircuitBreaker, TokenBucket
+from atende.whatsapp.graph.values import (
+    ListRow,
+    ListSection,
+    MediaInfo,
+    Recipient,
+    SentMessage,
 )
 
-_PHONE = re.compile(r"\+?[1-9]\d{7,14}")
-# ISO 3166 alpha-2 country, a period, up to 128 alphanumerics; parent BSUIDs
-# carry ``ENT.`` after the country.
-_BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
-_TEMPLATE_NAME = re.compile(r"[a-z0-9_]+")
+__all__ = ["GraphClient"]
+
+
 # Where Meta serves media downloads (the token is sent there).
 _MEDIA_HOSTS: Final = ("fbsbx.com", "facebook.com", "whatsapp.net")
-
-
-# --------------------------------------------------------------------------
-# Errors
-
-
-class GraphApiError(DependencyFailed):
-    """Meta refused or failed a request.
-
-    ``graph_*`` fields carry Meta's error object (``code``, ``error_subcode``,
-    ``message``, ``error_data.details``, ``fbtrace_id``); ``code`` stays the
-    stable Atende code. Only ``graph_code`` and ``retryable`` reach clients in
-    :meth:`to_body`, since Meta's texts may quote the recipient.
-    """
-
-    code = "WHATSAPP_ENVIO_RECUSADO"
-    message = "O WhatsApp recusou o envio da mensagem."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        http_status: int | None = None,
-        graph_code: int | None = None,
-        graph_subcode: int | None = None,
-        graph_type: str | None = None,
-        title: str | None = None,
-        graph_details: str | None = None,
-        fbtrace_id: str | None = None,
-        retryable: bool = False,
-        retry_after_s: int | None = None,
-        attempts: int = 1,
-    ) -> None:
-        details: dict[str, Any] = {"retryable": retryable}
-        if graph_code is not None:
-            details["whatsapp_code"] = graph_code
-        super().__init__(message, **details)
-        self.http_status = http_status
-        self.graph_code = graph_code
-        self.graph_subcode = graph_subcode
-        self.graph_type = graph_type
-        self.title = title
-        self.graph_details = graph_details
-        self.fbtrace_id = fbtrace_id
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
-        self.attempts = attempts
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(code={self.code!r}, http_status="
-            f"{self.http_status}, graph_code={self.graph_code}, graph_subcode="
-            f"{self.graph_subcode}, retryable={self.retryable}, attempts="
-            f"{self.attempts}, fbtrace_id={self.fbtrace_id!r})"
-        )
-
-
-class WhatsAppUnavailable(GraphApiError):
-    """Meta kept failing (throttling, 5xx, network) after every retry."""
-
-    code = "WHATSAPP_INDISPONIVEL"
-    message = (
-        "O WhatsApp está temporariamente indisponível. Tente novamente em instantes."
-    )
-
-
-class CircuitOpenError(ServiceUnavailable):
-    """Calls to Meta are suspended for a while after repeated failures."""
-
-    code = "WHATSAPP_CIRCUITO_ABERTO"
-    message = (
-        "O envio pelo WhatsApp está suspenso temporariamente após falhas "
-        "seguidas. Tente novamente em instantes."
-    )
-
-
-class OutsideCustomerWindow(Conflict):
-    """A free-form message outside the 24-hour customer service window."""
-
-    code = "JANELA_24H_ENCERRADA"
-    message = (
-        "Fora da janela de 24 horas só é possível enviar modelos (templates) aprovados."
-    )
-
-
-# PT-BR texts for Meta codes the attendant can act on.
-_GRAPH_MESSAGES: Final[Mapping[int, str]] = {
-    190: "O token de acesso do WhatsApp é inválido ou expirou.",
-    131026: (
-        "A mensagem não pôde ser entregue: o destinatário pode não usar o "
-        "WhatsApp ou não aceitou os termos mais recentes."
-    ),
-    131047: (
-        "Já se passaram mais de 24 horas desde a última mensagem do cliente: "
-        "envie um modelo (template) aprovado."
-    ),
-    131051: "Tipo de mensagem não suportado pelo WhatsApp.",
-    131062: (
-        "Este tipo de mensagem não pode ser enviado a um cliente identificado "
-        "só pelo ID de usuário (sem telefone)."
-    ),
-    132000: "O número de parâmetros não corresponde ao modelo (template).",
-    132001: "O modelo (template) não existe neste idioma ou não foi aprovado.",
-}
-
-
-# --------------------------------------------------------------------------
-# Values
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """A WhatsApp user: phone number, business-scoped user ID, or both."""
-
-    user_id: str | None = None
-    phone: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.user_id and not self.phone:
-            raise InvalidInput("Informe o telefone ou o ID de usuário do destinatário.")
-        if self.phone is not None and not _PHONE.fullmatch(self.phone):
-            raise InvalidInput("Telefone do destinatário inválido.")
-        if self.user_id is not None and not _BSUID.fullmatch(self.user_id):
-            raise InvalidInput("ID de usuário do WhatsApp (BSUID) inválido.")
-
-    @classmethod
-    def parse(cls, value: str) -> Recipient:
-        """A BSUID-shaped string (``BR.123...``) is a user ID, else a phone."""
-        value = value.strip()
-        if _BSUID.fullmatch(value):
-            return cls(user_id=value)
-        return cls(phone=re.sub(r"[\s().-]", "", value))
-
-    @property
-    def kind(self) -> Literal["phone", "user_id"]:
-        return "phone" if self.phone else "user_id"
-
-    def address(self) -> dict[str, str]:
-        """The request fields that address this user (phone wins, as at Meta)."""
-        if self.phone:
-            return {"to": self.phone}
-        assert self.user_id is not None
-        return {"recipient": self.user_id}
-
-    def __repr__(self) -> str:
-        phone = f"***{self.phone[-2:]}" if self.phone else None
-        return f"Recipient(user_id={self.user_id!r}, phone={phone!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class ListRow:
-    id: str
-    title: str
-    description: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ListSection:
-    rows: Sequence[ListRow]
-    title: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """Meta's answer to a send: the message id and who it was addressed to."""
-
-    wamid: str
-    input: str | None = None
-    wa_id: str | None = None
-    user_id: str | None = None
-    message_status: str | None = None
-    attempts: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    id: str
-    url: str
-    mime_type: str | None = None
-    sha256: str | None = None
-    file_size: int | None = None
-
-
-# --------------------------------------------------------------------------
-# 24-hour customer service window
-
-
-def ensure_within_window(
-    kind: str, last_inbound_at: datetime | None, now: datetime
-) -> None:
-    """Refuse a non-template message outside the 24-hour window.
-
-    ``last_inbound_at`` is when the customer last wrote (``None``: never). Both
-    datetimes must be timezone-aware.
-    """
-    if kind == "template":
-        return
-    if now.tzinfo is None or (
-        last_inbound_at is not None and last_inbound_at.tzinfo is None
-    ):
-        raise InvalidInput("Datas da janela de atendimento precisam de fuso horário.")
-    if last_inbound_at is None or now - last_inbound_at >= CUSTOMER_WINDOW:
-        raise OutsideCustomerWindow()
-
-
-def check_template(name: str, language: str) -> None:
-    """Refuse a template name or language Meta would refuse."""
-    if not name or len(name) > MAX_TEMPLATE_NAME:
-        raise InvalidInput("Nome do modelo (template) inválido.")
-    if not _TEMPLATE_NAME.fullmatch(name):
-        raise InvalidInput(
-            "O nome do modelo (template) só pode ter letras minúsculas, "
-            "números e sublinhado."
-        )
-    if not language.strip():
-        raise InvalidInput("Informe o idioma do modelo (template).")
-
-
-class _Unchecked(enum.Enum):
-    UNCHECKED = "unchecked"
-
-
-#: Default of ``last_inbound_at``: the caller takes care of the window itself.
-UNCHECKED: Final = _Unchecked.UNCHECKED
-
-LastInbound = datetime | None | Literal[_Unchecked.UNCHECKED]
-
-
-# --------------------------------------------------------------------------
-# Resilience
-
-
-class CircuitBreaker:
-    """Closed → open after N consecutive failures → half-open after a pause.
-
-    Half-open lets one trial call through: success closes the circuit, failure
-    opens it again. Thread-safe; share one per phone number if several clients
-    send from it.
-    """
-
-    def __init__(
-        self,
-        failure_threshold: int = 5,
-        reset_timeout_s: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if failure_threshold < 1 or reset_timeout_s < 0:
-            raise ValueError("failure_threshold >= 1 and reset_timeout_s >= 0")
-        self.failure_threshold = failure_threshold
-        self.reset_timeout_s = reset_timeout_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> Literal["closed", "open", "half_open"]:
-        with self._lock:
-            return self._state()
-
-    def _state(self) -> Literal["closed", "open", "half_open"]:
-        if self._opened_at is None:
-            return "closed"
-        if self._clock() - self._opened_at >= self.reset_timeout_s:
-            return "half_open"
-        return "open"
-
-    def before_call(self) -> None:
-        """Raise :class:`CircuitOpenError` unless a call may go through now."""
-        with self._lock:
-            state = self._state()
-            if state == "closed":
-                return
-            if state == "half_open" and not self._trial_in_flight:
-                self._trial_in_flight = True
-                return
-            assert self._opened_at is not None
-            remaining = self.reset_timeout_s - (self._clock() - self._opened_at)
-            raise CircuitOpenError(retry_after_s=max(1, math.ceil(remaining)))
-
-    def record_success(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._opened_at = None
-            self._trial_in_flight = False
-
-    def record_failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._trial_in_flight or self._failures >= self.failure_threshold:
-                self._opened_at = self._clock()
-            self._trial_in_flight = False
-
-    def release(self) -> None:
-        """End a trial that neither succeeded nor failed (an unexpected error)."""
-        with self._lock:
-            self._trial_in_flight = False
-
-
-class TokenBucket:
-    """At most ``rate`` acquisitions per second, ``burst`` at once.
-
-    Waiting callers reserve their slot under the lock and sleep outside it, so
-    concurrent threads are spaced evenly.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        burst: float = 1.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate > 0 and burst >= 1")
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = burst
-        self._last = clock()
-
-    def acquire(self) -> float:
-        """Take one token, sleeping if needed; returns the seconds slept."""
-        with self._lock:
-            now = self._clock()
-            elapsed = max(0.0, now - self._last)
-            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
-            self._last = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-
-# --------------------------------------------------------------------------
-# Client
 
 
 class _Retry(Exception):
@@ -921,19 +551,7 @@ class GraphClient:
 
 
 # --------------------------------------------------------------------------
-# Helpers
-
-
-def _check_text(value: str, limit: int, what: str) -> None:
-    if not value or not value.strip():
-        raise InvalidInput(f"{what} não pode ficar vazio.")
-    if len(value) > limit:
-        raise InvalidInput(f"{what} pode ter no máximo {limit} caracteres.")
-
-
-def _check_unique(values: Sequence[str], what: str) -> None:
-    if len(set(values)) != len(values):
-        raise InvalidInput(f"Os {what} não podem se repetir.")
+# Request payloads
 
 
 def _add_header_footer(
@@ -960,69 +578,3 @@ def _row_json(row: ListRow) -> dict[str, str]:
     if row.description is not None:
         out["description"] = row.description
     return out
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _retry_after(response: httpx.Response, now: datetime) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date), if any."""
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    raw = raw.strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        raise _unexpected(response) from None
-    if not isinstance(data, dict):
-        raise _unexpected(response)
-    return data
-
-
-def _unexpected(response: httpx.Response) -> GraphApiError:
-    return GraphApiError(
-        "Resposta inesperada do WhatsApp.", http_status=response.status_code
-    )
-
-
-def _sent_message(response: httpx.Response, attempts: int) -> SentMessage:
-    data = _json_object(response)
-    messages = data.get("messages")
-    first = messages[0] if isinstance(messages, list) and messages else None
-    wamid = first.get("id") if isinstance(first, dict) else None
-    if not isinstance(wamid, str) or not wamid:
-        raise _unexpected(response)
-    contacts = data.get("contacts")
-    contact = contacts[0] if isinstance(contacts, list) and contacts else {}
-    contact = contact if isinstance(contact, dict) else {}
-    assert isinstance(first, dict)
-    return SentMessage(
-        wamid=wamid,
-        input=contact.get("input"),
-        wa_id=contact.get("wa_id"),
-        user_id=contact.get("user_id"),
-        message_status=first.get("message_status"),
-        attempts=attempts,
-    )
