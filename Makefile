@@ -66,10 +66,11 @@ run: $(STAMP) $(BOT_MODEL)
 test: $(STAMP) $(BOT_MODEL) browser
 	$(BIN)/pytest
 
-## lint: formatting, lint, types and the SAM template
+## lint: formatting, lint, the packages' dependency rule, types and the SAM template
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 

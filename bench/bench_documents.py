@@ -105,6 +105,7 @@ def _end_to_end(document: bytes) -> tuple[float, dict[str, Any]]:
     from moto.core.config import DefaultConfig
 
     from atende import aws, crypto, db, tenancy
+    from atende.audit import RequestContext
     from atende.config import get_settings
     from atende.db.embedded import start_embedded
     from atende.documents import jobs
@@ -130,7 +131,9 @@ def _end_to_end(document: bytes) -> tuple[float, dict[str, Any]]:
         provisioned = tenancy.create_tenant("Bench")
         principal = tenancy.authenticate_api_key(provisioned.api_key)
         started = time.perf_counter()
-        job = jobs.submit(principal, document, request_id=None, ip=None).job
+        job = jobs.submit(
+            principal, document, context=RequestContext(principal.actor)
+        ).job
         while True:
             job = jobs.get_job(principal.tenant_id, job["id"])
             if job["purged"]:

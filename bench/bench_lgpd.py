@@ -33,7 +33,7 @@ _CHILD = """
 import io, json, resource, sys, time, uuid
 sys.path.insert(0, {root!r})
 from atende import contacts, db
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 db.configure({app_url!r})
 tenant = uuid.UUID({tenant!r})
 started_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -45,7 +45,7 @@ if {baseline!r}:
 else:
     out = io.BytesIO()
     started = time.perf_counter()
-    rows = contacts.export_xlsx(tenant, out, role="admin", actor=Actor("system", "bench"))
+    rows = contacts.export_xlsx(tenant, out, role="admin", context=RequestContext(Actor("system", "bench")))
     size = len(out.getvalue())
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

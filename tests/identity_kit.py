@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 
 from atende import identity
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from infra.identity_pool import create_attendant_pool
@@ -52,7 +52,7 @@ class IdentityPool:
             display_name=f"{role.title()} {email[-16:-13]}",
             role=role,
             team=team,
-            actor=Actor("operator", "tests"),
+            context=RequestContext(Actor("operator", "tests")),
             password=PASSWORD,
         )
         session = identity.sign_in(email, PASSWORD)

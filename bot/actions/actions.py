@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from atende import lgpd, llm
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.handoff import handoff_to_human
@@ -146,7 +146,7 @@ class ActionRegistrarConsentimento(Action):
                 purpose=lgpd.PURPOSE,
                 granted=granted,
                 source="whatsapp_bot",
-                actor=BOT,
+                context=RequestContext(BOT),
             )
         if granted:
             text = (
@@ -189,7 +189,7 @@ class _LgpdRequestAction(Action, abc.ABC):
                 customer_id=customer_id,
                 kind=self.kind,
                 conversation_id=conversation_id,
-                actor=Actor("customer", str(customer_id)),
+                context=RequestContext(Actor("customer", str(customer_id))),
             )
         protocol = str(request_id).split("-")[0].upper()
         text = self.opened_text if new else self.existing_text
@@ -215,11 +215,13 @@ class ActionSolicitarAcessoDados(Action):
                 customer_id=customer_id,
                 kind="access",
                 conversation_id=conversation_id,
-                actor=Actor("customer", str(customer_id)),
+                context=RequestContext(Actor("customer", str(customer_id))),
             )
         protocol = str(request_id).split("-")[0].upper()
         link = access.create_export(
-            UUID(tenant_id), customer_id, actor=Actor("customer", str(customer_id))
+            UUID(tenant_id),
+            customer_id,
+            context=RequestContext(Actor("customer", str(customer_id))),
         )
         # The links go straight to the outbox as a secret reply: sent to the
         # customer, then hidden in the history; Rasa's tracker never sees them.

@@ -11,11 +11,10 @@ from chalice.app import Chalice, Request, Response
 from chalicelib import console_routes, lgpd_routes
 from chalicelib.web import (
     JSON,
+    Plumbing,
     api_errors,
-    api_key_principal,
     client_ip,
     json_response,
-    request_id,
     uuid_param,
 )
 
@@ -25,7 +24,6 @@ from atende.documents import jobs
 from atende.errors import InvalidInput
 from atende.health import check_health
 from atende.observability import logger, metrics
-from atende.tenancy import ApiKeyPrincipal
 from atende.whatsapp import webhook
 
 app = Chalice(app_name="atende-api")
@@ -36,16 +34,7 @@ app.register_blueprint(console_routes.blueprint)
 app.register_blueprint(lgpd_routes.blueprint)
 
 __all__ = ["JSON", "api_errors", "app"]
-
-
-def _request() -> Request:
-    request = app.current_request
-    assert request is not None  # set by Chalice for every route call
-    return request
-
-
-def _principal() -> ApiKeyPrincipal:
-    return api_key_principal(_request())
+route = Plumbing(app)
 
 
 @app.middleware("http")
@@ -95,7 +84,7 @@ def health() -> Response:
 @api_errors
 def whatsapp_verify() -> Response:
     """Meta's subscription check: echo hub.challenge when the token matches."""
-    params = dict(_request().query_params or {})
+    params = route.query()
     challenge = webhook.verify_subscription(
         params.get("hub.mode"),
         params.get("hub.verify_token"),
@@ -111,7 +100,7 @@ def whatsapp_verify() -> Response:
 @api_errors
 def whatsapp_receive() -> Response:
     """Signed updates from Meta: verified, parsed, enqueued; 200 at once."""
-    request = _request()
+    request = route.request()
     raw_body = request.raw_body
     receipt = webhook.receive(
         raw_body if isinstance(raw_body, bytes) else raw_body.encode(),
@@ -127,11 +116,11 @@ def whatsapp_receive() -> Response:
 @api_errors
 def conversation_return_to_bot(conversation_id: str) -> Response:
     """Give a conversation held by people back to the bot, which resumes."""
-    principal = _principal()
+    principal = route.api_key()
     return_to_bot(
         principal.tenant_id,
         uuid_param(conversation_id, "conversa"),
-        actor=principal.actor,
+        context=route.context(principal.actor),
         bot=composition.engine().bot,
     )
     return json_response({"state": "bot"})
@@ -139,7 +128,7 @@ def conversation_return_to_bot(conversation_id: str) -> Response:
 
 def _pdf_from_request() -> bytes:
     """The PDF: the raw body, or the first file part of a multipart form."""
-    request = _request()
+    request = route.request()
     body = request.raw_body or b""
     raw = body if isinstance(body, bytes) else body.encode()
     content_type = request.headers.get("content-type", "")
@@ -163,12 +152,11 @@ def _pdf_from_request() -> bytes:
 @api_errors
 def document_submit() -> Response:
     """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
-    principal = _principal()
+    principal = route.api_key()
     submission = jobs.submit(
         principal,
         _pdf_from_request(),
-        request_id=request_id(),
-        ip=client_ip(_request()),
+        context=route.context(principal.actor),
     )
     return Response(
         body=submission.job,
@@ -180,14 +168,11 @@ def document_submit() -> Response:
 @app.route("/v1/documents", methods=["GET"])
 @api_errors
 def document_list() -> Response:
-    principal = _principal()
-    params = dict(_request().query_params or {})
-    try:
-        limit = int(params.get("limit", "50"))
-    except ValueError as exc:
-        raise InvalidInput("O parâmetro 'limit' deve ser um número.") from exc
+    principal = route.api_key()
     items = jobs.list_jobs(
-        principal.tenant_id, status=params.get("status"), limit=limit
+        principal.tenant_id,
+        status=route.query().get("status"),
+        limit=route.int_param("limit", 50),
     )
     return json_response({"documents": items})
 
@@ -195,7 +180,7 @@ def document_list() -> Response:
 @app.route("/v1/documents/{document_id}", methods=["GET"])
 @api_errors
 def document_status(document_id: str) -> Response:
-    principal = _principal()
+    principal = route.api_key()
     job = jobs.get_job(principal.tenant_id, uuid_param(document_id, "documento"))
     return json_response(job)
 
@@ -203,13 +188,12 @@ def document_status(document_id: str) -> Response:
 @app.route("/v1/documents/{document_id}/result", methods=["GET"])
 @api_errors
 def document_result(document_id: str) -> Response:
-    principal = _principal()
-    params = dict(_request().query_params or {})
+    principal = route.api_key()
+    params = route.query()
     result = jobs.get_result(
         principal,
         uuid_param(document_id, "documento"),
         include_text=params.get("text", "").lower() in {"1", "true", "sim"},
-        request_id=request_id(),
-        ip=client_ip(_request()),
+        context=route.context(principal.actor),
     )
     return json_response(result)

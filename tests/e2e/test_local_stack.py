@@ -158,7 +158,7 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
 
     # LGPD erasure removes what the bot remembers of the customer.
     from atende import db, lgpd
-    from atende.audit import Actor
+    from atende.audit import Actor, RequestContext
 
     tracker = bot_stack.database_url("atende_rasa", "rasa_tracker")
     with psycopg.connect(tracker) as conn:
@@ -177,7 +177,7 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
                 app_conn,
                 customer_id=owner["customer_id"],
                 tracker_db_url=tracker,
-                actor=Actor("operator", "e2e"),
+                context=RequestContext(Actor("operator", "e2e")),
             )
     finally:
         db.close_pool()

@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from atende import aws, consent, db, lgpd
-from atende.audit import Actor, record_event
+from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.whatsapp.updates import parse_webhook
@@ -76,7 +76,7 @@ def conversation_ids(ch: Channel, customer: UUID) -> list[UUID]:
 
 def publish(ch: Channel, body: str = CONSENT_TEXT) -> consent.ConsentText:
     with db.tenant_transaction(ch.tenant_id) as conn:
-        return consent.publish_text(conn, body, actor=ADMIN)
+        return consent.publish_text(conn, body, context=RequestContext(ADMIN))
 
 
 def decide(ch: Channel, customer: UUID, *, granted: bool) -> None:
@@ -86,7 +86,7 @@ def decide(ch: Channel, customer: UUID, *, granted: bool) -> None:
             customer_id=customer,
             granted=granted,
             source="whatsapp_bot",
-            actor=Actor("system", "bot"),
+            context=RequestContext(Actor("system", "bot")),
         )
 
 
@@ -128,8 +128,7 @@ def customer_with_history(ch: Channel) -> dict[str, Any]:
             action="MEDIA_ACCESSED",
             subject_type="message",
             subject_id=str(document["id"]),
-            actor=ADMIN,
-            ip="203.0.113.9",
+            context=RequestContext(ADMIN, None, "203.0.113.9"),
             details={"mime_type": "application/pdf"},
         )
     return {

@@ -22,7 +22,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import db, lgpd, llm
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 from atende.bot import BotUnavailable, RasaClient
 from atende.config import get_settings
 from atende.conversations import store
@@ -142,7 +142,10 @@ def test_return_to_bot_resumes_rasa_then_the_conversation(channel: Channel) -> N
     from atende.audit import Actor
 
     return_to_bot(
-        channel.tenant_id, conversation_id, actor=Actor("attendant", "a1"), bot=Rasa()
+        channel.tenant_id,
+        conversation_id,
+        context=RequestContext(Actor("attendant", "a1")),
+        bot=Rasa(),
     )
     assert resumed == [str(conversation_id)]
     assert _state(channel, conversation_id) == "bot"
@@ -154,7 +157,7 @@ def test_return_to_bot_resumes_rasa_then_the_conversation(channel: Channel) -> N
         return_to_bot(
             channel.tenant_id,
             conversation_id,
-            actor=Actor("attendant", "a1"),
+            context=RequestContext(Actor("attendant", "a1")),
             bot=Rasa(),
         )
     assert resumed == [str(conversation_id)]
@@ -180,7 +183,10 @@ def test_return_to_bot_changes_nothing_when_rasa_cannot_resume(
 
     with pytest.raises(BotUnavailable):
         return_to_bot(
-            channel.tenant_id, conversation_id, actor=Actor("attendant", "a1"), bot=rasa
+            channel.tenant_id,
+            conversation_id,
+            context=RequestContext(Actor("attendant", "a1")),
+            bot=rasa,
         )
     assert _state(channel, conversation_id) == "waiting_human"
 
@@ -327,7 +333,7 @@ def test_action_llm_answer_with_llm(
             customer_id=customer_id,
             granted=True,
             source="whatsapp_bot",
-            actor=Actor("system", "bot"),
+            context=RequestContext(Actor("system", "bot")),
         )
     client = _ollama(
         {"found": True, "answer": "Atendemos de segunda a sábado, das 8h às 20h."}

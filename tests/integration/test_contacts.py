@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from atende import contacts, db, llm
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 from atende.contacts import Found
 
 from .channel_kit import Channel, channel
@@ -137,7 +137,10 @@ def test_excel_export_masks_cpf_unless_the_role_may_see_it(
     ana, bruno = _two_customers(channel)
     out = io.BytesIO()
     count = contacts.export_xlsx(
-        channel.tenant_id, out, role=role, actor=SUPERVISOR, ip="203.0.113.5"
+        channel.tenant_id,
+        out,
+        role=role,
+        context=RequestContext(SUPERVISOR, ip="203.0.113.5"),
     )
     assert count == 2
     header, *data = _sheet(out.getvalue())
@@ -191,7 +194,11 @@ def test_excel_export_of_a_search(channel: Channel) -> None:
     out = io.BytesIO()
     assert (
         contacts.export_xlsx(
-            channel.tenant_id, out, role="admin", actor=SUPERVISOR, search="flores"
+            channel.tenant_id,
+            out,
+            role="admin",
+            context=RequestContext(SUPERVISOR),
+            search="flores",
         )
         == 1
     )
@@ -202,7 +209,9 @@ def test_excel_export_of_a_search(channel: Channel) -> None:
 def test_empty_export_still_has_its_headers(channel: Channel) -> None:
     out = io.BytesIO()
     assert (
-        contacts.export_xlsx(channel.tenant_id, out, role="admin", actor=SUPERVISOR)
+        contacts.export_xlsx(
+            channel.tenant_id, out, role="admin", context=RequestContext(SUPERVISOR)
+        )
         == 0
     )
     assert _sheet(out.getvalue())[0][0] == "Cliente"

@@ -359,7 +359,7 @@ def test_reply_out_of_send_attempts_is_failed_with_a_reason(channel: Channel) ->
 def test_erasure_removes_the_customers_dead_letters_and_parked_statuses(
     channel: Channel,
 ) -> None:
-    from atende.audit import Actor
+    from atende.audit import Actor, RequestContext
     from atende.lgpd.erasure import erase_customer
 
     for user_id, phone in (
@@ -383,7 +383,9 @@ def test_erasure_removes_the_customers_dead_letters_and_parked_statuses(
         channel, "SELECT id FROM customers WHERE wa_user_id = %s", CUSTOMER_A
     )
     proof = erase_customer(
-        channel.tenant_id, customer_a["id"], actor=Actor("attendant", "admin-1")
+        channel.tenant_id,
+        customer_a["id"],
+        context=RequestContext(Actor("attendant", "admin-1")),
     )
     assert proof.deleted["sqs"] == {"dead_letters": 1}
     assert proof.deleted["postgres"]["parked_statuses"] == 1

@@ -11,6 +11,7 @@ import pytest
 from psycopg import sql
 
 from atende import aws, db, lgpd
+from atende.audit import RequestContext
 from atende.config import get_settings
 from atende.conversations import store
 from atende.lgpd import access, erasure
@@ -85,7 +86,7 @@ def erased(channel: Channel, tracker_store: TrackerStore) -> dict[str, Any]:
     customer, conversation = seen["customer"], seen["conversation"]
     _put(f"tenants/{channel.tenant_id}/media/doc-1.enc")
     _put(f"tenants/{channel.tenant_id}/media/someone-else.enc")
-    access.create_export(channel.tenant_id, customer, actor=ADMIN)
+    access.create_export(channel.tenant_id, customer, context=RequestContext(ADMIN))
     other_conversation = conversation_ids(channel, customer_id(channel, OTHER))[0]
     with db.tenant_transaction(channel.tenant_id) as conn:
         store.request_handoff(
@@ -96,7 +97,7 @@ def erased(channel: Channel, tracker_store: TrackerStore) -> dict[str, Any]:
             customer_id=customer,
             kind="erasure",
             conversation_id=conversation,
-            actor=ADMIN,
+            context=RequestContext(ADMIN),
         )
     tracker_store.add(str(conversation), events=4)
     tracker_store.add(str(other_conversation), events=2)
@@ -108,9 +109,8 @@ def erased(channel: Channel, tracker_store: TrackerStore) -> dict[str, Any]:
     proof = erasure.erase_customer(
         channel.tenant_id,
         customer,
-        actor=ADMIN,
+        context=RequestContext(ADMIN, ip="203.0.113.9"),
         tracker_db_url=tracker_store.url,
-        ip="203.0.113.9",
     )
     return {
         **seen,
@@ -237,7 +237,7 @@ def test_erasure_is_idempotent(
     again = erasure.erase_customer(
         channel.tenant_id,
         erased["customer"],
-        actor=ADMIN,
+        context=RequestContext(ADMIN),
         tracker_db_url=tracker_store.url,
     )
     assert again == erased["proof"]
@@ -255,18 +255,24 @@ def test_a_returning_customer_starts_afresh(
     say(channel, "oi, voltei")
     assert customer_id(channel) != erased["customer"]
     with pytest.raises(access.CustomerErased):
-        access.create_export(channel.tenant_id, erased["customer"], actor=ADMIN)
+        access.create_export(
+            channel.tenant_id, erased["customer"], context=RequestContext(ADMIN)
+        )
 
 
 def test_erasure_without_a_tracker_store_says_so(channel: Channel) -> None:
     seen = customer_with_history(channel)
-    proof = erasure.erase_customer(channel.tenant_id, seen["customer"], actor=ADMIN)
+    proof = erasure.erase_customer(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     assert proof.deleted["rasa_tracker"] == {"configured": False}
 
 
 def test_unknown_customer(channel: Channel) -> None:
     with pytest.raises(access.CustomerNotFound):
-        erasure.erase_customer(channel.tenant_id, uuid4(), actor=ADMIN)
+        erasure.erase_customer(
+            channel.tenant_id, uuid4(), context=RequestContext(ADMIN)
+        )
 
 
 def test_two_erasures_at_once_give_one_proof(
@@ -284,7 +290,7 @@ def test_two_erasures_at_once_give_one_proof(
             erasure.erase_customer(
                 channel.tenant_id,
                 seen["customer"],
-                actor=ADMIN,
+                context=RequestContext(ADMIN),
                 tracker_db_url=tracker_store.url,
             )
         )

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import aws, db
-from atende.audit import Actor
+from atende.audit import Actor, RequestContext
 from atende.config import get_settings
 from atende.conversations import messages_ptbr as texts
 from atende.lgpd import access
@@ -37,7 +37,9 @@ def _fetch(link: access.ExportLink, name: str) -> bytes:
 
 def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
     seen = customer_with_history(channel)
-    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     data = json.loads(_fetch(link, "dados.json"))
 
     assert set(data) == {
@@ -116,7 +118,9 @@ def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
 
 def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
     seen = customer_with_history(channel)
-    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")), read_only=True)
     assert book.sheetnames == [
         "perfil",
@@ -143,7 +147,9 @@ def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
 
 def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
     seen = customer_with_history(channel)
-    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     s3 = aws.client("s3")
     listed = s3.list_objects_v2(
         Bucket=get_settings().documents_bucket, Prefix=f"tenants/{channel.tenant_id}/"
@@ -158,7 +164,9 @@ def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
 
 def test_link_works_once_per_file_and_expires(channel: Channel) -> None:
     seen = customer_with_history(channel)
-    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     assert link.url("dados.json") == (
         f"http://127.0.0.1:8000/v1/lgpd/exports/{link.export_id}/dados.json"
         f"?token={link.token}"
@@ -199,7 +207,7 @@ def test_link_works_once_per_file_and_expires(channel: Channel) -> None:
 
 def test_export_of_an_unknown_customer_is_refused(channel: Channel) -> None:
     with pytest.raises(access.CustomerNotFound) as caught:
-        access.create_export(channel.tenant_id, uuid4(), actor=ADMIN)
+        access.create_export(channel.tenant_id, uuid4(), context=RequestContext(ADMIN))
     assert caught.value.code == "CLIENTE_NAO_ENCONTRADO"
     assert caught.value.user_message == "Cliente não encontrado."
 
@@ -246,7 +254,9 @@ def test_erased_customer_has_nothing_to_export(channel: Channel) -> None:
         )
     with pytest.raises(access.CustomerErased) as caught:
         access.create_export(
-            channel.tenant_id, seen["customer"], actor=Actor("system", "x")
+            channel.tenant_id,
+            seen["customer"],
+            context=RequestContext(Actor("system", "x")),
         )
     assert caught.value.code == "CLIENTE_APAGADO"
 
@@ -255,7 +265,9 @@ def test_text_that_looks_like_a_formula_stays_text(channel: Channel) -> None:
     seen = customer_with_history(channel)
     say(channel, "=)")
     say(channel, '=HYPERLINK("http://exemplo.com")')
-    link = access.create_export(channel.tenant_id, seen["customer"], actor=ADMIN)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
     book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")))
     sheet = book["mensagens"]
     body = [c.value for c in sheet[1]].index("texto") + 1

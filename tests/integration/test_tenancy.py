@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from atende import aws, crypto, db, tenancy
-from atende.audit import Actor, list_events, record_event
+from atende.audit import Actor, RequestContext, list_events, record_event
 from atende.db.embedded import EmbeddedDatabase
 from atende.errors import DependencyFailed, InvalidInput, Unauthenticated
 from atende.tenancy.api_keys import hash_api_key
@@ -147,9 +147,7 @@ def test_audit_event_records_actor_request_and_ip(
             action="DELIVERED",
             subject_type="document",
             subject_id=subject,
-            actor=Actor("api_key", "k1"),
-            request_id="req-1",
-            ip="203.0.113.9",
+            context=RequestContext(Actor("api_key", "k1"), "req-1", "203.0.113.9"),
             details={"pages": 3},
         )
         [event] = list_events(conn, subject_type="document", subject_id=subject)
@@ -185,7 +183,7 @@ def test_audit_refuses_personal_data_in_details(
             action="X",
             subject_type="t",
             subject_id="1",
-            actor=Actor("system"),
+            context=RequestContext(Actor("system")),
             details=details,
         )
 
@@ -203,5 +201,5 @@ def test_audit_event_needs_a_tenant(database: EmbeddedDatabase) -> None:
             action="X",
             subject_type="t",
             subject_id="1",
-            actor=Actor("system"),
+            context=RequestContext(Actor("system")),
         )

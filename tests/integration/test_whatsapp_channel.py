@@ -439,7 +439,7 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     channel: Channel,
 ) -> None:
     from atende import storage
-    from atende.audit import Actor
+    from atende.audit import Actor, RequestContext
     from atende.whatsapp.media import fetch_message_media, media_key
 
     from .channel_kit import fixture, graph_client_factory
@@ -462,10 +462,16 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     graph_for = graph_client_factory(channel.graph)
     attendant = Actor("attendant", "a1")
     first = fetch_message_media(
-        channel.tenant_id, row["id"], graph_for=graph_for, actor=attendant
+        channel.tenant_id,
+        row["id"],
+        graph_for=graph_for,
+        context=RequestContext(attendant),
     )
     second = fetch_message_media(
-        channel.tenant_id, row["id"], graph_for=graph_for, actor=attendant
+        channel.tenant_id,
+        row["id"],
+        graph_for=graph_for,
+        context=RequestContext(attendant),
     )
     assert first.data == second.data == b"\xff\xd8\xff fake jpeg bytes"
     assert first.s3_key == media_key(channel.tenant_id, media_id)

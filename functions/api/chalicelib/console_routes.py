@@ -9,24 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, Response
 
 from atende import composition, console, identity
 from atende.config import get_settings
-from atende.errors import InvalidInput, NotFound
-from atende.identity import AttendantPrincipal, Role
+from atende.errors import NotFound
+from atende.identity import Role
 
-from .web import (
-    api_errors,
-    attendant_principal,
-    client_ip,
-    json_body,
-    json_response,
-    request_id,
-    uuid_param,
-)
+from .bodies import AttendantChange, Close, NewAttendant, Reply, SignIn, Transfer
+from .web import Plumbing, api_errors, json_response, uuid_param
 
 blueprint = Blueprint(__name__)
+route = Plumbing(blueprint)
 
 ASSETS = Path(__file__).parent / "console"
 _ASSET_TYPES = {
@@ -45,20 +39,6 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-
-
-def _request() -> Request:
-    request = blueprint.current_request
-    assert request is not None  # set by Chalice for every route call
-    return request
-
-
-def _me() -> AttendantPrincipal:
-    return attendant_principal(_request())
-
-
-def _context() -> console.RequestContext:
-    return console.RequestContext(request_id=request_id(), ip=client_ip(_request()))
 
 
 def _asset(name: str) -> Response:
@@ -95,16 +75,15 @@ def console_config() -> Response:
 def console_sign_in() -> Response:
     """E-mail and password (a first-access new password, or a refresh token)
     → ID token (and, on sign-in, the refresh token)."""
-    body = json_body(_request())
-    email, password = str(body.get("email") or ""), str(body.get("password") or "")
-    if "refresh_token" in body:
-        session = identity.refresh_session(str(body["refresh_token"] or ""))
-    elif body.get("session"):
+    body = route.body(SignIn)
+    if body.refresh_token is not None:
+        session = identity.refresh_session(body.refresh_token)
+    elif body.session:
         session = identity.complete_new_password(
-            email, str(body["session"]), str(body.get("new_password") or "")
+            body.email, body.session, body.new_password
         )
     else:
-        session = identity.sign_in(email, password)
+        session = identity.sign_in(body.email, body.password)
     answer: dict[str, str | int] = {
         "token": session.id_token,
         "expires_in": session.expires_in,
@@ -117,7 +96,7 @@ def console_sign_in() -> Response:
 @blueprint.route("/v1/console/me", methods=["GET"])
 @api_errors
 def console_me() -> Response:
-    me = _me()
+    me = route.attendant()
     return json_response(
         {
             "attendant_id": str(me.attendant_id),
@@ -133,25 +112,25 @@ def console_me() -> Response:
 @blueprint.route("/v1/console/queue", methods=["GET"])
 @api_errors
 def console_queue() -> Response:
-    return json_response(console.queue(_me()))
+    return json_response(console.queue(route.attendant()))
 
 
 @blueprint.route("/v1/console/conversations", methods=["GET"])
 @api_errors
 def console_conversations() -> Response:
-    params: dict[str, str] = dict(_request().query_params or {})
-    scope = params.get("scope", "mine")
+    scope = route.query().get("scope", "mine")
     return json_response(
-        {"conversations": console.list_conversations(_me(), scope=scope)}
+        {"conversations": console.list_conversations(route.attendant(), scope=scope)}
     )
 
 
 @blueprint.route("/v1/console/conversations/{conversation_id}", methods=["GET"])
 @api_errors
 def console_conversation(conversation_id: str) -> Response:
+    me = route.attendant()
     return json_response(
         console.conversation_detail(
-            _me(), uuid_param(conversation_id, "conversa"), _context()
+            me, uuid_param(conversation_id, "conversa"), route.context(me.actor)
         )
     )
 
@@ -159,8 +138,11 @@ def console_conversation(conversation_id: str) -> Response:
 @blueprint.route("/v1/console/conversations/{conversation_id}/claim", methods=["POST"])
 @api_errors
 def console_claim(conversation_id: str) -> Response:
+    me = route.attendant()
     return json_response(
-        console.claim(_me(), uuid_param(conversation_id, "conversa"), _context())
+        console.claim(
+            me, uuid_param(conversation_id, "conversa"), route.context(me.actor)
+        )
     )
 
 
@@ -170,17 +152,15 @@ def console_claim(conversation_id: str) -> Response:
 @api_errors
 def console_reply(conversation_id: str) -> Response:
     """Free text (``text``) or, outside the 24-hour window, a ``template``."""
-    body = json_body(_request())
-    template = body.get("template")
-    if template is not None and not isinstance(template, dict):
-        raise InvalidInput("O modelo (template) deve ser um objeto.")
+    body = route.body(Reply)
+    me = route.attendant()
     message = console.reply(
-        _me(),
+        me,
         uuid_param(conversation_id, "conversa"),
-        text=body.get("text") if isinstance(body.get("text"), str) else None,
-        template=template,
+        text=body.text,
+        template=body.template,
         engine=composition.engine(),
-        context=_context(),
+        context=route.context(me.actor),
     )
     return json_response(message, 201)
 
@@ -190,15 +170,15 @@ def console_reply(conversation_id: str) -> Response:
 )
 @api_errors
 def console_transfer(conversation_id: str) -> Response:
-    body = json_body(_request())
-    target = body.get("attendant_id")
+    body = route.body(Transfer)
+    me = route.attendant()
     return json_response(
         console.transfer(
-            _me(),
+            me,
             uuid_param(conversation_id, "conversa"),
-            to_attendant_id=uuid_param(str(target), "atendente") if target else None,
-            to_team=str(body.get("team") or "") or None,
-            context=_context(),
+            to_attendant_id=body.attendant_id,
+            to_team=body.team,
+            context=route.context(me.actor),
         )
     )
 
@@ -208,12 +188,13 @@ def console_transfer(conversation_id: str) -> Response:
 )
 @api_errors
 def console_return_to_bot(conversation_id: str) -> Response:
+    me = route.attendant()
     return json_response(
         console.return_to_bot(
-            _me(),
+            me,
             uuid_param(conversation_id, "conversa"),
             bot=composition.engine().bot,
-            context=_context(),
+            context=route.context(me.actor),
         )
     )
 
@@ -221,13 +202,14 @@ def console_return_to_bot(conversation_id: str) -> Response:
 @blueprint.route("/v1/console/conversations/{conversation_id}/close", methods=["POST"])
 @api_errors
 def console_close(conversation_id: str) -> Response:
-    body = json_body(_request())
+    body = route.body(Close)
+    me = route.attendant()
     return json_response(
         console.close(
-            _me(),
+            me,
             uuid_param(conversation_id, "conversa"),
-            reason=str(body.get("reason") or ""),
-            context=_context(),
+            reason=body.reason,
+            context=route.context(me.actor),
         )
     )
 
@@ -235,23 +217,22 @@ def console_close(conversation_id: str) -> Response:
 @blueprint.route("/v1/console/attendants", methods=["GET"])
 @api_errors
 def console_attendants() -> Response:
-    return json_response({"attendants": identity.list_attendants(_me())})
+    return json_response({"attendants": identity.list_attendants(route.attendant())})
 
 
 @blueprint.route("/v1/console/attendants", methods=["POST"])
 @api_errors
 def console_create_attendant() -> Response:
     """Admins invite attendants; Cognito e-mails them a temporary password."""
-    me = _me()
-    me.require(Role.ADMIN)
-    body = json_body(_request())
+    me = route.attendant(Role.ADMIN)
+    body = route.body(NewAttendant)
     created = identity.create_attendant(
         me.tenant_id,
-        email=str(body.get("email") or ""),
-        display_name=str(body.get("display_name") or ""),
-        role=str(body.get("role") or "attendant"),
-        team=str(body["team"]) if body.get("team") else None,
-        actor=me.actor,
+        email=body.email,
+        display_name=body.display_name,
+        role=body.role,
+        team=body.team or None,
+        context=route.context(me.actor),
     )
     return json_response(created, 201)
 
@@ -259,18 +240,13 @@ def console_create_attendant() -> Response:
 @blueprint.route("/v1/console/attendants/{attendant_id}", methods=["PATCH"])
 @api_errors
 def console_update_attendant(attendant_id: str) -> Response:
-    body = json_body(_request())
-    active = body.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise InvalidInput("O campo 'active' deve ser true ou false.")
+    body = route.body(AttendantChange)
     return json_response(
         identity.update_attendant(
-            _me(),
+            route.attendant(),
             uuid_param(attendant_id, "atendente"),
-            role=str(body["role"]) if body.get("role") else None,
-            team=str(body["team"])
-            if "team" in body and body["team"] is not None
-            else None,
-            active=active,
+            role=body.role or None,
+            team=body.team,
+            active=body.active,
         )
     )

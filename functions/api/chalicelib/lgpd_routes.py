@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, Response
 
 from atende import consent, contacts
 from atende.audit import record_event
@@ -21,40 +21,21 @@ from atende.identity import AttendantPrincipal, Role
 from atende.lgpd import access, erasure, retention
 from atende.lgpd.access import CustomerNotFound
 
-from .web import (
-    api_errors,
-    attendant_principal,
-    client_ip,
-    json_body,
-    json_response,
-    request_id,
-    uuid_param,
-)
+from .bodies import ConsentDecision, ConsentTextBody, RetentionBody
+from .web import Plumbing, api_errors, client_ip, json_response, uuid_param
 
 blueprint = Blueprint(__name__)
+route = Plumbing(blueprint)
 
 # Binary bodies go through API Gateway as application/octet-stream (one of
 # the API's binary media types); the file name tells the browser what it is.
 XLSX_DOWNLOAD = "application/octet-stream"
 
 
-def _request() -> Request:
-    request = blueprint.current_request
-    assert request is not None  # set by Chalice for every route call
-    return request
-
-
-def _me(*roles: Role) -> AttendantPrincipal:
-    principal = attendant_principal(_request())
-    if roles:
-        principal.require(*roles)
-    return principal
-
-
 def _public_base() -> str | None:
     """This API's own public URL as API Gateway names it (None locally, where
     PUBLIC_API_URL applies)."""
-    context = _request().context or {}
+    context = route.request().context or {}
     domain, stage = context.get("domainName"), context.get("stage")
     if not domain or not stage or domain == "localhost":
         return None
@@ -67,20 +48,6 @@ def _customer_exists(principal: AttendantPrincipal, customer_id: Any) -> None:
             "SELECT 1 FROM customers WHERE id = %s", (customer_id,)
         ).fetchone():
             raise CustomerNotFound()
-
-
-def _query() -> dict[str, str]:
-    return dict(_request().query_params or {})
-
-
-def _int_param(name: str, default: int) -> int:
-    value = _query().get(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InvalidInput(f"O parâmetro {name} deve ser um número inteiro.") from exc
 
 
 def _download(data: bytes | str, filename: str, content_type: str) -> Response:
@@ -102,7 +69,7 @@ def _download(data: bytes | str, filename: str, content_type: str) -> Response:
 @blueprint.route("/v1/admin/consent-text", methods=["GET"])
 @api_errors
 def get_consent_text() -> Response:
-    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    principal = route.attendant(Role.ADMIN, Role.SUPERVISOR)
     with tenant_transaction(principal.tenant_id) as conn:
         text = consent.current_text(conn)
     if text is None:
@@ -119,12 +86,13 @@ def get_consent_text() -> Response:
 @blueprint.route("/v1/admin/consent-text", methods=["PUT"])
 @api_errors
 def publish_consent_text() -> Response:
-    principal = _me(Role.ADMIN)
-    body = json_body(_request()).get("body")
-    if not isinstance(body, str):
-        raise consent.ConsentTextInvalid()
+    principal = route.attendant(Role.ADMIN)
+    try:
+        body = route.body(ConsentTextBody).body
+    except InvalidInput as exc:
+        raise consent.ConsentTextInvalid() from exc
     with tenant_transaction(principal.tenant_id) as conn:
-        text = consent.publish_text(conn, body, actor=principal.actor)
+        text = consent.publish_text(conn, body, context=route.context(principal.actor))
     return json_response(
         {
             "version": text.version,
@@ -138,7 +106,7 @@ def publish_consent_text() -> Response:
 @blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["GET"])
 @api_errors
 def list_consents(customer_id: str) -> Response:
-    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    principal = route.attendant(Role.ADMIN, Role.SUPERVISOR)
     customer = uuid_param(customer_id, "cliente")
     _customer_exists(principal, customer)
     with tenant_transaction(principal.tenant_id) as conn:
@@ -152,9 +120,9 @@ def list_consents(customer_id: str) -> Response:
 def withdraw_consent(customer_id: str) -> Response:
     """Records the customer's withdrawal (told to the business by phone, in
     the shop…). A grant comes only from the customer, in the chat."""
-    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    principal = route.attendant(Role.ADMIN, Role.SUPERVISOR)
     customer = uuid_param(customer_id, "cliente")
-    if json_body(_request()).get("granted") is not False:
+    if route.body(ConsentDecision).granted is not False:
         raise InvalidInput(
             'Pelo painel só é possível registrar a revogação ("granted": false); '
             "a autorização é dada pelo próprio cliente."
@@ -166,7 +134,7 @@ def withdraw_consent(customer_id: str) -> Response:
             customer_id=customer,
             granted=False,
             source="admin_api",
-            actor=principal.actor,
+            context=route.context(principal.actor),
         )
     return json_response(
         {
@@ -187,13 +155,11 @@ def withdraw_consent(customer_id: str) -> Response:
 @blueprint.route("/v1/admin/customers/{customer_id}/export", methods=["POST"])
 @api_errors
 def export_customer(customer_id: str) -> Response:
-    principal = _me(Role.ADMIN)
+    principal = route.attendant(Role.ADMIN)
     link = access.create_export(
         principal.tenant_id,
         uuid_param(customer_id, "cliente"),
-        actor=principal.actor,
-        request_id=request_id(),
-        ip=client_ip(_request()),
+        context=route.context(principal.actor),
     )
     return json_response(
         {
@@ -213,12 +179,11 @@ def download_export(export_id: str, name: str) -> Response:
         export = uuid_param(export_id, "exportação")
     except InvalidInput as exc:
         raise access.ExportLinkInvalid() from exc
-    request = _request()
     file = access.fetch_export(
         export,
         name,
-        _query().get("token"),
-        ip=client_ip(request),
+        route.query().get("token"),
+        ip=client_ip(route.request()),
     )
     if name == "dados.json":
         # Text, not bytes: only binary media types may carry bytes.
@@ -229,13 +194,11 @@ def download_export(export_id: str, name: str) -> Response:
 @blueprint.route("/v1/admin/customers/{customer_id}/erasure", methods=["POST"])
 @api_errors
 def erase_customer(customer_id: str) -> Response:
-    principal = _me(Role.ADMIN)
+    principal = route.attendant(Role.ADMIN)
     proof = erasure.erase_customer(
         principal.tenant_id,
         uuid_param(customer_id, "cliente"),
-        actor=principal.actor,
-        request_id=request_id(),
-        ip=client_ip(_request()),
+        context=route.context(principal.actor),
     )
     return json_response(proof.to_json())
 
@@ -246,15 +209,18 @@ def erase_customer(customer_id: str) -> Response:
 @blueprint.route("/v1/admin/retention", methods=["PUT"])
 @api_errors
 def set_retention() -> Response:
-    principal = _me(Role.ADMIN)
-    body = json_body(_request())
-    days, hours = body.get("messages_days"), body.get("exports_hours")
-    # type() rather than isinstance(): JSON true is a bool, which is an int.
-    if not (type(days) is int and type(hours) is int):
-        raise retention.PolicyInvalid()
+    principal = route.attendant(Role.ADMIN)
+    try:
+        # Strict integers: JSON true is not a number of days.
+        body = route.body(RetentionBody)
+    except InvalidInput as exc:
+        raise retention.PolicyInvalid() from exc
     with tenant_transaction(principal.tenant_id) as conn:
         policy = retention.set_policy(
-            conn, messages_days=days, exports_hours=hours, actor=principal.actor
+            conn,
+            messages_days=body.messages_days,
+            exports_hours=body.exports_hours,
+            context=route.context(principal.actor),
         )
     return json_response(
         {"messages_days": policy.messages_days, "exports_hours": policy.exports_hours}
@@ -269,9 +235,8 @@ def set_retention() -> Response:
 def list_contacts() -> Response:
     """Search contacts (attendants must search: browsing the whole base is for
     supervisors and admins); every listing is audited, counts only."""
-    principal = _me()
-    query = _query()
-    search = query.get("q")
+    principal = route.attendant()
+    search = route.query().get("q")
     if search is None and not principal.oversees:
         raise InvalidInput("Informe o que procurar (parâmetro 'q').")
     show_cpf = contacts.cpf_visible_to(principal.role)
@@ -279,8 +244,8 @@ def list_contacts() -> Response:
         found = contacts.list_contacts(
             conn,
             search=search,
-            limit=_int_param("limit", 50),
-            offset=_int_param("offset", 0),
+            limit=route.int_param("limit", 50),
+            offset=route.int_param("offset", 0),
             show_cpf=show_cpf,
         )
         record_event(
@@ -288,9 +253,7 @@ def list_contacts() -> Response:
             action="CONTACTS_LISTED",
             subject_type="contacts",
             subject_id=None,
-            actor=principal.actor,
-            request_id=request_id(),
-            ip=client_ip(_request()),
+            context=route.context(principal.actor),
             details={
                 "rows": len(found),
                 "filtered": search is not None,
@@ -305,14 +268,12 @@ def list_contacts() -> Response:
 def export_contacts() -> Response:
     """The whole base in one file: supervisors and admins only (minimisation);
     attendants look contacts up one search at a time."""
-    principal = _me(Role.ADMIN, Role.SUPERVISOR)
+    principal = route.attendant(Role.ADMIN, Role.SUPERVISOR)
     offered = contacts.offer_xlsx(
         principal.tenant_id,
         role=principal.role,
-        actor=principal.actor,
-        search=_query().get("q"),
-        request_id=request_id(),
-        ip=client_ip(_request()),
+        context=route.context(principal.actor),
+        search=route.query().get("q"),
     )
     # 303 to a presigned S3 URL: any size (an API response stops at 6 MB);
     # browsers and `curl -L` follow it.

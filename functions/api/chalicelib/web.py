@@ -1,19 +1,27 @@
-"""HTTP helpers shared by the API's routes: errors, inputs, principals."""
+"""HTTP plumbing shared by every route: errors, inputs, principals, the
+request context for audit, and use-case results turned into JSON."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol, TypeVar
 
 from chalice.app import Request, Response
+from pydantic import BaseModel, ValidationError
 
+from atende.audit import Actor, RequestContext
 from atende.errors import AtendeError, InvalidInput, http_headers, http_status
-from atende.identity import AttendantPrincipal, authenticate_bearer
+from atende.identity import AttendantPrincipal, Role, authenticate_bearer
 from atende.observability import logger
 from atende.tenancy import ApiKeyPrincipal, authenticate_api_key
+
+Body = TypeVar("Body", bound=BaseModel)
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
@@ -44,8 +52,28 @@ def api_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def to_json(value: Any) -> Any:
+    """A use case's result as JSON values: dataclasses become objects (their
+    field names are the API's keys), datetimes ISO 8601, UUIDs and enums text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
 def json_response(body: Any, status_code: int = 200) -> Response:
-    return Response(body=body, status_code=status_code, headers=JSON)
+    return Response(body=to_json(body), status_code=status_code, headers=JSON)
 
 
 def uuid_param(value: str, what: str) -> uuid.UUID:
@@ -91,3 +119,55 @@ def attendant_principal(request: Request) -> AttendantPrincipal:
     principal = authenticate_bearer(request.headers.get("authorization"))
     logger.thread_safe_append_keys(actor=f"attendant:{principal.attendant_id}")
     return principal
+
+
+class _HasCurrentRequest(Protocol):
+    @property
+    def current_request(self) -> Request | None: ...
+
+
+class Plumbing:
+    """What every route of an app or blueprint does first: its request, who
+    calls, the context audit records, the query and the body."""
+
+    def __init__(self, owner: _HasCurrentRequest) -> None:
+        self._owner = owner
+
+    def request(self) -> Request:
+        request = self._owner.current_request
+        assert request is not None  # set by Chalice for every route call
+        return request
+
+    def attendant(self, *roles: Role) -> AttendantPrincipal:
+        """The signed-in attendant; with ``roles``, one of them (403 otherwise)."""
+        principal = attendant_principal(self.request())
+        if roles:
+            principal.require(*roles)
+        return principal
+
+    def api_key(self) -> ApiKeyPrincipal:
+        return api_key_principal(self.request())
+
+    def context(self, actor: Actor) -> RequestContext:
+        """Who acts, with this request's id and the caller's IP."""
+        return RequestContext(actor, request_id(), client_ip(self.request()))
+
+    def query(self) -> dict[str, str]:
+        return dict(self.request().query_params or {})
+
+    def int_param(self, name: str, default: int) -> int:
+        value = self.query().get(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise InvalidInput(f"O parâmetro '{name}' deve ser um número.") from exc
+
+    def body(self, model: type[Body]) -> Body:
+        """The JSON body as ``model`` (400 naming the first wrong field)."""
+        try:
+            return model.model_validate(json_body(self.request()))
+        except ValidationError as exc:
+            field = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "corpo"
+            raise InvalidInput(f"Campo '{field}' inválido.") from exc

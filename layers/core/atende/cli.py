@@ -39,7 +39,7 @@ def _attendant_invite(args: argparse.Namespace) -> int:
     """The first admin of a tenant (later ones are invited from the console)."""
     from uuid import UUID
 
-    from atende.audit import Actor
+    from atende.audit import Actor, RequestContext
     from atende.identity import create_attendant
 
     created = create_attendant(
@@ -48,7 +48,7 @@ def _attendant_invite(args: argparse.Namespace) -> int:
         display_name=args.name,
         role=args.role,
         team=args.team,
-        actor=Actor("operator", "cli"),
+        context=RequestContext(Actor("operator", "cli")),
     )
     print(f"Atendente convidado: {created['display_name']} ({created['role']})")
     print(f"  id: {created['id']}")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from atende.audit import Actor, record_event
+from atende.audit import RequestContext, record_event
 from atende.db import Connection
 from atende.errors import InvalidInput
 
@@ -62,7 +62,9 @@ class ConsentStatus:
 NO_DECISION = ConsentStatus(None, None, None, False)
 
 
-def publish_text(conn: Connection, body: str, *, actor: Actor) -> ConsentText:
+def publish_text(
+    conn: Connection, body: str, *, context: RequestContext
+) -> ConsentText:
     """Publish a new version of the tenant's consent text (the bot asks again).
 
     Raises:
@@ -85,7 +87,7 @@ def publish_text(conn: Connection, body: str, *, actor: Actor) -> ConsentText:
         action="CONSENT_TEXT_PUBLISHED",
         subject_type="consent_text",
         subject_id=str(row["version"]),
-        actor=actor,
+        context=context,
         details={"version": row["version"]},
     )
     return ConsentText(**row)
@@ -124,7 +126,7 @@ def record_consent(
     customer_id: UUID,
     granted: bool,
     source: str,
-    actor: Actor,
+    context: RequestContext,
     purpose: str = PURPOSE,
 ) -> ConsentStatus:
     """Append a decision against the current text; a refusal after a grant is
@@ -165,7 +167,7 @@ def record_consent(
         action=action,
         subject_type="customer",
         subject_id=str(customer_id),
-        actor=actor,
+        context=context,
         details={
             "purpose": purpose,
             "source": source,

@@ -17,7 +17,15 @@ from psycopg.types.json import Jsonb
 from atende.db import Connection
 from atende.observability import contains_pii
 
-__all__ = ["SYSTEM", "Actor", "AuditEvent", "list_events", "record_event"]
+__all__ = [
+    "SYSTEM",
+    "SYSTEM_CONTEXT",
+    "Actor",
+    "AuditEvent",
+    "RequestContext",
+    "list_events",
+    "record_event",
+]
 
 ActorType = Literal["system", "api_key", "attendant", "customer", "operator"]
 Scalar = str | int | float | bool | None
@@ -32,6 +40,20 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who acts, and where the request came from: what every audit event
+    records. Use cases that serve a request take one; jobs use
+    :data:`SYSTEM_CONTEXT`."""
+
+    actor: Actor
+    request_id: str | None = None
+    ip: str | None = None
+
+
+SYSTEM_CONTEXT = RequestContext(SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -61,9 +83,7 @@ def record_event(
     action: str,
     subject_type: str,
     subject_id: str | None,
-    actor: Actor,
-    request_id: str | None = None,
-    ip: str | None = None,
+    context: RequestContext,
     details: Mapping[str, Scalar] | None = None,
 ) -> int:
     """Append an audit event for the transaction's tenant; returns its id.
@@ -84,10 +104,10 @@ def record_event(
             action,
             subject_type,
             subject_id,
-            actor.type,
-            actor.id,
-            request_id,
-            ip,
+            context.actor.type,
+            context.actor.id,
+            context.request_id,
+            context.ip,
             Jsonb(payload),
         ),
     ).fetchone()

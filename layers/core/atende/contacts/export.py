@@ -9,7 +9,7 @@ from typing import BinaryIO
 from uuid import UUID, uuid4
 
 from atende import storage
-from atende.audit import Actor, record_event
+from atende.audit import RequestContext, record_event
 from atende.contacts.search import cpf_visible_to, iter_contact_rows
 from atende.contacts.spreadsheet import write_contacts_xlsx
 from atende.db import tenant_transaction
@@ -27,10 +27,8 @@ def offer_xlsx(
     tenant_id: UUID,
     *,
     role: str,
-    actor: Actor,
+    context: RequestContext,
     search: str | None = None,
-    request_id: str | None = None,
-    ip: str | None = None,
     expires_in: int = 300,
 ) -> OfferedExport:
     """The contacts spreadsheet as a short presigned download (audited).
@@ -42,10 +40,8 @@ def offer_xlsx(
         tenant_id,
         out,
         role=role,
-        actor=actor,
+        context=context,
         search=search,
-        request_id=request_id,
-        ip=ip,
     )
     with tenant_transaction(tenant_id) as conn:
         key = tenant_key(get_tenant(conn))
@@ -64,10 +60,8 @@ def export_xlsx(
     out: BinaryIO,
     *,
     role: str,
-    actor: Actor,
+    context: RequestContext,
     search: str | None = None,
-    request_id: str | None = None,
-    ip: str | None = None,
 ) -> int:
     """Write the tenant's contacts as XLSX to ``out`` (audited); returns rows."""
     show_cpf = cpf_visible_to(role)
@@ -82,9 +76,7 @@ def export_xlsx(
             action="CONTACTS_EXPORTED",
             subject_type="contacts",
             subject_id=None,
-            actor=actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
             details={
                 "rows": rows,
                 "format": "xlsx",

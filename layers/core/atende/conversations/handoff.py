@@ -7,7 +7,7 @@ from typing import Protocol
 from uuid import UUID
 
 from atende import live
-from atende.audit import Actor, record_event
+from atende.audit import Actor, RequestContext, record_event
 from atende.conversations import store
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
@@ -39,7 +39,7 @@ def handoff_to_human(
             action="HANDOFF_REQUESTED",
             subject_type="conversation",
             subject_id=str(conversation_id),
-            actor=Actor("system", "bot"),
+            context=RequestContext(Actor("system", "bot")),
             details={"handoff_id": str(handoff_id), "reason": reason},
         )
     live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
@@ -50,10 +50,8 @@ def return_to_bot(
     tenant_id: UUID | str,
     conversation_id: UUID,
     *,
-    actor: Actor,
+    context: RequestContext,
     bot: BotResumer,
-    request_id: str | None = None,
-    ip: str | None = None,
     still_allowed: Callable[[Connection], None] | None = None,
 ) -> None:
     """Give a conversation back to the bot, which resumes where it paused.
@@ -77,20 +75,12 @@ def return_to_bot(
             # Checked again under the row lock: the conversation may have been
             # reassigned while Rasa was resuming.
             still_allowed(conn)
-        store.transition(conn, conversation_id, State.BOT)
-        store.resolve_handoffs(conn, conversation_id, outcome="returned_to_bot")
-        conn.execute(
-            "UPDATE conversations SET assigned_attendant_id = NULL, team = NULL"
-            " WHERE id = %s",
-            (conversation_id,),
-        )
+        store.return_to_bot(conn, conversation_id)
         record_event(
             conn,
             action="CONVERSATION_RETURNED_TO_BOT",
             subject_type="conversation",
             subject_id=str(conversation_id),
-            actor=actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
         )
     live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)

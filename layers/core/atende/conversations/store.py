@@ -257,6 +257,54 @@ def close_conversation(
     return closed
 
 
+def return_to_bot(conn: Connection, conversation_id: UUID) -> Conversation:
+    """The bot has the conversation again: no assignee, no team, handoff ended."""
+    conversation = transition(conn, conversation_id, State.BOT)
+    resolve_handoffs(conn, conversation_id, outcome="returned_to_bot")
+    conn.execute(
+        "UPDATE conversations SET assigned_attendant_id = NULL, team = NULL"
+        " WHERE id = %s",
+        (conversation_id,),
+    )
+    return conversation
+
+
+def assign(
+    conn: Connection, conversation_id: UUID, attendant_id: UUID, *, keep_team: bool
+) -> None:
+    """Give the conversation to ``attendant_id`` (a claim from a queue, which
+    keeps its team, or a transfer to a person): it is with people, and its open
+    handoff is accepted by them."""
+    if get_conversation(conn, conversation_id, lock=True).state is State.WAITING_HUMAN:
+        transition(conn, conversation_id, State.WITH_HUMAN)
+    conn.execute(
+        "UPDATE conversations SET assigned_attendant_id = %s,"
+        " team = CASE WHEN %s THEN team END, last_activity_at = now() WHERE id = %s",
+        (attendant_id, keep_team, conversation_id),
+    )
+    conn.execute(
+        "UPDATE handoffs SET accepted_by = %s,"
+        " accepted_at = coalesce(accepted_at, now())"
+        " WHERE conversation_id = %s AND resolved_at IS NULL",
+        (attendant_id, conversation_id),
+    )
+
+
+def requeue(conn: Connection, conversation_id: UUID, *, team: str) -> UUID:
+    """Put a conversation with people back in ``team``'s queue (a transfer to a
+    team), carrying the bot's summary over to the new handoff."""
+    summaries = resolve_handoffs(conn, conversation_id, outcome="transferred")
+    if get_conversation(conn, conversation_id, lock=True).state is State.WAITING_HUMAN:
+        transition(conn, conversation_id, State.WITH_HUMAN)
+    return request_handoff(
+        conn,
+        conversation_id,
+        reason="transferencia",
+        summary=summaries[-1] if summaries else None,
+        team=team,
+    )
+
+
 def resolve_handoffs(
     conn: Connection,
     conversation_id: UUID,

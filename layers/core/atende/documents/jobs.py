@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from psycopg.types.json import Jsonb
 
 from atende import aws, entities, storage
-from atende.audit import SYSTEM, record_event
+from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
@@ -164,7 +164,7 @@ def _job_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(
-    principal: ApiKeyPrincipal, data: bytes, *, request_id: str | None, ip: str | None
+    principal: ApiKeyPrincipal, data: bytes, *, context: RequestContext
 ) -> Submission:
     """Validate, encrypt, store and start processing one PDF.
 
@@ -222,9 +222,7 @@ def submit(
             action="RECEIVED",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=principal.actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
             details={"pages": info.page_count, "bytes": info.size_bytes},
         )
     try:
@@ -285,8 +283,7 @@ def get_result(
     document_id: UUID,
     *,
     include_text: bool,
-    request_id: str | None,
-    ip: str | None,
+    context: RequestContext,
 ) -> dict[str, Any]:
     """The extracted entities (and page texts when asked); audited as DELIVERED."""
     with tenant_transaction(principal.tenant_id) as conn:
@@ -308,9 +305,7 @@ def get_result(
             action="DELIVERED",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=principal.actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
             details={"with_text": include_text},
         )
     if not include_text:
@@ -335,7 +330,7 @@ def inspect(tenant_id: UUID | str, document_id: UUID | str) -> list[dict[str, An
             action="PROCESSING",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=SYSTEM,
+            context=SYSTEM_CONTEXT,
             details={"pages": len(pages)},
         )
     return [{"index": p.index, "ocr": not p.has_text_layer} for p in pages]
@@ -441,7 +436,7 @@ def extract(
             action="COMPLETED",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=SYSTEM,
+            context=SYSTEM_CONTEXT,
             details={"entities": len(found), "llm": llm_status},
         )
     metrics.add_metric(name="DocumentsCompleted", unit="Count", value=1)
@@ -464,7 +459,7 @@ def fail(
             action="FAILED",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=SYSTEM,
+            context=SYSTEM_CONTEXT,
             details={"code": code[:100]},
         )
     metrics.add_metric(name="DocumentsFailed", unit="Count", value=1)
@@ -483,7 +478,7 @@ def purge(tenant_id: UUID | str, document_id: UUID | str) -> int:
             action="PURGED",
             subject_type=SUBJECT,
             subject_id=str(document_id),
-            actor=SYSTEM,
+            context=SYSTEM_CONTEXT,
             details={"objects": deleted},
         )
     return deleted

@@ -26,7 +26,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from atende import aws
-from atende.audit import Actor, record_event
+from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db import Connection, tenant_transaction
 from atende.errors import (
@@ -377,7 +377,7 @@ def create_attendant(
     display_name: str,
     role: str,
     team: str | None = None,
-    actor: Actor,
+    context: RequestContext,
     password: str | None = None,
 ) -> dict[str, Any]:
     """Create the pool user and the attendant row; audited.
@@ -425,7 +425,7 @@ def create_attendant(
             checked_role,
             checked_team,
             sub,
-            actor,
+            context,
         )
     except Exception as error:
         # No pool user without its attendant: a retry must not find a
@@ -443,7 +443,7 @@ def _insert_attendant(
     role: Role,
     team: str | None,
     sub: str,
-    actor: Actor,
+    context: RequestContext,
 ) -> dict[str, Any]:
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
@@ -458,7 +458,7 @@ def _insert_attendant(
             action="ATTENDANT_CREATED",
             subject_type="attendant",
             subject_id=str(row["id"]),
-            actor=actor,
+            context=context,
             details={"role": role.value},
         )
     return _attendant_view(row)
@@ -506,7 +506,7 @@ def update_attendant(
             action="ATTENDANT_UPDATED",
             subject_type="attendant",
             subject_id=str(attendant_id),
-            actor=principal.actor,
+            context=RequestContext(principal.actor),
             details={k: v for k, v in changes.items() if k != "team"},
         )
     return _attendant_view(row)

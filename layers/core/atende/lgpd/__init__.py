@@ -17,7 +17,7 @@ from uuid import UUID
 
 import psycopg
 
-from atende.audit import Actor, record_event
+from atende.audit import RequestContext, record_event
 from atende.consent import PURPOSE, has_consent, record_consent
 from atende.db import Connection
 
@@ -40,7 +40,7 @@ def open_request(
     customer_id: UUID,
     kind: RequestKind,
     conversation_id: UUID | None,
-    actor: Actor,
+    context: RequestContext,
 ) -> tuple[UUID, bool]:
     """Open an access or erasure request; an open one of that kind is reused.
 
@@ -70,14 +70,14 @@ def open_request(
         else "LGPD_ERASURE_REQUESTED",
         subject_type="customer",
         subject_id=str(customer_id),
-        actor=actor,
+        context=context,
         details={"request_id": str(request_id)},
     )
     return request_id, True
 
 
 def close_request(
-    conn: Connection, *, customer_id: UUID, kind: RequestKind, actor: Actor
+    conn: Connection, *, customer_id: UUID, kind: RequestKind, context: RequestContext
 ) -> UUID | None:
     """Mark the customer's open request of ``kind`` done; returns its id.
 
@@ -97,14 +97,14 @@ def close_request(
         action="LGPD_REQUEST_DONE",
         subject_type="customer",
         subject_id=str(customer_id),
-        actor=actor,
+        context=context,
         details={"request_id": str(request_id), "kind": kind},
     )
     return request_id
 
 
 def erase_bot_memory(
-    conn: Connection, *, customer_id: UUID, tracker_db_url: str, actor: Actor
+    conn: Connection, *, customer_id: UUID, tracker_db_url: str, context: RequestContext
 ) -> int:
     """Delete the Rasa trackers of every conversation of a customer (erasure).
 
@@ -121,7 +121,7 @@ def erase_bot_memory(
         action="BOT_MEMORY_ERASED",
         subject_type="customer",
         subject_id=str(customer_id),
-        actor=actor,
+        context=context,
         details={"conversations": len(rows), "events": deleted},
     )
     return deleted

@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from psycopg import sql
 
 from atende import lgpd, storage
-from atende.audit import Actor, record_event
+from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db import Connection, tenant_transaction
 from atende.errors import Conflict, NotFound
@@ -226,9 +226,7 @@ def create_export(
     tenant_id: UUID,
     customer_id: UUID,
     *,
-    actor: Actor,
-    request_id: str | None = None,
-    ip: str | None = None,
+    context: RequestContext,
 ) -> ExportLink:
     """Build, encrypt and store the customer's export; closes an open access
     request. Returns the one-time link (shown once, never stored).
@@ -241,7 +239,7 @@ def create_export(
         data = collect(conn, customer_id)
         key = tenant_key(get_tenant(conn))
     export_id = uuid4()
-    context = {"export_id": str(export_id)}
+    sealed_for = {"export_id": str(export_id)}
     files = {
         "dados.json": json.dumps(data, ensure_ascii=False, indent=2).encode(),
         "dados.xlsx": to_xlsx(data),
@@ -252,13 +250,13 @@ def create_export(
             _key(tenant_id, export_id, name),
             content,
             purpose=PURPOSE,
-            context=context,
+            context=sealed_for,
         )
     secret = secrets.token_urlsafe(32)
     ttl = timedelta(minutes=get_settings().lgpd_export_link_ttl_min)
     with tenant_transaction(tenant_id) as conn:
         lgpd_request = lgpd.close_request(
-            conn, customer_id=customer_id, kind="access", actor=actor
+            conn, customer_id=customer_id, kind="access", context=context
         )
         row = conn.execute(
             "INSERT INTO lgpd_exports (tenant_id, id, customer_id, request_id,"
@@ -272,8 +270,8 @@ def create_export(
                 _key(tenant_id, export_id, "dados.json"),
                 _key(tenant_id, export_id, "dados.xlsx"),
                 _hash(secret),
-                actor.type,
-                actor.id,
+                context.actor.type,
+                context.actor.id,
                 ttl,
             ),
         ).fetchone()
@@ -283,9 +281,7 @@ def create_export(
             action="LGPD_EXPORT_CREATED",
             subject_type="customer",
             subject_id=str(customer_id),
-            actor=actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
             details={
                 "export_id": str(export_id),
                 "lgpd_request_id": str(lgpd_request) if lgpd_request else None,
@@ -350,8 +346,9 @@ def fetch_export(
             action="LGPD_EXPORT_DELIVERED",
             subject_type="customer",
             subject_id=str(claimed["customer_id"]),
-            actor=Actor("customer", str(claimed["customer_id"])),
-            ip=ip,
+            context=RequestContext(
+                Actor("customer", str(claimed["customer_id"])), None, ip
+            ),
             details={"export_id": str(export_id), "file": name},
         )
     return ExportFile(name=name, content_type=FILES[name], data=data)

@@ -23,7 +23,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from atende import lgpd, storage
-from atende.audit import Actor, record_event
+from atende.audit import RequestContext, record_event
 from atende.config import get_settings
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
@@ -126,10 +126,8 @@ def erase_customer(
     tenant_id: UUID,
     customer_id: UUID,
     *,
-    actor: Actor,
+    context: RequestContext,
     tracker_db_url: str | None = None,
-    request_id: str | None = None,
-    ip: str | None = None,
 ) -> ErasureProof:
     """Erase the customer everywhere and write the proof; idempotent.
 
@@ -180,7 +178,7 @@ def erase_customer(
                 conn,
                 customer_id=customer_id,
                 tracker_db_url=tracker_db_url,
-                actor=actor,
+                context=context,
             )
         postgres = {
             "contacts": _delete(
@@ -222,7 +220,7 @@ def erase_customer(
             (customer_id,),
         )
         lgpd_request = lgpd.close_request(
-            conn, customer_id=customer_id, kind="erasure", actor=actor
+            conn, customer_id=customer_id, kind="erasure", context=context
         )
         deleted: dict[str, Any] = {
             "postgres": {**postgres, "customers": "anonimizado"},
@@ -237,7 +235,13 @@ def erase_customer(
             " VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
             " RETURNING id, customer_id, request_id, requested_by_type,"
             " requested_by_id, executed_at, deleted",
-            (customer_id, lgpd_request, actor.type, actor.id, Jsonb(deleted)),
+            (
+                customer_id,
+                lgpd_request,
+                context.actor.type,
+                context.actor.id,
+                Jsonb(deleted),
+            ),
         ).fetchone()
         assert proof_row is not None
         proof = ErasureProof(**proof_row)
@@ -246,9 +250,7 @@ def erase_customer(
             action="LGPD_ERASURE_COMPLETED",
             subject_type="customer",
             subject_id=str(customer_id),
-            actor=actor,
-            request_id=request_id,
-            ip=ip,
+            context=context,
             details={
                 "proof_id": str(proof.id),
                 "messages": postgres["messages"],

@@ -28,7 +28,7 @@ from uuid import UUID
 import psycopg
 
 from atende import storage
-from atende.audit import SYSTEM, Actor, record_event
+from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
 from atende.config import get_settings
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, directory_transaction, tenant_transaction
@@ -73,7 +73,7 @@ class PolicyInvalid(InvalidInput):
 
 
 def set_policy(
-    conn: Connection, *, messages_days: int, exports_hours: int, actor: Actor
+    conn: Connection, *, messages_days: int, exports_hours: int, context: RequestContext
 ) -> Policy:
     """Set the tenant's retention (audited).
 
@@ -97,7 +97,7 @@ def set_policy(
         action="RETENTION_POLICY_SET",
         subject_type="tenant",
         subject_id=None,
-        actor=actor,
+        context=context,
         details={"messages_days": messages_days, "exports_hours": exports_hours},
     )
     return Policy(messages_days, exports_hours)
@@ -249,7 +249,7 @@ def apply_tenant_retention(
                 action="RETENTION_APPLIED",
                 subject_type="tenant",
                 subject_id=str(tenant_id),
-                actor=SYSTEM,
+                context=SYSTEM_CONTEXT,
                 details={
                     **removed,
                     "messages_days": policy.messages_days,

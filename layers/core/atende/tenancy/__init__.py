@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from botocore.exceptions import BotoCoreError, ClientError
 
 from atende import aws
-from atende.audit import SYSTEM, Actor, record_event
+from atende.audit import SYSTEM, SYSTEM_CONTEXT, Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, lookup_transaction, tenant_transaction
@@ -110,7 +110,7 @@ def issue_api_key(
         action="API_KEY_CREATED",
         subject_type="api_key",
         subject_id=str(key_id),
-        actor=actor,
+        context=RequestContext(actor),
         details={"prefix": readable_prefix(raw_key)},
     )
     return key_id, raw_key
@@ -134,7 +134,7 @@ def create_tenant(name: str) -> ProvisionedTenant:
                 action="TENANT_CREATED",
                 subject_type="tenant",
                 subject_id=str(tenant_id),
-                actor=SYSTEM,
+                context=SYSTEM_CONTEXT,
             )
             _key_id, raw_key = issue_api_key(conn, name="default")
     except Exception:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from atende import storage
-from atende.audit import Actor, record_event
+from atende.audit import RequestContext, record_event
 from atende.db import tenant_transaction
 from atende.errors import NotFound
 from atende.tenancy import get_tenant, tenant_key
@@ -43,7 +43,7 @@ def fetch_message_media(
     message_id: UUID,
     *,
     graph_for: Callable[[str], GraphClient],
-    actor: Actor,
+    context: RequestContext,
 ) -> StoredMedia:
     """The media of an inbound message, from S3 or fetched from Meta once.
 
@@ -90,7 +90,7 @@ def fetch_message_media(
             action="MEDIA_ACCESSED",
             subject_type="message",
             subject_id=str(message_id),
-            actor=actor,
+            context=context,
             details={"mime_type": mime_type, "bytes": len(data)},
         )
     return StoredMedia(s3_key=s3_key, mime_type=mime_type, data=data)

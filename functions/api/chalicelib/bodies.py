@@ -1,0 +1,68 @@
+"""Request bodies of the API's routes, parsed and checked once (pydantic).
+
+Field types are the contract; the use cases check the rules (lengths, roles,
+teams) and answer with their own PT-BR errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SignIn(_Body):
+    """E-mail and password; or a first access's new password; or a refresh."""
+
+    email: str = ""
+    password: str = ""
+    session: str | None = None
+    new_password: str = ""
+    refresh_token: str | None = None
+
+
+class Reply(_Body):
+    """Free ``text``, or outside the 24-hour window a ``template``."""
+
+    text: str | None = None
+    template: dict[str, Any] | None = None
+
+
+class Transfer(_Body):
+    attendant_id: UUID | None = None
+    team: str | None = None
+
+
+class Close(_Body):
+    reason: str = ""
+
+
+class NewAttendant(_Body):
+    email: str = ""
+    display_name: str = ""
+    role: str = "attendant"
+    team: str | None = None
+
+
+class AttendantChange(_Body):
+    role: str | None = None
+    team: str | None = None
+    active: StrictBool | None = None
+
+
+class ConsentTextBody(_Body):
+    body: str = ""
+
+
+class ConsentDecision(_Body):
+    granted: StrictBool | None = None
+
+
+class RetentionBody(_Body):
+    messages_days: StrictInt
+    exports_hours: StrictInt

@@ -1,0 +1,256 @@
+"""What attendants do to a conversation: claim, reply, transfer, give back to
+the bot, close. Every change goes through the conversations store, is audited,
+and, once committed, announced to open consoles (``live.publish``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from atende import live
+from atende.audit import RequestContext
+from atende.console.access import audit, load, may_read, require_handler
+from atende.console.views import MessageView, StateChange
+from atende.conversations import handoff as handoffs
+from atende.conversations import store
+from atende.conversations.engine import ConversationEngine
+from atende.conversations.store import State
+from atende.db import Connection, tenant_transaction
+from atende.errors import Conflict, Forbidden, InvalidInput
+from atende.identity import AttendantPrincipal
+from atende.whatsapp.graph import check_template, ensure_within_window
+
+__all__ = ["claim", "close", "reply", "return_to_bot", "transfer"]
+
+MAX_REPLY_CHARS = 4096  # WhatsApp's text body limit
+MAX_TEMPLATE_COMPONENTS = 10  # header, body, footer and up to 7 buttons
+
+
+def claim(
+    principal: AttendantPrincipal, conversation_id: UUID, context: RequestContext
+) -> StateChange:
+    """Take a waiting conversation. Of two attendants at once, one wins.
+
+    Raises:
+        Conflict: someone else claimed it first, or it is no longer waiting (409).
+        Forbidden: it waits in another team's queue.
+    """
+    with tenant_transaction(principal.tenant_id) as conn:
+        # The row lock serialises concurrent claims; the loser re-reads the
+        # state after the winner commits and finds it no longer waiting.
+        conv = load(conn, conversation_id, lock=True)
+        if conv["state"] != State.WAITING_HUMAN:
+            raise Conflict(
+                "Esta conversa já foi assumida por outro atendente."
+                if conv["state"] == State.WITH_HUMAN
+                else "Esta conversa não está mais na fila.",
+                state=conv["state"],
+            )
+        if not may_read(principal, conv):
+            raise Forbidden("Esta conversa está na fila de outra equipe.")
+        store.assign(conn, conversation_id, principal.attendant_id, keep_team=True)
+        audit(
+            conn,
+            action="CONVERSATION_CLAIMED",
+            conversation_id=conversation_id,
+            context=context,
+        )
+    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
+    return StateChange(conversation_id, State.WITH_HUMAN)
+
+
+def reply(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    *,
+    text: str | None,
+    template: dict[str, Any] | None,
+    engine: ConversationEngine,
+    context: RequestContext,
+) -> MessageView:
+    """Send the assignee's reply through WhatsApp and return it with its status.
+
+    Raises:
+        InvalidInput: empty or too long text, or a malformed template.
+        Forbidden: the conversation is not assigned to this attendant.
+        OutsideCustomerWindow: free text more than 24 hours after the
+            customer's last message (a template is required).
+    """
+    body, payload, type_ = _outbound(text, template)
+    with tenant_transaction(principal.tenant_id) as conn:
+        conv = load(conn, conversation_id, lock=True)
+        if conv["state"] != State.WITH_HUMAN or (
+            conv["assigned_attendant_id"] != principal.attendant_id
+        ):
+            raise Forbidden("Assuma a conversa antes de responder.")
+        ensure_within_window(type_, conv["last_inbound_at"], datetime.now(UTC))
+        message_id = store.enqueue_outbound(
+            conn,
+            conversation_id=conversation_id,
+            body=body,
+            payload=payload,
+            type_=type_,
+            attendant_id=principal.attendant_id,
+        )
+        audit(
+            conn,
+            action="ATTENDANT_REPLIED",
+            conversation_id=conversation_id,
+            context=context,
+            details={"message_id": str(message_id), "type": type_},
+        )
+    # WhatsApp unavailable: the reply stays pending; the sweeper's relay (or
+    # the conversation's next delivery) sends it.
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
+    with tenant_transaction(principal.tenant_id) as conn:
+        row = conn.execute(
+            "SELECT status, error_code, error_title, created_at FROM messages"
+            " WHERE id = %s",
+            (message_id,),
+        ).fetchone()
+    assert row is not None
+    live.publish(
+        principal.tenant_id, "conversation.updated", conversation_id=conversation_id
+    )
+    return MessageView(
+        id=message_id,
+        direction="outbound",
+        type=type_,
+        body=body,
+        status=row["status"],
+        error_code=row["error_code"],
+        error_title=row["error_title"],
+        created_at=row["created_at"],
+        attendant=principal.display_name,
+    )
+
+
+def _outbound(
+    text: str | None, template: dict[str, Any] | None
+) -> tuple[str, dict[str, Any], str]:
+    if template is not None:
+        if not isinstance(template, dict):
+            raise InvalidInput("O modelo (template) deve ser um objeto.")
+        name = str(template.get("name") or "")
+        language = str(template.get("language") or "pt_BR")
+        components = template.get("components") or []
+        if (
+            not isinstance(components, list)
+            or len(components) > MAX_TEMPLATE_COMPONENTS
+            or not all(isinstance(c, dict) for c in components)
+        ):
+            raise InvalidInput(
+                "Os componentes do modelo devem ser uma lista de objetos"
+                f" (no máximo {MAX_TEMPLATE_COMPONENTS})."
+            )
+        check_template(name, language)
+        spec = {"name": name, "language": language, "components": components}
+        return f"[modelo: {name}]", {"template": spec}, "template"
+    clean = (text or "").strip()
+    if not clean:
+        raise InvalidInput("Escreva a mensagem antes de enviar.")
+    if len(clean) > MAX_REPLY_CHARS:
+        raise InvalidInput(f"A mensagem passa de {MAX_REPLY_CHARS} caracteres.")
+    return clean, {}, "text"
+
+
+def transfer(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    *,
+    to_attendant_id: UUID | None,
+    to_team: str | None,
+    context: RequestContext,
+) -> StateChange:
+    """Hand a conversation to another attendant, or back to a team's queue.
+
+    The assignee may transfer their own conversation; supervisors and admins
+    may reassign anyone's.
+
+    Raises:
+        InvalidInput: neither or both targets; an unknown or inactive attendant.
+        Forbidden: an attendant moving someone else's conversation.
+        Conflict: the conversation is not with people.
+    """
+    team = (to_team or "").strip() or None
+    if (to_attendant_id is None) == (team is None):
+        raise InvalidInput("Informe um atendente ou uma equipe para transferir.")
+    with tenant_transaction(principal.tenant_id) as conn:
+        conv = load(conn, conversation_id, lock=True)
+        if conv["state"] not in (State.WITH_HUMAN, State.WAITING_HUMAN):
+            raise Conflict("Só conversas com atendentes podem ser transferidas.")
+        require_handler(principal, conv)
+        if to_attendant_id is not None:
+            target = conn.execute(
+                "SELECT active FROM attendants WHERE id = %s", (to_attendant_id,)
+            ).fetchone()
+            if target is None or not target["active"]:
+                raise InvalidInput("Atendente de destino não encontrado ou inativo.")
+            store.assign(conn, conversation_id, to_attendant_id, keep_team=False)
+            details: dict[str, str | None] = {"to_attendant_id": str(to_attendant_id)}
+        else:
+            assert team is not None
+            store.requeue(conn, conversation_id, team=team)
+            details = {"to_team": team}
+        audit(
+            conn,
+            action="CONVERSATION_TRANSFERRED",
+            conversation_id=conversation_id,
+            context=context,
+            details=details,
+        )
+    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
+    state = State.WITH_HUMAN if to_attendant_id else State.WAITING_HUMAN
+    return StateChange(conversation_id, state)
+
+
+def return_to_bot(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    *,
+    bot: handoffs.BotResumer,
+    context: RequestContext,
+) -> StateChange:
+    """Give the conversation back to the bot (the assignee or a supervisor)."""
+
+    def allowed(conn: Connection) -> None:
+        require_handler(principal, load(conn, conversation_id))
+
+    with tenant_transaction(principal.tenant_id) as conn:
+        allowed(conn)
+    handoffs.return_to_bot(
+        principal.tenant_id,
+        conversation_id,
+        context=context,
+        bot=bot,
+        still_allowed=allowed,
+    )
+    return StateChange(conversation_id, State.BOT)
+
+
+def close(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    *,
+    reason: str,
+    context: RequestContext,
+) -> StateChange:
+    """End the conversation with a reason (the assignee or a supervisor)."""
+    clean = (reason or "").strip()
+    if not clean or len(clean) > 200:
+        raise InvalidInput("Informe o motivo do encerramento (até 200 caracteres).")
+    with tenant_transaction(principal.tenant_id) as conn:
+        conv = load(conn, conversation_id, lock=True)
+        if conv["state"] == State.CLOSED:
+            raise Conflict("Esta conversa já foi encerrada.")
+        require_handler(principal, conv)
+        store.close_conversation(conn, conversation_id, reason=clean)
+        audit(
+            conn,
+            action="CONVERSATION_CLOSED",
+            conversation_id=conversation_id,
+            context=context,
+        )
+    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
+    return StateChange(conversation_id, State.CLOSED)

@@ -1,0 +1,102 @@
+"""What the console's use cases return: plain values, turned into JSON by the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from atende.conversations.store import State
+
+__all__ = [
+    "ConversationDetail",
+    "ConversationItem",
+    "CustomerView",
+    "HandoffView",
+    "MessageView",
+    "Queue",
+    "QueueItem",
+    "StateChange",
+]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    conversation_id: UUID
+    customer: str
+    phone: str | None  # masked: the last four digits
+    reason: str
+    summary: str | None
+    priority: int
+    team: str | None
+    requested_at: datetime
+    waiting_s: int
+
+
+@dataclass(frozen=True)
+class Queue:
+    queue: list[QueueItem]  # the head of the queue
+    total: int  # everything waiting
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    conversation_id: UUID
+    state: State
+    team: str | None
+    customer: str
+    assigned_attendant_id: UUID | None
+    attendant: str | None
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    name: str
+    phone: str | None
+    username: str | None
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    reason: str
+    summary: str | None
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: UUID
+    direction: str
+    type: str
+    body: str | None
+    status: str
+    error_code: str | None
+    error_title: str | None
+    created_at: datetime
+    attendant: str | None
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    conversation_id: UUID
+    state: State
+    team: str | None
+    assigned_attendant_id: UUID | None
+    attendant: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+    customer: CustomerView
+    window_open: bool
+    window_ends_at: datetime | None
+    handoff: HandoffView | None
+    messages: list[MessageView]
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Where a conversation is after an action."""
+
+    conversation_id: UUID
+    state: State
