@@ -56,7 +56,7 @@ class IdentityPool:
             password=PASSWORD,
         )
         session = identity.sign_in(email, PASSWORD)
-        return SignedIn(UUID(created["id"]), email, session.id_token)
+        return SignedIn(created.id, email, session.id_token)
 
 
 @pytest.fixture

@@ -50,8 +50,8 @@ def _attendant_invite(args: argparse.Namespace) -> int:
         team=args.team,
         context=RequestContext(Actor("operator", "cli")),
     )
-    print(f"Atendente convidado: {created['display_name']} ({created['role']})")
-    print(f"  id: {created['id']}")
+    print(f"Atendente convidado: {created.display_name} ({created.role.value})")
+    print(f"  id: {created.id}")
     print("  A senha provisória foi enviada por e-mail pelo Cognito.")
     return 0
 

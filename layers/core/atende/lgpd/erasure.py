@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from atende import lgpd, storage
 from atende.audit import RequestContext, record_event
 from atende.config import get_settings
+from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
 from atende.db.secrets import conninfo_from_secret
@@ -187,38 +188,14 @@ def erase_customer(
             "lgpd_exports": _delete(
                 conn, "DELETE FROM lgpd_exports WHERE customer_id = %s", customer_id
             ),
-            "handoffs": _delete(
-                conn,
-                "DELETE FROM handoffs WHERE conversation_id IN"
-                " (SELECT id FROM conversations WHERE customer_id = %s)",
-                customer_id,
-            ),
-            "messages": _delete(
-                conn,
-                "DELETE FROM messages WHERE conversation_id IN"
-                " (SELECT id FROM conversations WHERE customer_id = %s)",
-                customer_id,
-            ),
-            "parked_statuses": conn.execute(
-                "DELETE FROM parked_statuses WHERE customer_key = ANY(%s)",
-                (customer_keys,),
-            ).rowcount,
         }
+        # Requests outlive the conversations they came from.
         conn.execute(
             "UPDATE lgpd_requests SET conversation_id = NULL WHERE customer_id = %s",
             (customer_id,),
         )
-        postgres["conversations"] = _delete(
-            conn, "DELETE FROM conversations WHERE customer_id = %s", customer_id
-        )
-        conn.execute(
-            "UPDATE customers SET wa_user_id = 'apagado:' || id::text,"
-            " wa_parent_user_id = NULL, phone = NULL, username = NULL,"
-            " display_name = NULL, previous_user_ids = '{}',"
-            " consent_asked_version = NULL, erased_at = now(), updated_at = now()"
-            " WHERE id = %s",
-            (customer_id,),
-        )
+        postgres |= store.erase_conversations(conn, customer_id, customer_keys)
+        store.anonymize_customer(conn, customer_id)
         lgpd_request = lgpd.close_request(
             conn, customer_id=customer_id, kind="erasure", context=context
         )

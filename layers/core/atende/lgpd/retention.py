@@ -30,6 +30,7 @@ import psycopg
 from atende import storage
 from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
 from atende.config import get_settings
+from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
@@ -115,33 +116,20 @@ def _batches(step: Callable[[int], int], batch_size: int, max_batches: int) -> i
 
 def _messages(tenant_id: UUID, policy: Policy, limit: int) -> int:
     with tenant_transaction(tenant_id) as conn:
-        rows = conn.execute(
-            "SELECT id, media_ref FROM messages"
-            " WHERE created_at < now() - make_interval(days => %s)"
-            " AND status <> 'pending' AND turn_state IS DISTINCT FROM 'running'"
-            " ORDER BY created_at LIMIT %s",
-            (policy.messages_days, limit),
-        ).fetchall()
+        rows = store.messages_older_than(conn, policy.messages_days, limit)
     keys = [
         media_s3_key(tenant_id, str(r["media_ref"])) for r in rows if r["media_ref"]
     ]
     storage.delete(keys)
     with tenant_transaction(tenant_id) as conn:
-        conn.execute(
-            "DELETE FROM messages WHERE id = ANY(%s)", ([r["id"] for r in rows],)
-        )
+        store.delete_messages(conn, [r["id"] for r in rows])
     return len(rows)
 
 
 def _handoff_summaries(tenant_id: UUID, policy: Policy, limit: int) -> int:
     """The bot's summaries quote the customer: they age like messages."""
     with tenant_transaction(tenant_id) as conn:
-        return conn.execute(
-            "UPDATE handoffs SET summary = NULL WHERE id IN (SELECT id FROM handoffs"
-            " WHERE summary IS NOT NULL"
-            " AND requested_at < now() - make_interval(days => %s) LIMIT %s)",
-            (policy.messages_days, limit),
-        ).rowcount
+        return store.forget_handoff_summaries(conn, policy.messages_days, limit)
 
 
 def _tracker_events(tenant_id: UUID, policy: Policy, tracker_db_url: str) -> int:

@@ -1,0 +1,112 @@
+"""SQL of the WhatsApp channel's tables: the one module family that writes
+customers, conversations, handoffs, messages and parked statuses. Every
+function runs in the caller's tenant transaction
+(``atende.db.tenant_transaction``).
+
+- :mod:`~atende.conversations.store.customers` — customers and their ids.
+- :mod:`~atende.conversations.store.conversations` — state, handoffs, idle.
+- :mod:`~atende.conversations.store.turns` — inbound messages and bot turns.
+- :mod:`~atende.conversations.store.outbox` — replies waiting to go out.
+- :mod:`~atende.conversations.store.statuses` — delivery statuses, parked ones.
+- :mod:`~atende.conversations.store.lifecycle` — retention and erasure.
+"""
+
+from atende.conversations.store.conversations import (
+    HANDOFF_PRIORITY,
+    TRANSITIONS,
+    Conversation,
+    State,
+    assign,
+    close_conversation,
+    get_conversation,
+    idle_conversations,
+    open_conversation,
+    request_handoff,
+    requeue,
+    resolve_handoffs,
+    return_to_bot,
+    touch_inbound,
+    transition,
+)
+from atende.conversations.store.customers import (
+    Customer,
+    change_customer_id,
+    recipient_of,
+    upsert_customer,
+)
+from atende.conversations.store.lifecycle import (
+    anonymize_customer,
+    delete_messages,
+    erase_conversations,
+    forget_handoff_summaries,
+    messages_older_than,
+)
+from atende.conversations.store.outbox import (
+    OutboxItem,
+    defer_send,
+    due_outboxes,
+    enqueue_outbound,
+    lock_outbox,
+    mark_failed,
+    mark_sent,
+    redact,
+)
+from atende.conversations.store.statuses import (
+    PARKABLE_STATUSES,
+    apply_status,
+    expire_parked_statuses,
+    lock_wamid,
+    park_status,
+)
+from atende.conversations.store.turns import (
+    TurnClaim,
+    claim_turn,
+    complete_turn,
+    find_inbound,
+    record_inbound,
+)
+
+__all__ = [
+    "HANDOFF_PRIORITY",
+    "PARKABLE_STATUSES",
+    "TRANSITIONS",
+    "Conversation",
+    "Customer",
+    "OutboxItem",
+    "State",
+    "TurnClaim",
+    "anonymize_customer",
+    "apply_status",
+    "assign",
+    "change_customer_id",
+    "claim_turn",
+    "close_conversation",
+    "complete_turn",
+    "defer_send",
+    "delete_messages",
+    "due_outboxes",
+    "enqueue_outbound",
+    "erase_conversations",
+    "expire_parked_statuses",
+    "find_inbound",
+    "forget_handoff_summaries",
+    "get_conversation",
+    "idle_conversations",
+    "lock_outbox",
+    "lock_wamid",
+    "mark_failed",
+    "mark_sent",
+    "messages_older_than",
+    "open_conversation",
+    "park_status",
+    "recipient_of",
+    "record_inbound",
+    "redact",
+    "request_handoff",
+    "requeue",
+    "resolve_handoffs",
+    "return_to_bot",
+    "touch_inbound",
+    "transition",
+    "upsert_customer",
+]

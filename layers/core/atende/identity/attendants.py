@@ -1,0 +1,219 @@
+"""Managing a tenant's attendants (admins): invite, change role and team,
+deactivate; everyone signed in lists them (transfers)."""
+
+# Queries below compose only fixed column lists and conditions; values are
+# always bound parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from botocore.exceptions import ClientError
+
+from atende import aws
+from atende.audit import RequestContext, record_event
+from atende.db import tenant_transaction
+from atende.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from atende.identity.principal import TENANT_CLAIM, AttendantPrincipal, Role
+from atende.identity.sessions import _auth_error
+from atende.identity.tokens import _pool
+
+_ATTENDANT_COLUMNS = "id, email, display_name, role, team, active, created_at"
+
+
+@dataclass(frozen=True)
+class Attendant:
+    id: UUID
+    email: str
+    display_name: str
+    role: Role
+    team: str | None
+    active: bool
+
+
+def _attendant_view(row: dict[str, Any]) -> Attendant:
+    return Attendant(
+        id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        team=row["team"],
+        active=row["active"],
+    )
+
+
+def _clean_team(team: str | None) -> str | None:
+    if team is None or not team.strip():
+        return None
+    if len(team.strip()) > 60:
+        raise InvalidInput("O nome da equipe deve ter até 60 caracteres.")
+    return team.strip()
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            "Perfil inválido: use admin, supervisor ou attendant."
+        ) from exc
+
+
+def list_attendants(principal: AttendantPrincipal) -> list[Attendant]:
+    """The tenant's attendants (everyone signed in may list them: transfers)."""
+    with tenant_transaction(principal.tenant_id) as conn:
+        rows = conn.execute(
+            f"SELECT {_ATTENDANT_COLUMNS} FROM attendants ORDER BY display_name"
+        ).fetchall()
+    return [_attendant_view(r) for r in rows]
+
+
+def create_attendant(
+    tenant_id: UUID,
+    *,
+    email: str,
+    display_name: str,
+    role: str,
+    team: str | None = None,
+    context: RequestContext,
+    password: str | None = None,
+) -> Attendant:
+    """Create the pool user and the attendant row; audited.
+
+    Without ``password`` Cognito e-mails a temporary one (first sign-in then
+    asks for a new one); with it (local demo users) the password is permanent.
+
+    Raises:
+        InvalidInput: bad e-mail, name, role or team.
+        Conflict: the e-mail is already an attendant of some tenant.
+    """
+    pool_id, _client_id = _pool()
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise InvalidInput("Informe um e-mail válido.")
+    if not display_name.strip() or len(display_name) > 120:
+        raise InvalidInput("Informe o nome do atendente (até 120 caracteres).")
+    checked_role, checked_team = _role(role), _clean_team(team)
+    cognito = aws.client("cognito-idp")
+    try:
+        user = cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=email,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": TENANT_CLAIM, "Value": str(tenant_id)},
+            ],
+            **({"MessageAction": "SUPPRESS"} if password else {}),
+        )["User"]
+        if password:
+            cognito.admin_set_user_password(
+                UserPoolId=pool_id, Username=email, Password=password, Permanent=True
+            )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "UsernameExistsException":
+            raise Conflict("Já existe um acesso com este e-mail.") from error
+        raise _auth_error(error) from error
+    sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+    try:
+        return _insert_attendant(
+            tenant_id,
+            email,
+            display_name.strip(),
+            checked_role,
+            checked_team,
+            sub,
+            context,
+        )
+    except Exception as error:
+        # No pool user without its attendant: a retry must not find a
+        # half-made invitation ("e-mail already in use", then 403 forever).
+        cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
+        if isinstance(error, psycopg.errors.UniqueViolation):
+            raise Conflict("Já existe um atendente com este e-mail.") from error
+        raise
+
+
+def _insert_attendant(
+    tenant_id: UUID,
+    email: str,
+    display_name: str,
+    role: Role,
+    team: str | None,
+    sub: str,
+    context: RequestContext,
+) -> Attendant:
+    with tenant_transaction(tenant_id) as conn:
+        row = conn.execute(
+            "INSERT INTO attendants (tenant_id, email, display_name, role, team,"
+            " identity_sub) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
+            f" RETURNING {_ATTENDANT_COLUMNS}",
+            (email, display_name, role.value, team, sub),
+        ).fetchone()
+        assert row is not None
+        record_event(
+            conn,
+            action="ATTENDANT_CREATED",
+            subject_type="attendant",
+            subject_id=str(row["id"]),
+            context=context,
+            details={"role": role.value},
+        )
+    return _attendant_view(row)
+
+
+def update_attendant(
+    principal: AttendantPrincipal,
+    attendant_id: UUID,
+    *,
+    role: str | None = None,
+    team: str | None = None,
+    active: bool | None = None,
+) -> Attendant:
+    """Change an attendant's role, team or access (admins); audited.
+
+    Raises:
+        Forbidden: not an admin, or an admin removing their own admin access.
+        NotFound: no such attendant in this tenant.
+    """
+    principal.require(Role.ADMIN)
+    if attendant_id == principal.attendant_id and (
+        active is False or (role is not None and role != Role.ADMIN)
+    ):
+        raise Forbidden("Você não pode remover o seu próprio acesso de admin.")
+    changes: dict[str, Any] = {}
+    if role is not None:
+        changes["role"] = _role(role).value
+    if team is not None:
+        changes["team"] = _clean_team(team)
+    if active is not None:
+        changes["active"] = bool(active)
+    if not changes:
+        raise InvalidInput("Nada para alterar: informe role, team ou active.")
+    assignments = ", ".join(f"{name} = %({name})s" for name in changes)
+    with tenant_transaction(principal.tenant_id) as conn:
+        row = conn.execute(
+            f"UPDATE attendants SET {assignments} WHERE id = %(id)s"
+            f" RETURNING {_ATTENDANT_COLUMNS}",
+            {**changes, "id": attendant_id},
+        ).fetchone()
+        if row is None:
+            raise NotFound("Atendente não encontrado.")
+        record_event(
+            conn,
+            action="ATTENDANT_UPDATED",
+            subject_type="attendant",
+            subject_id=str(attendant_id),
+            context=RequestContext(principal.actor),
+            details={k: v for k, v in changes.items() if k != "team"},
+        )
+    return _attendant_view(row)
