@@ -92,7 +92,7 @@ def _mixed_document() -> bytes:
     return data
 
 
-def _end_to_end(document: bytes) -> tuple[float, dict[str, Any]]:
+def _end_to_end(document: bytes) -> tuple[float, Any]:
     os.environ.update(
         {
             "ATENDE_ENV": "test",
@@ -135,8 +135,8 @@ def _end_to_end(document: bytes) -> tuple[float, dict[str, Any]]:
             principal, document, context=RequestContext(principal.actor)
         ).job
         while True:
-            job = jobs.get_job(principal.tenant_id, job["id"])
-            if job["purged"]:
+            job = jobs.get_job(principal.tenant_id, job.id)
+            if job.purged:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
@@ -155,7 +155,7 @@ def run() -> str:
     ocr = _ocr_figures()
     mixed = _mixed_document()
     e2e_s, job = _end_to_end(mixed)
-    assert job["status"] == "COMPLETED", job
+    assert job.status == "COMPLETED", job
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return f"""
 ## Document pipeline
@@ -169,7 +169,7 @@ def run() -> str:
 | OCR at zoom 1.5, 150-dpi noisy scan, 3 pages, warm engine: mean / max (goal ≤ 1.5 s/page/core) | **{statistics.mean(ocr["seconds"]):.2f}** / {max(ocr["seconds"]):.2f} s/page |
 | character error rate on the generated scan, per page (goal ≤ 1%) | {", ".join(f"{c:.2%}" for c in ocr["cer"])} |
 | peak RSS of the OCR task (engine + 3 pages, separate process; goal ≤ 1.5 GB) | **{ocr["peak"] / 2**30:.2f} GB** |
-| 10-page mixed document (5 text, 5 scanned) end to end on the local pipeline: submit → COMPLETED and purged | **{e2e_s:.1f} s** ({job["pages"]["text_layer"]} text-layer + {job["pages"]["ocr"]} OCR pages, Map concurrency 10 on 2 cores) |
+| 10-page mixed document (5 text, 5 scanned) end to end on the local pipeline: submit → COMPLETED and purged | **{e2e_s:.1f} s** ({job.pages.text_layer} text-layer + {job.pages.ocr} OCR pages, Map concurrency 10 on 2 cores) |
 
 The OCR engine runs ONNX Runtime on the CPU with 2 intra-op threads; its time
 is what limits the end-to-end figure (the Map runs OCR pages concurrently,

@@ -15,6 +15,7 @@ from chalicelib.web import (
     api_errors,
     client_ip,
     json_response,
+    to_json,
     uuid_param,
 )
 
@@ -159,9 +160,9 @@ def document_submit() -> Response:
         context=route.context(principal.actor),
     )
     return Response(
-        body=submission.job,
+        body=to_json(submission.job),
         status_code=202 if submission.created else 200,
-        headers={**JSON, "Location": f"/v1/documents/{submission.job['id']}"},
+        headers={**JSON, "Location": f"/v1/documents/{submission.job.id}"},
     )
 
 

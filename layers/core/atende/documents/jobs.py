@@ -63,8 +63,39 @@ class PipelineBusy(ServiceUnavailable):
 
 
 @dataclass(frozen=True)
+class JobPages:
+    total: int | None
+    text_layer: int | None
+    ocr: int | None
+
+
+@dataclass(frozen=True)
+class JobError:
+    code: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    """A job as API clients see it (``timings_ms``: milliseconds per step)."""
+
+    id: UUID
+    status: str
+    sha256: str
+    size_bytes: int
+    pages: JobPages
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    purged: bool
+    timings_ms: dict[str, Any] | None
+    llm: str | None
+    error: JobError | None = None
+
+
+@dataclass(frozen=True)
 class Submission:
-    job: dict[str, Any]
+    job: DocumentJob
     created: bool
 
 
@@ -140,27 +171,23 @@ _JOB_COLUMNS = (
 )
 
 
-def _job_view(row: dict[str, Any]) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": str(row["id"]),
-        "status": row["status"],
-        "sha256": row["sha256"],
-        "size_bytes": row["size_bytes"],
-        "pages": {
-            "total": row["page_count"],
-            "text_layer": row["text_pages"],
-            "ocr": row["ocr_pages"],
-        },
-        "created_at": row["created_at"].isoformat(),
-        "started_at": row["started_at"].isoformat() if row["started_at"] else None,
-        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
-        "purged": row["purged_at"] is not None,
-        "timings_ms": row["timings"],
-        "llm": row["llm_status"],
-    }
-    if row["error_code"]:
-        view["error"] = {"code": row["error_code"], "message": row["error_message"]}
-    return view
+def _job_view(row: dict[str, Any]) -> DocumentJob:
+    return DocumentJob(
+        id=row["id"],
+        status=row["status"],
+        sha256=row["sha256"],
+        size_bytes=row["size_bytes"],
+        pages=JobPages(row["page_count"], row["text_pages"], row["ocr_pages"]),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        purged=row["purged_at"] is not None,
+        timings_ms=row["timings"],
+        llm=row["llm_status"],
+        error=JobError(row["error_code"], row["error_message"])
+        if row["error_code"]
+        else None,
+    )
 
 
 def submit(
@@ -251,7 +278,7 @@ def submit(
     return Submission(_job_view(row), created=True)
 
 
-def get_job(tenant_id: UUID, document_id: UUID) -> dict[str, Any]:
+def get_job(tenant_id: UUID, document_id: UUID) -> DocumentJob:
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
             f"SELECT {_JOB_COLUMNS} FROM documents WHERE id = %s", (document_id,)
@@ -263,7 +290,7 @@ def get_job(tenant_id: UUID, document_id: UUID) -> dict[str, Any]:
 
 def list_jobs(
     tenant_id: UUID, *, status: str | None, limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[DocumentJob]:
     if status is not None and status not in STATUSES:
         raise InvalidInput(
             f"Status inválido. Use um de: {', '.join(STATUSES)}.", field="status"
