@@ -1,0 +1,431 @@
+"""One lock for development, tests and the Lambda packages.
+
+``requirements.lock`` pins every package the project installs: ``make``'s
+virtualenv (every extra) installs it, and the zip packages ``sam build``
+builds (the core layer, the API function) read it as constraints
+(``-c ../../requirements.lock`` in their ``requirements.txt``), so the
+versions the tests run are the versions deployed. The container images
+(OCR, action server) install with the same constraints.
+
+Lambda's ``python3.11`` runtime is Amazon Linux 2 (glibc 2.26): a wheel built
+for a newer glibc (``manylinux_2_28``; PyMuPDF after 1.26.0) does not load
+there, and ``sam build`` refuses it. ``lock`` therefore resolves in two
+passes: the runtime dependencies (``[project.dependencies]``) for the Lambda
+platform of the template's runtime, binary wheels only; then every extra,
+with each of those packages capped at the version found for Lambda (a cap,
+not a pin: an extra may need an older release, as paddlex does PyYAML
+6.0.2), for the platforms of development and the images (``manylinux_2_28``:
+Debian 12, Amazon Linux 2023). ``check`` then proves the result.
+
+``check`` (``make lint``) proves without downloading a wheel that:
+
+* the lock satisfies every requirement of ``pyproject.toml``;
+* the zip packages' requirements are ``[project.dependencies]``, read
+  against the lock;
+* pip, asked for the Lambda platform (binary wheels only, the glibc of the
+  template's runtime), resolves them to exactly the lock's versions.
+
+Usage: ``python infra/lambda_deps.py lock --uv .venv-uv/bin/uv`` or
+``python infra/lambda_deps.py check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
+TEMPLATE = ROOT / "template.yaml"
+PYPROJECT = ROOT / "pyproject.toml"
+
+# Lambda's managed Python runtimes and the glibc of their OS
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html; AL2 ships
+# glibc 2.26, AL2023 glibc 2.34).
+RUNTIME_OS = {
+    "python3.10": ("Amazon Linux 2", (2, 26)),
+    "python3.11": ("Amazon Linux 2", (2, 26)),
+    "python3.12": ("Amazon Linux 2023", (2, 34)),
+    "python3.13": ("Amazon Linux 2023", (2, 34)),
+    "python3.14": ("Amazon Linux 2023", (2, 34)),
+}
+# manylinux versions uv can target (its --python-platform values).
+_UV_MANYLINUX = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
+# Where the rest of the lock is installed: development (Debian 12, glibc
+# 2.36), the OCR image (Amazon Linux 2023, 2.34), the action server's image.
+DEV_UV_PLATFORM = "x86_64-manylinux_2_28"
+
+
+@dataclass(frozen=True)
+class LambdaPlatform:
+    """The runtime that every zip function and the layer declare."""
+
+    runtime: str
+    arch: str  # x86_64 or aarch64
+
+    @property
+    def os_name(self) -> str:
+        return RUNTIME_OS[self.runtime][0]
+
+    @property
+    def glibc(self) -> tuple[int, int]:
+        return RUNTIME_OS[self.runtime][1]
+
+    @property
+    def python_version(self) -> str:
+        return self.runtime.removeprefix("python")
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.python_version.replace(".", "")
+
+    def pip_platforms(self) -> list[str]:
+        """Every manylinux tag whose wheels load on the runtime's glibc."""
+        major, minor = self.glibc
+        legacy = (
+            ["manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64"]
+            if self.arch == "x86_64"
+            else ["manylinux2014_aarch64"]
+        )
+        first = 5 if self.arch == "x86_64" else 17
+        perennial = [
+            f"manylinux_{major}_{m}_{self.arch}" for m in range(first, minor + 1)
+        ]
+        return legacy + perennial
+
+    def uv_platform(self) -> str:
+        """uv's nearest target at or below the runtime's glibc."""
+        minor = max(m for m in _UV_MANYLINUX if m <= self.glibc[1])
+        return f"{self.arch}-manylinux_2_{minor}"
+
+    def describe(self) -> str:
+        major, minor = self.glibc
+        return f"{self.runtime} ({self.os_name}, glibc {major}.{minor}, {self.arch})"
+
+
+def lambda_platform(template: str) -> LambdaPlatform:
+    """The Python runtime and architecture of the template's zip packages.
+
+    The layer serves every zip function, so all of them must declare one
+    runtime (``Runtime``, ``CompatibleRuntimes``, ``BuildMethod``).
+    """
+    runtimes = set(
+        re.findall(r"^\s*(?:Runtime|BuildMethod):\s*(python3\.\d+)\s*$", template, re.M)
+    )
+    for group in re.findall(r"CompatibleRuntimes:\s*\[([^\]]*)\]", template):
+        runtimes |= {item.strip() for item in group.split(",") if item.strip()}
+    arches: set[str] = set()
+    for group in re.findall(r"(?:Compatible)?Architectures:\s*\[([^\]]*)\]", template):
+        arches |= {item.strip() for item in group.split(",") if item.strip()}
+    if len(runtimes) != 1:
+        raise SystemExit(
+            "template.yaml: the zip packages must share one Python runtime,"
+            f" found {sorted(runtimes) or 'none'}"
+        )
+    if len(arches) > 1:
+        raise SystemExit(
+            f"template.yaml: one architecture expected, found {sorted(arches)}"
+        )
+    runtime = runtimes.pop()
+    if runtime not in RUNTIME_OS:
+        raise SystemExit(
+            f"template.yaml: unknown runtime {runtime}; add it to RUNTIME_OS"
+        )
+    arch = "aarch64" if arches == {"arm64"} else "x86_64"
+    return LambdaPlatform(runtime=runtime, arch=arch)
+
+
+def zip_requirement_files(template: str) -> list[Path]:
+    """requirements.txt of every zip function and layer (where they have one)."""
+    dirs = dict.fromkeys(
+        re.findall(r"^\s*(?:CodeUri|ContentUri):\s*(\S+)\s*$", template, re.M)
+    )
+    return [
+        ROOT / d / "requirements.txt"
+        for d in dirs
+        if (ROOT / d / "requirements.txt").exists()
+    ]
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(path: Path = LOCK) -> dict[str, str]:
+    """``{canonical name: version}`` of the lock's ``name==version`` lines."""
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
+        if match is None:
+            raise SystemExit(
+                f"{path.name}:{number}: not a pin (name==version): {raw!r}"
+            )
+        pins[canonical(match[1])] = match[2]
+    return pins
+
+
+# ------------------------------------------------------------------- lock
+
+
+def lock(uv: str) -> None:
+    """Resolve requirements.lock again (after a change to pyproject.toml)."""
+    platform = lambda_platform(TEMPLATE.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime_pins, caps = Path(tmp) / "lambda.txt", Path(tmp) / "caps.txt"
+        print(f"resolving [project.dependencies] for {platform.describe()}")
+        runtime = [
+            uv, "pip", "compile", str(PYPROJECT), "--quiet", "--no-header",
+            "--python-version", platform.python_version,
+            "--python-platform", platform.uv_platform(),
+            "--only-binary", ":all:", "-o", str(runtime_pins),
+        ]  # fmt: skip
+        subprocess.run(runtime, check=True)  # noqa: S603 - the uv of `make lock`
+        caps.write_text(
+            "".join(f"{n}<={v}\n" for n, v in read_lock(runtime_pins).items())
+        )
+        print(f"resolving every extra under those caps ({DEV_UV_PLATFORM})")
+        everything = [
+            uv, "pip", "compile", str(PYPROJECT), "--quiet", "--all-extras",
+            "--python-version", platform.python_version,
+            "--python-platform", DEV_UV_PLATFORM,
+            "--constraint", str(caps),
+            "--custom-compile-command", "make lock", "-o", str(LOCK),
+        ]  # fmt: skip
+        subprocess.run(everything, check=True, cwd=ROOT)  # noqa: S603
+        # The annotations name the caps file; name what it is instead.
+        LOCK.write_text(
+            LOCK.read_text().replace(
+                f"-c {caps}", f"Lambda cap ({platform.runtime}, make lock)"
+            )
+        )
+    print(f"{LOCK.name}: {len(read_lock())} packages")
+
+
+# ------------------------------------------------------------------ check
+
+
+def _requirements(lines: list[str]) -> list[str]:
+    return [
+        line.split("#", 1)[0].strip()
+        for line in lines
+        if line.split("#", 1)[0].strip() and not line.lstrip().startswith("-")
+    ]
+
+
+def check_consistency(pins: dict[str, str], zip_files: list[Path]) -> list[str]:
+    """The lock against pyproject.toml, the zip packages against both."""
+    from packaging.requirements import Requirement
+
+    problems: list[str] = []
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    runtime = [Requirement(r) for r in project["dependencies"]]
+    extras = [
+        Requirement(r)
+        for group in project["optional-dependencies"].values()
+        for r in group
+    ]
+    env = {
+        "python_version": "3.11",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+    }
+    for req in runtime + extras:
+        if req.marker is not None and not req.marker.evaluate(env):
+            continue
+        version = pins.get(canonical(req.name))
+        if version is None:
+            problems.append(
+                f"{LOCK.name} lacks {req.name} (pyproject.toml: {req}); run `make lock`"
+            )
+        elif not req.specifier.contains(version, prereleases=True):
+            problems.append(
+                f"{LOCK.name} pins {req.name}=={version}, outside pyproject.toml's"
+                f" {req}; run `make lock`"
+            )
+
+    wanted = {canonical(r.name): r for r in runtime}
+    shipped: dict[str, Requirement] = {}
+    for path in zip_files:
+        rel = path.relative_to(ROOT)
+        lines = path.read_text().splitlines()
+        constraints = [
+            (path.parent / line.split(None, 1)[1]).resolve()
+            for line in lines
+            if line.startswith(("-c ", "--constraint "))
+        ]
+        if LOCK.resolve() not in constraints:
+            problems.append(
+                f"{rel} does not read the lock (-c {Path('../..') / LOCK.name})"
+            )
+        for text in _requirements(lines):
+            req = Requirement(text)
+            shipped[canonical(req.name)] = req
+            if canonical(req.name) not in wanted:
+                problems.append(
+                    f"{rel}: {req.name} is not in pyproject.toml's"
+                    " [project.dependencies]"
+                )
+            elif str(wanted[canonical(req.name)]) != str(req):
+                problems.append(
+                    f"{rel}: {req} differs from pyproject.toml's"
+                    f" {wanted[canonical(req.name)]}"
+                )
+    for name, req in wanted.items():
+        if name not in shipped:
+            problems.append(
+                f"{req} (pyproject.toml) is in no zip package's requirements.txt"
+            )
+    return problems
+
+
+@dataclass(frozen=True)
+class Resolved:
+    name: str
+    version: str
+    wheel: str
+
+
+def resolve_for_lambda(
+    platform: LambdaPlatform, zip_files: list[Path]
+) -> tuple[list[Resolved], str]:
+    """pip's resolution of the zip packages for the Lambda platform.
+
+    ``pip install --dry-run --report``: the same choice as ``pip download
+    --platform ... --only-binary=:all:`` (and ``sam build``), reading only
+    the wheels' metadata. Returns what would be installed, or pip's reasons.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [
+            sys.executable, "-m", "pip", "install", "--dry-run",
+            "--disable-pip-version-check", "--ignore-installed",
+            "--target", str(Path(tmp) / "target"), "--report", str(report),
+            "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", platform.python_version, "--abi", platform.abi,
+        ]  # fmt: skip
+        for tag in platform.pip_platforms():
+            argv += ["--platform", tag]
+        for path in zip_files:
+            argv += ["-r", str(path)]
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+        if out.returncode != 0:
+            return [], _pip_reasons(out.stdout + out.stderr)
+        items = json.loads(report.read_text())["install"]
+    return [
+        Resolved(
+            name=item["metadata"]["name"],
+            version=item["metadata"]["version"],
+            wheel=item["download_info"]["url"].rsplit("/", 1)[-1],
+        )
+        for item in items
+    ], ""
+
+
+def _pip_reasons(output: str) -> str:
+    """The part of pip's failure that says why (conflicts, missing wheels)."""
+    lines = [
+        line for line in output.splitlines() if "is ignored: it is neither" not in line
+    ]
+    for marker in ("The conflict is caused by", "ERROR:"):
+        starts = [i for i, line in enumerate(lines) if line.startswith(marker)]
+        if starts:
+            kept = [line for line in lines[starts[0] :] if line.strip()]
+            return "\n".join(line for line in kept if not line[:1].isdigit())
+    return "\n".join(lines[-10:])
+
+
+def _unavailable(reasons: str) -> list[str]:
+    """Packages pip found no wheel of for the platform."""
+    names: list[str] = []
+    lines = reasons.splitlines()
+    for i, line in enumerate(lines):
+        if "no matching distributions available for your environment" in line:
+            names += [n.strip() for n in lines[i + 1 :] if n.startswith("    ")]
+        match = re.search(r"No matching distribution found for (\S+)", line)
+        if match:
+            names.append(re.split(r"[=<>!~]", match[1])[0])
+    return names
+
+
+def check() -> int:
+    template = TEMPLATE.read_text()
+    platform = lambda_platform(template)
+    zip_files = zip_requirement_files(template)
+    pins = read_lock()
+    problems = check_consistency(pins, zip_files)
+
+    resolved, reasons = resolve_for_lambda(platform, zip_files)
+    if reasons:
+        for name in _unavailable(reasons):
+            version = pins.get(canonical(name), "?")
+            problems.append(
+                f"{name}=={version} (the lock's) has no wheel that loads on "
+                f"{platform.describe()}: wheels up to "
+                f"{platform.pip_platforms()[-1]} only"
+            )
+        problems.append(
+            f"pip, for {platform.describe()} (--only-binary=:all:"
+            f" --platform {platform.pip_platforms()[-1]} ...):\n      "
+            + reasons.replace("\n", "\n      ")
+        )
+    for item in resolved:
+        locked = pins.get(canonical(item.name))
+        if locked is None:
+            problems.append(
+                f"{item.name} {item.version} is shipped but not in {LOCK.name};"
+                " run `make lock`"
+            )
+        elif locked != item.version:
+            problems.append(
+                f"{item.name}: the lock has {locked}, Lambda would get {item.version}"
+            )
+
+    files = ", ".join(str(p.relative_to(ROOT)) for p in zip_files)
+    if problems:
+        print(
+            f"Lambda packages ({files}) for {platform.describe()}: FAILED",
+            file=sys.stderr,
+        )
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    binary = sorted(
+        f"{r.name} {r.version}" for r in resolved if not r.wheel.endswith("-any.whl")
+    )
+    print(
+        f"Lambda packages ({files}): {len(resolved)} packages resolve for "
+        f"{platform.describe()}, binary wheels only, to the lock's versions; "
+        f"compiled: {', '.join(binary)}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    lock_cmd = sub.add_parser("lock", help="resolve requirements.lock again")
+    lock_cmd.add_argument("--uv", default="uv", help="the uv executable")
+    sub.add_parser(
+        "check", help="the lock and the zip packages, for the Lambda platform"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "lock":
+        lock(args.uv)
+        return 0
+    return check()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
