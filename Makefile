@@ -1,6 +1,7 @@
 # The README's commands. Each target creates and reuses .venv by itself:
 # the install step reruns only when pyproject.toml or the lock changes.
 SHELL := /bin/bash
+ROOT_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,7 +25,7 @@ BOT_SOURCES := bot/config.yml bot/domain.yml $(shell find bot/data -type f 2>/de
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test lint lock bench venv bot browser clean
+.PHONY: run test lint lock bench venv bot browser clean build-CoreLayer
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -90,6 +91,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python infra/lambda_deps.py check
+
+# `sam build` runs this for the core layer (template.yaml: BuildMethod
+# makefile), with ARTIFACTS_DIR set and from a scratch directory.
+build-CoreLayer:
+	$(PYTHON) $(ROOT_DIR)infra/lambda_deps.py build-layer "$(ARTIFACTS_DIR)"
 
 ## lock: resolve requirements.lock again (after changing pyproject.toml)
 lock: $(UV)

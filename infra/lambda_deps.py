@@ -25,15 +25,27 @@ Debian 12, Amazon Linux 2023). ``check`` then proves the result.
 * pip, asked for the Lambda platform (binary wheels only, the glibc of the
   template's runtime), resolves them to exactly the lock's versions.
 
-Usage: ``python infra/lambda_deps.py lock --uv .venv-uv/bin/uv`` or
-``python infra/lambda_deps.py check``.
+``build-layer`` builds the core layer as ``sam build`` runs it (template:
+``BuildMethod: makefile``, the Makefile's ``build-CoreLayer``): pip installs
+the lock's versions for the Lambda platform (the same choice ``check``
+proves), atende is copied beside them, and everything is compiled to
+bytecode. Lambda's file system is read-only, so without ``.pyc`` files every
+cold start compiles each imported module again (bench/RESULTS.md, cold
+starts).
+
+Usage: ``python infra/lambda_deps.py lock --uv .venv-uv/bin/uv``,
+``python infra/lambda_deps.py check`` or
+``python infra/lambda_deps.py build-layer <artifacts dir>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import py_compile
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 TEMPLATE = ROOT / "template.yaml"
 PYPROJECT = ROOT / "pyproject.toml"
+LAYER = ROOT / "layers" / "core"
 
 # Lambda's managed Python runtimes and the glibc of their OS
 # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html; AL2 ships
@@ -140,6 +153,17 @@ def lambda_platform(template: str) -> LambdaPlatform:
         )
     arch = "aarch64" if arches == {"arm64"} else "x86_64"
     return LambdaPlatform(runtime=runtime, arch=arch)
+
+
+def platform_pip_args(platform: LambdaPlatform) -> list[str]:
+    """pip's options that choose wheels for the Lambda runtime (binary only)."""
+    args = [
+        "--only-binary=:all:", "--implementation", "cp",
+        "--python-version", platform.python_version, "--abi", platform.abi,
+    ]  # fmt: skip
+    for tag in platform.pip_platforms():
+        args += ["--platform", tag]
+    return args
 
 
 def zip_requirement_files(template: str) -> list[Path]:
@@ -310,11 +334,8 @@ def resolve_for_lambda(
             sys.executable, "-m", "pip", "install", "--dry-run",
             "--disable-pip-version-check", "--ignore-installed",
             "--target", str(Path(tmp) / "target"), "--report", str(report),
-            "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", platform.python_version, "--abi", platform.abi,
+            *platform_pip_args(platform),
         ]  # fmt: skip
-        for tag in platform.pip_platforms():
-            argv += ["--platform", tag]
         for path in zip_files:
             argv += ["-r", str(path)]
         out = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
@@ -410,6 +431,54 @@ def check() -> int:
     return 0
 
 
+# ------------------------------------------------------------ build-layer
+
+# About 25 MB a function never uses (the unzipped limit is 250 MB).
+_PACKAGING_TOOLS = (
+    "pip", "setuptools", "wheel", "pkg_resources", "_distutils_hack",
+    "distutils-precedence.pth",
+)  # fmt: skip
+
+
+def build_layer(artifacts_dir: Path) -> None:
+    """The core layer in ``artifacts_dir/python``, with compiled bytecode."""
+    platform = lambda_platform(TEMPLATE.read_text())
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" != platform.python_version:
+        raise SystemExit(
+            f"build the layer with Python {platform.python_version} (its bytecode"
+            f" must match {platform.runtime}), not {sys.version.split()[0]}"
+        )
+    target = artifacts_dir / "python"
+    argv = [
+        sys.executable, "-m", "pip", "install", "--quiet",
+        "--disable-pip-version-check", "--no-compile", "--target", str(target),
+        *platform_pip_args(platform), "-r", str(LAYER / "requirements.txt"),
+    ]  # fmt: skip
+    subprocess.run(argv, check=True)  # noqa: S603 - our own interpreter's pip
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts
+    # chalice's packaging tools (its CLI builds deployment packages with
+    # them); Chalice's runtime, chalice.app, needs only the standard library.
+    for name in _PACKAGING_TOOLS:
+        for path in [target / name, *target.glob(f"{name}-*.dist-info")]:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    shutil.copytree(
+        LAYER / "atende",
+        target / "atende",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+    # Unchecked hashes: valid whatever the timestamps the zip keeps.
+    compileall.compile_dir(
+        target,
+        quiet=1,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    print(f"core layer for {platform.describe()} in {target}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0] if __doc__ else None
@@ -420,9 +489,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check", help="the lock and the zip packages, for the Lambda platform"
     )
+    build = sub.add_parser("build-layer", help="the core layer (sam build)")
+    build.add_argument("artifacts_dir", type=Path)
     args = parser.parse_args(argv)
     if args.command == "lock":
         lock(args.uv)
+        return 0
+    if args.command == "build-layer":
+        build_layer(args.artifacts_dir)
         return 0
     return check()
 
