@@ -166,16 +166,30 @@ def platform_pip_args(platform: LambdaPlatform) -> list[str]:
     return args
 
 
+NO_DEPS_SUFFIX = "-nodeps.txt"
+
+
 def zip_requirement_files(template: str) -> list[Path]:
-    """requirements.txt of every zip function and layer (where they have one)."""
+    """The requirement files of every zip function and layer.
+
+    ``requirements.txt`` is installed with its dependencies;
+    ``requirements-nodeps.txt`` without them: packages whose runtime needs only
+    the standard library, their dependencies serving a command line (chalice:
+    ``chalice.app`` is the runtime; click, inquirer, pip... are its CLI's).
+    """
     dirs = dict.fromkeys(
         re.findall(r"^\s*(?:CodeUri|ContentUri):\s*(\S+)\s*$", template, re.M)
     )
     return [
-        ROOT / d / "requirements.txt"
+        ROOT / d / name
         for d in dirs
-        if (ROOT / d / "requirements.txt").exists()
+        for name in ("requirements.txt", "requirements" + NO_DEPS_SUFFIX)
+        if (ROOT / d / name).exists()
     ]
+
+
+def _no_deps(path: Path) -> bool:
+    return path.name.endswith(NO_DEPS_SUFFIX)
 
 
 def canonical(name: str) -> str:
@@ -328,28 +342,34 @@ def resolve_for_lambda(
     --platform ... --only-binary=:all:`` (and ``sam build``), reading only
     the wheels' metadata. Returns what would be installed, or pip's reasons.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        argv = [
-            sys.executable, "-m", "pip", "install", "--dry-run",
-            "--disable-pip-version-check", "--ignore-installed",
-            "--target", str(Path(tmp) / "target"), "--report", str(report),
-            *platform_pip_args(platform),
-        ]  # fmt: skip
-        for path in zip_files:
-            argv += ["-r", str(path)]
-        out = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-        if out.returncode != 0:
-            return [], _pip_reasons(out.stdout + out.stderr)
-        items = json.loads(report.read_text())["install"]
-    return [
-        Resolved(
-            name=item["metadata"]["name"],
-            version=item["metadata"]["version"],
-            wheel=item["download_info"]["url"].rsplit("/", 1)[-1],
-        )
-        for item in items
-    ], ""
+    resolved: list[Resolved] = []
+    for no_deps in (False, True):
+        files = [path for path in zip_files if _no_deps(path) == no_deps]
+        if not files:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            report = Path(tmp) / "report.json"
+            argv = [
+                sys.executable, "-m", "pip", "install", "--dry-run",
+                "--disable-pip-version-check", "--ignore-installed",
+                "--target", str(Path(tmp) / "target"), "--report", str(report),
+                *platform_pip_args(platform), *(["--no-deps"] if no_deps else []),
+            ]  # fmt: skip
+            for path in files:
+                argv += ["-r", str(path)]
+            out = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+            if out.returncode != 0:
+                return [], _pip_reasons(out.stdout + out.stderr)
+            items = json.loads(report.read_text())["install"]
+        resolved += [
+            Resolved(
+                name=item["metadata"]["name"],
+                version=item["metadata"]["version"],
+                wheel=item["download_info"]["url"].rsplit("/", 1)[-1],
+            )
+            for item in items
+        ]
+    return resolved, ""
 
 
 def _pip_reasons(output: str) -> str:
@@ -433,12 +453,6 @@ def check() -> int:
 
 # ------------------------------------------------------------ build-layer
 
-# About 25 MB a function never uses (the unzipped limit is 250 MB).
-_PACKAGING_TOOLS = (
-    "pip", "setuptools", "wheel", "pkg_resources", "_distutils_hack",
-    "distutils-precedence.pth",
-)  # fmt: skip
-
 
 def build_layer(artifacts_dir: Path) -> None:
     """The core layer in ``artifacts_dir/python``, with compiled bytecode."""
@@ -449,21 +463,15 @@ def build_layer(artifacts_dir: Path) -> None:
             f" must match {platform.runtime}), not {sys.version.split()[0]}"
         )
     target = artifacts_dir / "python"
-    argv = [
-        sys.executable, "-m", "pip", "install", "--quiet",
-        "--disable-pip-version-check", "--no-compile", "--target", str(target),
-        *platform_pip_args(platform), "-r", str(LAYER / "requirements.txt"),
-    ]  # fmt: skip
-    subprocess.run(argv, check=True)  # noqa: S603 - our own interpreter's pip
+    for path in (LAYER / "requirements.txt", LAYER / f"requirements{NO_DEPS_SUFFIX}"):
+        argv = [
+            sys.executable, "-m", "pip", "install", "--quiet",
+            "--disable-pip-version-check", "--no-compile", "--target", str(target),
+            *platform_pip_args(platform), *(["--no-deps"] if _no_deps(path) else []),
+            "-r", str(path),
+        ]  # fmt: skip
+        subprocess.run(argv, check=True)  # noqa: S603 - our own interpreter's pip
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts
-    # chalice's packaging tools (its CLI builds deployment packages with
-    # them); Chalice's runtime, chalice.app, needs only the standard library.
-    for name in _PACKAGING_TOOLS:
-        for path in [target / name, *target.glob(f"{name}-*.dist-info")]:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
     shutil.copytree(
         LAYER / "atende",
         target / "atende",

@@ -20,7 +20,6 @@ from chalicelib.web import (
 )
 
 from atende.conversations.handoff import return_to_bot
-from atende.documents import jobs
 from atende.errors import InvalidInput
 from atende.health import check_health
 from atende.observability import logger, metrics
@@ -28,6 +27,9 @@ from atende.tenancy import ApiKeyPrincipal
 from atende.whatsapp import runtime as whatsapp
 from atende.whatsapp import webhook
 
+# atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
+# imported by the document routes themselves: the webhook, the hot path,
+# never needs it.
 app = Chalice(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
@@ -163,6 +165,8 @@ def _pdf_from_request() -> bytes:
 @api_errors
 def document_submit() -> Response:
     """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
+    from atende.documents import jobs
+
     principal = _principal()
     submission = jobs.submit(
         principal,
@@ -180,6 +184,8 @@ def document_submit() -> Response:
 @app.route("/v1/documents", methods=["GET"])
 @api_errors
 def document_list() -> Response:
+    from atende.documents import jobs
+
     principal = _principal()
     params = dict(_request().query_params or {})
     try:
@@ -195,6 +201,8 @@ def document_list() -> Response:
 @app.route("/v1/documents/{document_id}", methods=["GET"])
 @api_errors
 def document_status(document_id: str) -> Response:
+    from atende.documents import jobs
+
     principal = _principal()
     job = jobs.get_job(principal.tenant_id, uuid_param(document_id, "documento"))
     return json_response(job)
@@ -203,6 +211,8 @@ def document_status(document_id: str) -> Response:
 @app.route("/v1/documents/{document_id}/result", methods=["GET"])
 @api_errors
 def document_result(document_id: str) -> Response:
+    from atende.documents import jobs
+
     principal = _principal()
     params = dict(_request().query_params or {})
     result = jobs.get_result(

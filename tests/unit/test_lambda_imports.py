@@ -1,10 +1,11 @@
 """Every zip function's handler imports with the core layer's packages alone.
 
-The zip functions get the layer (``[project.dependencies]``) and nothing
-else: no numpy, PaddleOCR or ONNX Runtime (the OCR image has those), no test
-or local tools. Each handler module is imported in a fresh interpreter that
-hides every installed distribution outside that closure, with the
-environment Lambda gives it (``ATENDE_ENV=aws``).
+The zip functions get the layer (``[project.dependencies]``; chalice without
+its CLI's dependencies) and nothing else: no numpy, PaddleOCR or ONNX Runtime
+(the OCR image has those), no test or local tools. Each handler module is
+imported in a fresh interpreter that hides every installed distribution
+outside that closure, with the environment Lambda gives it
+(``ATENDE_ENV=aws``).
 """
 
 from __future__ import annotations
@@ -55,12 +56,25 @@ print(json.dumps(hidden))
 """
 
 
+def _requirements(name: str) -> list[Requirement]:
+    lines = (ROOT / "layers" / "core" / name).read_text().splitlines()
+    return [
+        Requirement(line.split("#", 1)[0])
+        for line in lines
+        if line.split("#", 1)[0].strip() and not line.startswith("-")
+    ]
+
+
 def _layer_closure() -> set[str]:
-    """Distributions the layer installs: [project.dependencies], transitively."""
+    """Distributions the layer installs (infra/lambda_deps.py build-layer):
+    requirements.txt with its dependencies, requirements-nodeps.txt alone."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pending = [Requirement(r) for r in project["dependencies"]]
-    seen: set[tuple[str, frozenset[str]]] = set()
     names: set[str] = {canonicalize_name(project["name"])}  # atende itself
+    names |= {
+        canonicalize_name(r.name) for r in _requirements("requirements-nodeps.txt")
+    }
+    pending = _requirements("requirements.txt")
+    seen: set[tuple[str, frozenset[str]]] = set()
     while pending:
         req = pending.pop()
         key = (canonicalize_name(req.name), frozenset(req.extras))
@@ -91,7 +105,7 @@ def test_zip_handlers_import_with_the_layer_packages_only() -> None:
     closure = _layer_closure()
     hidden = _hidden_modules(closure)
     # Not vacuous: the OCR stack and the dev tools are installed here.
-    assert {"numpy", "paddleocr", "onnxruntime", "moto", "pytest"} <= hidden
+    assert {"numpy", "paddleocr", "onnxruntime", "moto", "pytest", "click"} <= hidden
     assert "pymupdf" in closure and "chalice" in closure
 
     handlers = {str(ROOT / "functions" / f): m for f, m in HANDLERS.items()}
