@@ -381,7 +381,11 @@ def _pip_reasons(output: str) -> str:
         starts = [i for i, line in enumerate(lines) if line.startswith(marker)]
         if starts:
             kept = [line for line in lines[starts[0] :] if line.strip()]
-            return "\n".join(line for line in kept if not line[:1].isdigit())
+            return "\n".join(
+                line
+                for line in kept
+                if not line[:1].isdigit() and not line.startswith("To fix this")
+            )
     return "\n".join(lines[-10:])
 
 
@@ -411,8 +415,8 @@ def check() -> int:
             version = pins.get(canonical(name), "?")
             problems.append(
                 f"{name}=={version} (the lock's) has no wheel that loads on "
-                f"{platform.describe()}: wheels up to "
-                f"{platform.pip_platforms()[-1]} only"
+                f"{platform.describe()}: none for glibc <= "
+                f"{platform.glibc[0]}.{platform.glibc[1]}; run `make lock`"
             )
         problems.append(
             f"pip, for {platform.describe()} (--only-binary=:all:"
