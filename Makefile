@@ -1,10 +1,20 @@
 # The README's commands. Each target creates and reuses .venv by itself:
-# the install step reruns only when pyproject.toml changes.
+# the install step reruns only when pyproject.toml or the lock changes.
 SHELL := /bin/bash
+ROOT_DIR := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+
+# One lock for development, tests and deployment: .venv installs it, and so do
+# the Lambda zip packages (layers/core and functions/api read it as pip
+# constraints) and the container images. `make lock` resolves it again after a
+# change to pyproject.toml; `make lint` checks it (infra/lambda_deps.py).
+LOCK := requirements.lock
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_VERSION := 0.13.8
 
 # Rasa 3.6.21 declares Python <3.11 but runs on 3.11 with its pins resolved as for
 # 3.10 (bot/requirements.lock), in a virtualenv of its own.
@@ -15,13 +25,20 @@ BOT_SOURCES := bot/config.yml bot/domain.yml $(shell find bot/data -type f 2>/de
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test lint bench venv bot browser clean
+.PHONY: run test lint lock bench venv bot browser clean build-CoreLayer
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,ocr,bot,dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-r $(LOCK) -e '.[local,ocr,bot,dev]'
 	@touch $(STAMP)
+
+# uv resolves the lock; it has a virtualenv of its own, so `make lock` works
+# even while pyproject.toml and the lock disagree.
+$(UV):
+	@test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(RASA_STAMP): bot/requirements.lock
 	@test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
@@ -66,17 +83,29 @@ run: $(STAMP) $(BOT_MODEL)
 test: $(STAMP) $(BOT_MODEL) browser
 	$(BIN)/pytest
 
-## lint: formatting, lint, the packages' dependency rule, types and the SAM template
+## lint: formatting, lint, the packages' dependency rule, types, the SAM
+## template, and the Lambda packages: the lock resolved for the runtime's
+## platform (binary wheels its glibc loads)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python infra/lambda_deps.py check
+
+# `sam build` runs this for the core layer (template.yaml: BuildMethod
+# makefile), with ARTIFACTS_DIR set and from a scratch directory.
+build-CoreLayer:
+	$(PYTHON) $(ROOT_DIR)infra/lambda_deps.py build-layer "$(ARTIFACTS_DIR)"
+
+## lock: resolve requirements.lock again (after changing pyproject.toml)
+lock: $(UV)
+	$(PYTHON) infra/lambda_deps.py lock --uv $(UV)
 
 ## bench: benchmarks; results are written to bench/RESULTS.md
 bench: $(STAMP) $(BOT_MODEL)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) bot/models .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(RASA_VENV) $(UV_VENV) bot/models .pytest_cache .mypy_cache .ruff_cache .coverage

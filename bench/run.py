@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (
     bench_bot,
+    bench_coldstart,
     bench_console,
     bench_documents,
     bench_lgpd,
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "lgpd": bench_lgpd.main,
     "console": bench_console.main,
     "soak": bench_soak.main,
+    "coldstart": bench_coldstart.main,
 }
 
 

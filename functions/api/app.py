@@ -21,12 +21,14 @@ from chalicelib.web import (
 
 from atende import composition
 from atende.conversations.handoff import return_to_bot
-from atende.documents import jobs
 from atende.errors import InvalidInput
 from atende.health import check_health
 from atende.observability import logger, metrics
 from atende.whatsapp import webhook
 
+# atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
+# imported by the document routes themselves: the webhook, the hot path,
+# never needs it.
 app = Chalice(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
@@ -153,6 +155,8 @@ def _pdf_from_request() -> bytes:
 @api_errors
 def document_submit() -> Response:
     """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
+    from atende.documents import jobs
+
     principal = route.api_key()
     submission = jobs.submit(
         principal,
@@ -169,6 +173,8 @@ def document_submit() -> Response:
 @app.route("/v1/documents", methods=["GET"])
 @api_errors
 def document_list() -> Response:
+    from atende.documents import jobs
+
     principal = route.api_key()
     items = jobs.list_jobs(
         principal.tenant_id,
@@ -181,6 +187,8 @@ def document_list() -> Response:
 @app.route("/v1/documents/{document_id}", methods=["GET"])
 @api_errors
 def document_status(document_id: str) -> Response:
+    from atende.documents import jobs
+
     principal = route.api_key()
     job = jobs.get_job(principal.tenant_id, uuid_param(document_id, "documento"))
     return json_response(job)
@@ -189,6 +197,8 @@ def document_status(document_id: str) -> Response:
 @app.route("/v1/documents/{document_id}/result", methods=["GET"])
 @api_errors
 def document_result(document_id: str) -> Response:
+    from atende.documents import jobs
+
     principal = route.api_key()
     params = route.query()
     result = jobs.get_result(

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, validation_alias="DATABASE_URL"
     )
+    database_proxy_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_PROXY_URL",
+        description=(
+            "RDS Proxy URL without a password (postgresql://user@endpoint:5432/db):"
+            " each new connection authenticates with an IAM token. Used when"
+            " DATABASE_URL is unset, before DATABASE_SECRET_ARN."
+        ),
+    )
     database_owner_url: SecretStr | None = Field(
         default=None,
         validation_alias="DATABASE_OWNER_URL",
@@ -265,7 +274,11 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         """True when no external database is configured."""
-        return self.database_url is None and self.database_secret_arn is None
+        return (
+            self.database_url is None
+            and self.database_proxy_url is None
+            and self.database_secret_arn is None
+        )
 
     @property
     def resolved_aws_endpoint_url(self) -> str | None:

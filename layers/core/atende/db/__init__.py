@@ -8,7 +8,7 @@ carries nothing from one transaction to the next.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -62,24 +62,44 @@ def _resolve_app_url() -> str:
     return _app_url
 
 
+def _app_conninfo() -> tuple[str | Callable[[], str], bool]:
+    """The pool's conninfo, and whether it goes through RDS Proxy.
+
+    Through the proxy it is a callable: every new connection gets a fresh IAM
+    token (tokens last 15 minutes).
+    """
+    settings = get_settings()
+    proxy_url = settings.database_proxy_url
+    if _app_url is None and settings.database_url is None and proxy_url:
+        from atende.db.iam import proxy_conninfo
+
+        return (lambda: proxy_conninfo(proxy_url)), True
+    return _resolve_app_url(), False
+
+
 def get_pool() -> ConnectionPool[Connection]:
     """The process-wide pool of application-role connections."""
     global _pool
     with _lock:
         if _pool is None:
             settings = get_settings()
+            conninfo, through_proxy = _app_conninfo()
+            kwargs: dict[str, Any] = {
+                "autocommit": True,
+                "row_factory": dict_row,
+                "application_name": settings.service_name,
+            }
+            if not through_proxy:
+                # RDS Proxy refuses startup options ("command-line options"):
+                # there, the proxy's initialization query sets the timeout.
+                kwargs["options"] = (
+                    f"-c statement_timeout={settings.db_statement_timeout_ms}"
+                )
             _pool = ConnectionPool(
-                _resolve_app_url(),
+                conninfo,
                 min_size=settings.db_pool_min_size,
                 max_size=settings.db_pool_max_size,
-                kwargs={
-                    "autocommit": True,
-                    "row_factory": dict_row,
-                    "application_name": settings.service_name,
-                    "options": (
-                        f"-c statement_timeout={settings.db_statement_timeout_ms}"
-                    ),
-                },
+                kwargs=kwargs,
                 name="atende",
                 open=True,
             )

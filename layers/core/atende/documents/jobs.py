@@ -26,7 +26,7 @@ from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
-from atende.documents import contract_llm, keys, ocr, pdf
+from atende.documents import contract_llm, keys, pdf
 from atende.errors import (
     Conflict,
     DependencyFailed,
@@ -372,6 +372,10 @@ def read_page(
     data = _source(key, tenant_id, document_id)
     confidence: float | None = None
     if use_ocr:
+        # Only the OCR image has numpy, PaddleOCR and ONNX Runtime; the zip
+        # functions (text layer) and the API import this module without them.
+        from atende.documents import ocr
+
         settings = get_settings()
         engine = ocr.get_engine(
             settings.ocr_model_dir,

@@ -13,13 +13,19 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import pymupdf
 
 from atende.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    # numpy comes with the OCR stack (the OCR image); the zip functions read
+    # text layers without it, so it is imported only where pages are rendered.
+    import numpy as np
+    import numpy.typing as npt
+
+    RgbImage = npt.NDArray[np.uint8]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PAGES = 200
@@ -30,9 +36,6 @@ MAGIC = b"%PDF-"
 MAGIC_WINDOW = 1024
 # Renders larger than this are scaled down (a 2x A4 page is ~2 Mpx).
 DEFAULT_MAX_PIXELS = 25_000_000
-
-RgbImage = npt.NDArray[np.uint8]
-
 
 # -- errors -------------------------------------------------------------------
 
@@ -265,7 +268,9 @@ def render_page(
         pix = page.get_pixmap(
             matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False
         )
-        image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(
+        import numpy
+
+        image = numpy.frombuffer(pix.samples, dtype=numpy.uint8).reshape(
             pix.height, pix.width, pix.n
         )
         return image[:, :, :3].copy()
