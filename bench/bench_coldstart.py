@@ -297,7 +297,7 @@ def _seed(stage: Stage) -> None:
     from atende.audit import RequestContext
     from atende.config import get_settings
     from atende.documents import jobs
-    from tests import documents_kit as kit
+    from tests.support import documents as kit
 
     get_settings.cache_clear()
     aws.client.cache_clear()

@@ -86,8 +86,8 @@ def run() -> str:
     from atende.db.embedded import start_embedded
     from infra.identity_pool import create_attendant_pool
     from infra.live_gateway import LiveGateway
-    from tests.identity_kit import IdentityPool
     from tests.integration.test_console_live import _route_handler
+    from tests.support.identity import IdentityPool
 
     with tempfile.TemporaryDirectory(prefix="atende-bench-") as tmp, mock_aws():
         embedded = start_embedded(Path(tmp))

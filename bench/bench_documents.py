@@ -22,7 +22,7 @@ from bench.results import machine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import documents_kit as kit  # noqa: E402
+from tests.support import documents as kit  # noqa: E402
 
 TEXT_PAGES = 60
 
@@ -51,7 +51,7 @@ def _ocr_figures() -> dict[str, Any]:
         "import json, resource, sys, time\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from atende.documents import ocr, pdf\n"
-        "from tests import documents_kit as kit\n"
+        "from tests.support import documents as kit\n"
         "contract = kit.contract_pdf()\n"
         "scan = kit.scanned_pdf(contract, dpi=150, rotation_deg=1.0, seed=42)\n"
         "engine = ocr.get_engine()\n"

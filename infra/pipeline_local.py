@@ -9,7 +9,6 @@ and an ``errorType``/``errorMessage`` payload).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import zipfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from atende import aws
+from infra.handlers import load_handler
 from infra.lambda_runtime import LocalContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +46,7 @@ def enable_execution() -> None:
 
 
 def _handlers() -> dict[str, Handler]:
-    path = ROOT / "functions" / "document_tasks" / "handler.py"
-    spec = importlib.util.spec_from_file_location("document_tasks", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_handler("functions/document_tasks/handler.py")
     return {name: getattr(module, attr) for name, attr in TASKS.values()}
 
 

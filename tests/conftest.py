@@ -45,7 +45,7 @@ from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
 from atende.db.migrate import apply_migrations  # noqa: E402
 
 # The suite's own log output is scanned for whole phones, e-mails and CPFs.
-from tests.log_scan import (  # noqa: E402, F401
+from tests.support.log_scan import (  # noqa: E402, F401
     pytest_runtest_logreport,
     pytest_runtest_logstart,
     pytest_sessionfinish,

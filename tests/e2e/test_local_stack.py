@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _upload_and_wait(api_port: int, data_dir: Path) -> dict[str, Any]:
-    from tests.documents_kit import contract_pdf
+    from tests.support.documents import contract_pdf
 
     api_key = json.loads((data_dir / "demo-tenant.json").read_text())["api_key"]
     request = urllib.request.Request(

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from app import api_errors, app
 from chalice.test import Client
 
 from atende import cli, db, tenancy
 from atende.db.embedded import EmbeddedDatabase
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
-from app import api_errors, app
 
 pytestmark = pytest.mark.integration
 

@@ -8,16 +8,21 @@ its recorded wire shape through ``httpx.MockTransport``.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import ollama
 import pytest
+from actions.actions import (
+    ActionHandoff,
+    ActionLlmAnswer,
+    ActionRegistrarConsentimento,
+    ActionSolicitarExclusaoDados,
+    ValidateCpfForm,
+    ValidatePedidoForm,
+)
 from chalice.test import Client
-from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -29,22 +34,10 @@ from atende.conversations import store
 from atende.conversations.handoff import return_to_bot
 from atende.errors import Conflict
 from atende.whatsapp.updates import parse_webhook
-
-from .channel_kit import Channel, channel, text_update
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bot"))
-from actions.actions import (  # noqa: E402
-    ActionHandoff,
-    ActionLlmAnswer,
-    ActionRegistrarConsentimento,
-    ActionSolicitarExclusaoDados,
-    ValidateCpfForm,
-    ValidatePedidoForm,
-)
+from tests.support.channel import Channel, text_update
+from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]
 
 
 def _conversation(ch: Channel, text: str = "oi") -> UUID:
@@ -54,35 +47,6 @@ def _conversation(ch: Channel, text: str = "oi") -> UUID:
         row = conn.execute("SELECT id FROM conversations").fetchone()
     assert row is not None
     return UUID(str(row["id"]))
-
-
-def _tracker(
-    ch: Channel, conversation_id: UUID, text: str, intent: str, **slots: Any
-) -> Tracker:
-    message = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.97},
-        "entities": [],
-        "metadata": {"tenant_id": str(ch.tenant_id)},
-    }
-    events = [
-        {
-            "event": "user",
-            "text": text,
-            "parse_data": message,
-            "metadata": message["metadata"],
-        }
-    ]
-    return Tracker(
-        sender_id=str(conversation_id),
-        slots=slots,
-        latest_message=message,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
 
 
 def _state(ch: Channel, conversation_id: UUID) -> str:
@@ -99,7 +63,7 @@ def test_handoff_moves_to_waiting_human_with_reason_and_summary(
 ) -> None:
     conversation_id = _conversation(channel)
     dispatcher = CollectingDispatcher()
-    tracker = _tracker(
+    tracker = tracker_for(
         channel,
         conversation_id,
         "quero falar com um atendente",
@@ -130,7 +94,7 @@ def test_return_to_bot_resumes_rasa_then_the_conversation(channel: Channel) -> N
     conversation_id = _conversation(channel)
     ActionHandoff().run(
         CollectingDispatcher(),
-        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        tracker_for(channel, conversation_id, "atendente", "falar_com_atendente"),
         {},
     )
     resumed: list[str] = []
@@ -169,7 +133,7 @@ def test_return_to_bot_changes_nothing_when_rasa_cannot_resume(
     conversation_id = _conversation(channel)
     ActionHandoff().run(
         CollectingDispatcher(),
-        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        tracker_for(channel, conversation_id, "atendente", "falar_com_atendente"),
         {},
     )
 
@@ -199,7 +163,7 @@ def test_return_to_bot_route_with_api_key(
     conversation_id = _conversation(channel)
     ActionHandoff().run(
         CollectingDispatcher(),
-        _tracker(channel, conversation_id, "atendente", "falar_com_atendente"),
+        tracker_for(channel, conversation_id, "atendente", "falar_com_atendente"),
         {},
     )
     with db.tenant_transaction(channel.tenant_id) as conn:
@@ -213,7 +177,6 @@ def test_return_to_bot_route_with_api_key(
     channel.engine.bot = RasaClient(
         "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(rasa))
     )
-    sys.path.insert(0, str(ROOT / "functions" / "api"))
     from app import app
 
     path = f"/v1/conversations/{conversation_id}/return-to-bot"
@@ -314,7 +277,7 @@ def test_action_llm_answer_without_llm_sets_the_slot_for_handoff(
     dispatcher = CollectingDispatcher()
     events = ActionLlmAnswer().run(
         dispatcher,
-        _tracker(channel, conversation_id, "prazo de troca", "nlu_fallback"),
+        tracker_for(channel, conversation_id, "prazo de troca", "nlu_fallback"),
         {},
     )
     assert events == [SlotSet("llm_disponivel", False)]
@@ -342,7 +305,7 @@ def test_action_llm_answer_with_llm(
     dispatcher = CollectingDispatcher()
     events = ActionLlmAnswer().run(
         dispatcher,
-        _tracker(channel, conversation_id, "vcs abrem sabado?", "nlu_fallback"),
+        tracker_for(channel, conversation_id, "vcs abrem sabado?", "nlu_fallback"),
         {},
     )
     assert events == [SlotSet("llm_disponivel", True)]
@@ -359,7 +322,7 @@ def test_consent_is_recorded_and_audited(
     conversation_id = _conversation(channel)
     dispatcher = CollectingDispatcher()
     ActionRegistrarConsentimento().run(
-        dispatcher, _tracker(channel, conversation_id, "sim", intent), {}
+        dispatcher, tracker_for(channel, conversation_id, "sim", intent), {}
     )
     with db.tenant_transaction(channel.tenant_id) as conn:
         consent = conn.execute(
@@ -389,10 +352,10 @@ def test_lgpd_requests_are_opened_once(
     conversation_id = _conversation(channel)
     first, second = CollectingDispatcher(), CollectingDispatcher()
     action().run(
-        first, _tracker(channel, conversation_id, "meus dados", "meus_dados"), {}
+        first, tracker_for(channel, conversation_id, "meus dados", "meus_dados"), {}
     )
     action().run(
-        second, _tracker(channel, conversation_id, "meus dados", "meus_dados"), {}
+        second, tracker_for(channel, conversation_id, "meus dados", "meus_dados"), {}
     )
     with db.tenant_transaction(channel.tenant_id) as conn:
         requests = conn.execute("SELECT id, kind, status FROM lgpd_requests").fetchall()

@@ -9,34 +9,26 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from chalice.test import Client
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
 from app import app
+from chalice.test import Client
 
 from atende import db, tenancy
 from atende.conversations.handoff import handoff_to_human
 from atende.observability import logger
-from tests.identity_kit import PASSWORD, IdentityPool, SignedIn, identity_pool
-
-from .channel_kit import (
+from tests.support.channel import (
     Channel,
-    channel,
     drain,
     fixture,
     post_webhook,
     signed,
     text_update,
 )
-
-__all__ = ["channel", "identity_pool"]  # fixtures, imported for pytest
+from tests.support.identity import PASSWORD, IdentityPool, SignedIn
 
 
 def _call(

@@ -7,7 +7,6 @@ management API), moto's Cognito for the tokens, real PostgreSQL.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -23,31 +22,22 @@ from websockets.sync.connection import Connection
 from atende import db, live, tenancy
 from atende.config import get_settings
 from atende.conversations.handoff import handoff_to_human
+from infra.handlers import load_handler
 from infra.live_gateway import LiveGateway
-from tests.identity_kit import IdentityPool, identity_pool
-
-from .channel_kit import (
+from tests.support.channel import (
     Channel,
-    channel,
     drain,
     post_webhook,
     signed,
     text_update,
 )
-
-__all__ = ["channel", "identity_pool"]  # fixtures, imported for pytest
+from tests.support.identity import IdentityPool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _route_handler() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "console_live", ROOT / "functions/console_live/handler.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.handler
+    return load_handler("functions/console_live/handler.py").handler
 
 
 @pytest.fixture

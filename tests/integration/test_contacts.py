@@ -14,12 +14,10 @@ from openpyxl import load_workbook
 from atende import contacts, db, llm
 from atende.audit import Actor, RequestContext
 from atende.contacts import Found
-
-from .channel_kit import Channel, channel
-from .lgpd_kit import OTHER, OTHER_PHONE, customer_id, decide, rows, say
+from tests.support.channel import Channel
+from tests.support.lgpd import OTHER, OTHER_PHONE, customer_id, decide, rows, say
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]
 
 SUPERVISOR = Actor("attendant", "00000000-0000-4000-8000-000000000002")
 

@@ -5,7 +5,6 @@ PaddleOCR, a real PostgreSQL; the PDF purged on every path."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app import app
 from chalice.test import Client
 from moto import mock_aws
 from moto.core.config import DefaultConfig
@@ -23,11 +23,9 @@ from atende.db.embedded import EmbeddedDatabase
 from atende.documents import jobs
 from atende.errors import DependencyFailed
 from infra import pipeline_local
-from tests import documents_kit as kit
+from tests.support import documents as kit
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "api"))
-from app import app  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,8 @@ from atende.cli import main as cli
 from atende.config import get_settings
 from atende.conversations.dead_letters import DeadLetterQueue, QueueRecord
 from atende.whatsapp.updates import InboundMessage, parse_webhook
-
-from .channel_kit import (
+from tests.support.channel import (
     Channel,
-    channel,
     drain,
     post_webhook,
     run_worker,
@@ -29,7 +27,6 @@ from .channel_kit import (
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]  # the fixture, imported for pytest
 
 CUSTOMER_A = "BR.1000000000000001"
 CUSTOMER_B = "BR.2000000000000002"
@@ -324,7 +321,7 @@ def test_whatsapp_down_keeps_the_reply_in_the_outbox_not_the_queue(
     )
     assert reply == {"status": "pending", "send_attempts": 2}
     # WhatsApp is back (the breaker's pause is over): the relay sends it.
-    from .channel_kit import PHONE_NUMBER_ID
+    from tests.support.channel import PHONE_NUMBER_ID
 
     channel.engine._graph_for(PHONE_NUMBER_ID).breaker.record_success()
     with db.tenant_transaction(channel.tenant_id) as conn:

@@ -5,28 +5,22 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 import requests
+from app import app
 from chalice.test import Client
 from openpyxl import load_workbook
 
 from atende import aws, db
 from atende.config import get_settings
-from tests.identity_kit import IdentityPool, SignedIn, identity_pool
-
-from .channel_kit import Channel, channel
-from .lgpd_kit import customer_with_history, rows
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "api"))
-from app import app
+from tests.support.channel import Channel
+from tests.support.identity import IdentityPool, SignedIn
+from tests.support.lgpd import customer_with_history, rows
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel", "identity_pool"]
 
 BASE = "http://127.0.0.1:8000"
 

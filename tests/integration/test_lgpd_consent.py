@@ -4,27 +4,21 @@ processing, and withdrawal (bot and domain), on a real PostgreSQL."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 import ollama
 import pytest
+from actions.actions import ActionLlmAnswer, ActionRegistrarConsentimento
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import consent, contacts, db
-
-from .channel_kit import Channel, channel
-from .lgpd_kit import CONSENT_TEXT, customer_id, decide, publish, rows, say
-from .test_bot_actions import _tracker
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
-from actions.actions import ActionLlmAnswer, ActionRegistrarConsentimento
+from tests.support.channel import Channel
+from tests.support.lgpd import CONSENT_TEXT, customer_id, decide, publish, rows, say
+from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]
 
 CPF_MESSAGE = "meu cpf é 529.982.247-25 e o email ana.souza@example.com"
 
@@ -138,7 +132,7 @@ def test_withdrawal_through_the_bot_is_recorded_and_stops_processing(
     ):
         dispatcher = CollectingDispatcher()
         ActionRegistrarConsentimento().run(
-            dispatcher, _tracker(channel, conversation, text, intent), {}
+            dispatcher, tracker_for(channel, conversation, text, intent), {}
         )
         if intent == "consentimento_aceitar":  # data kept under the consent
             say(channel, CPF_MESSAGE)
@@ -227,7 +221,7 @@ def test_knowledge_base_answers_need_consent(channel: Channel) -> None:
     dispatcher = CollectingDispatcher()
     events = ActionLlmAnswer().run(
         dispatcher,
-        _tracker(channel, conversation, "qual o horário?", "fora_do_escopo"),
+        tracker_for(channel, conversation, "qual o horário?", "fora_do_escopo"),
         {},
     )
     # No consent: the LLM is not used and the rules hand off to a person.

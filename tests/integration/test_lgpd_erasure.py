@@ -16,9 +16,8 @@ from atende.config import get_settings
 from atende.conversations import store
 from atende.lgpd import access, erasure
 from atende.observability import contains_pii
-
-from .channel_kit import Channel, channel
-from .lgpd_kit import (
+from tests.support.channel import Channel
+from tests.support.lgpd import (
     ADMIN,
     CUSTOMER,
     OTHER,
@@ -29,11 +28,9 @@ from .lgpd_kit import (
     customer_with_history,
     rows,
     say,
-    tracker_store,
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel", "tracker_store"]
 
 # Everything personal the customer left behind, as it was stored (the profile
 # name is checked on the customer row: the other customer shares it).

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from actions.actions import ActionSolicitarAcessoDados
 from openpyxl import load_workbook
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -19,16 +18,11 @@ from atende.audit import Actor, RequestContext
 from atende.config import get_settings
 from atende.conversations import messages_ptbr as texts
 from atende.lgpd import access
-
-from .channel_kit import Channel, channel
-from .lgpd_kit import ADMIN, CUSTOMER, PHONE, customer_with_history, rows, say
-from .test_bot_actions import _tracker
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
-from actions.actions import ActionSolicitarAcessoDados
+from tests.support.channel import Channel
+from tests.support.lgpd import ADMIN, CUSTOMER, PHONE, customer_with_history, rows, say
+from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]
 
 
 def _fetch(link: access.ExportLink, name: str) -> bytes:
@@ -217,7 +211,9 @@ def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
     dispatcher = CollectingDispatcher()
     ActionSolicitarAcessoDados().run(
         dispatcher,
-        _tracker(channel, seen["conversation"], "quais dados vcs tem?", "meus_dados"),
+        tracker_for(
+            channel, seen["conversation"], "quais dados vcs tem?", "meus_dados"
+        ),
         {},
     )
     # What Rasa hears (and keeps in its tracker) has no link in it.

@@ -3,7 +3,6 @@ in batches, idempotently, audited; audit events go only after 365 days."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import uuid
 from datetime import timedelta
@@ -19,11 +18,9 @@ from atende import aws, db
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.lgpd import retention
+from infra.handlers import load_handler
 from infra.lambda_runtime import LocalContext
-
-from .lgpd_kit import TrackerStore, tracker_store
-
-__all__ = ["tracker_store"]  # the fixture, imported for pytest
+from tests.support.lgpd import TrackerStore
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _handler() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "retention_handler", ROOT / "functions/retention/handler.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler("functions/retention/handler.py")
 
 
 def _put(key: str) -> str:

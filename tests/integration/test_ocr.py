@@ -1,6 +1,6 @@
 """Real PaddleOCR (ONNX Runtime) on the PP-OCRv6 weights shipped in rapidocr.
 
-The scan is made by code (``tests.documents_kit.scanned_pdf``: 150 dpi,
+The scan is made by code (``tests.support.documents.scanned_pdf``: 150 dpi,
 noise, 1 degree rotation, JPEG) from the born-digital contract, whose text
 layer is the ground truth for the character error rate.
 
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from atende.documents import ocr, pdf
-from tests import documents_kit as kit
+from tests.support import documents as kit
 
 pytest.importorskip("paddleocr", reason="OCR extra not installed")
 pytest.importorskip("rapidocr", reason="OCR weights (rapidocr) not installed")

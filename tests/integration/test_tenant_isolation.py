@@ -14,8 +14,7 @@ from psycopg import errors, sql
 from atende import db
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
-
-from .tenant_rows import ROW_BUILDERS, Ids, seed_tenant
+from tests.support.tenant_rows import ROW_BUILDERS, Ids, seed_tenant
 
 pytestmark = pytest.mark.integration
 

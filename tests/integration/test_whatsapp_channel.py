@@ -14,13 +14,11 @@ from chalice.test import Client
 from atende import aws, db
 from atende.conversations.engine import RetryLater
 from atende.whatsapp.updates import StatusUpdate, parse_webhook
-
-from .channel_kit import (
+from tests.support.channel import (
     APP_SECRET,
     VERIFY_TOKEN,
     Channel,
     api_app,
-    channel,
     drain,
     fixture,
     post_webhook,
@@ -29,7 +27,6 @@ from .channel_kit import (
 )
 
 pytestmark = pytest.mark.integration
-__all__ = ["channel"]  # the fixture, imported for pytest
 
 
 def _rows(ch: Channel, sql: str, *params: Any) -> list[dict[str, Any]]:
@@ -441,8 +438,7 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     from atende import storage
     from atende.audit import Actor, RequestContext
     from atende.whatsapp.media import fetch_message_media, media_key
-
-    from .channel_kit import fixture, graph_client_factory
+    from tests.support.channel import fixture, graph_client_factory
 
     payload = fixture("image")
     message = payload["entry"][0]["changes"][0]["value"]["messages"][0]

@@ -9,7 +9,7 @@ import pytest
 
 from atende.documents import pdf
 from atende.errors import AtendeError, InvalidInput, PayloadTooLarge, http_status
-from tests import documents_kit as kit
+from tests.support import documents as kit
 
 
 @pytest.fixture(scope="module")

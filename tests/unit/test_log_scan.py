@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from atende.observability import logger as app_logger
-from tests.log_scan import LogScan, _RecordScanner, find_pii
+from tests.support.log_scan import LogScan, _RecordScanner, find_pii
 
 
 @pytest.mark.parametrize(

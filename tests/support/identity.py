@@ -22,7 +22,7 @@ from infra.identity_pool import create_attendant_pool
 
 PASSWORD = "Senha-de-teste-1"
 
-__all__ = ["PASSWORD", "IdentityPool", "SignedIn", "identity_pool"]
+__all__ = ["PASSWORD", "IdentityPool", "SignedIn", "open_identity_pool"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,7 @@ class IdentityPool:
         return SignedIn(created.id, email, session.id_token)
 
 
-@pytest.fixture
-def identity_pool(
+def open_identity_pool(
     database: EmbeddedDatabase, aws_mock: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[IdentityPool]:
     pool_id, client_id = create_attendant_pool()

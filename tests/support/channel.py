@@ -7,7 +7,6 @@ wire shape; the real Rasa server is exercised by the bot's own tests.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
@@ -29,6 +28,7 @@ from atende.db.embedded import EmbeddedDatabase
 from atende.whatsapp.graph import GraphClient
 from atende.whatsapp.webhook import sign
 from infra.graph_standin import GraphStandIn
+from infra.handlers import load_handler
 from infra.lambda_runtime import LocalContext, sqs_event_record
 from infra.simulator import SimulatedCustomer, status_payload, text_payload
 
@@ -39,17 +39,7 @@ APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 
 
-def _load_worker() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "conversation_worker", ROOT / "functions/conversation_worker/handler.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-WORKER = _load_worker()
+WORKER = load_handler("functions/conversation_worker/handler.py")
 QUEUE_ARN = "arn:aws:sqs:sa-east-1:123456789012:conversations.fifo"
 
 
@@ -62,12 +52,8 @@ def run_worker(messages: list[dict[str, Any]]) -> set[str]:
 
 
 def api_app() -> Any:
-    """The real Chalice app (functions/api/app.py)."""
-    import sys
-
-    api = str(ROOT / "functions" / "api")
-    if api not in sys.path:
-        sys.path.insert(0, api)
+    """The real Chalice app (functions/api/app.py; on the path by pytest's
+    ``pythonpath``)."""
     from app import app
 
     return app
@@ -287,8 +273,7 @@ def graph_client_factory(
     return factory
 
 
-@pytest.fixture
-def channel(
+def open_channel(
     database: EmbeddedDatabase, aws_mock: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Channel]:
     provisioned = tenancy.create_tenant("Loja Exemplo")

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
-import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
@@ -23,8 +22,7 @@ from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.whatsapp.updates import parse_webhook
-
-from .channel_kit import Channel, text_update
+from tests.support.channel import Channel, text_update
 
 CUSTOMER = "BR.1502576394655843"
 PHONE = "5511987654321"
@@ -163,8 +161,7 @@ class TrackerStore:
         return int(row[0])
 
 
-@pytest.fixture
-def tracker_store(database: EmbeddedDatabase) -> Iterator[TrackerStore]:
+def open_tracker_store(database: EmbeddedDatabase) -> Iterator[TrackerStore]:
     """A throw-away tracker database on the session's server."""
     name = f"rasa_tracker_{uuid.uuid4().hex[:8]}"
     admin = make_conninfo(database.admin_url, dbname="postgres")
