@@ -92,18 +92,18 @@ def test_list_and_search(channel: Channel) -> None:
         partial = contacts.list_contacts(conn, search="529982", show_cpf=False)
         whole = contacts.list_contacts(conn, search="529.982.247-25", show_cpf=False)
         page = contacts.list_contacts(conn, limit=1, offset=1, show_cpf=True)
-    assert {c["customer_id"] for c in everyone} == {str(ana), str(bruno)}
-    assert [c["customer_id"] for c in by_name] == [str(bruno)]
-    assert [c["customer_id"] for c in by_cpf_digits] == [str(ana)]
+    assert {c.customer_id for c in everyone} == {ana, bruno}
+    assert [c.customer_id for c in by_name] == [bruno]
+    assert [c.customer_id for c in by_cpf_digits] == [ana]
     assert nobody == [] and len(page) == 1
-    assert partial == [] and [c["customer_id"] for c in whole] == [str(ana)]
+    assert partial == [] and [c.customer_id for c in whole] == [ana]
     [found] = by_email
-    values = {v["kind"]: v for v in found["values"]}
-    assert values["cpf"]["value"] == "***.***.***-25"  # masked for this role
-    assert values["email"]["value"] == "ana.souza@example.com"
-    assert values["phone"]["value"] == "+5511987654321"
-    assert values["email"]["found_by"] == "validator"
-    assert values["email"]["source_message_id"] is not None
+    values = {v.kind: v for v in found.values}
+    assert values["cpf"].value == "***.***.***-25"  # masked for this role
+    assert values["email"].value == "ana.souza@example.com"
+    assert values["phone"].value == "+5511987654321"
+    assert values["email"].found_by == "validator"
+    assert values["email"].source_message_id is not None
 
 
 def test_search_needs_two_characters(channel: Channel) -> None:

@@ -32,6 +32,15 @@ class ContactValue:
 
 
 @dataclass(frozen=True)
+class CustomerContacts:
+    """One customer's values, newest first within each kind."""
+
+    customer_id: UUID
+    updated_at: datetime
+    values: list[ContactValue]
+
+
+@dataclass(frozen=True)
 class ContactRow:
     """One customer's contact data, several values per kind joined by ``; ``."""
 
@@ -111,7 +120,7 @@ def list_contacts(
     limit: int = 50,
     offset: int = 0,
     show_cpf: bool,
-) -> list[dict[str, Any]]:
+) -> list[CustomerContacts]:
     """A page of customers with each value, how it was found and its source."""
     limit = max(1, min(limit, MAX_PAGE))
     query, params = _rows_sql(search, show_cpf=show_cpf)
@@ -120,7 +129,7 @@ def list_contacts(
         (*params, limit, max(offset, 0)),
     ).fetchall()
     ids = [c["customer_id"] for c in customers]
-    values: dict[UUID, list[dict[str, Any]]] = {i: [] for i in ids}
+    values: dict[UUID, list[ContactValue]] = {i: [] for i in ids}
     for v in conn.execute(
         "SELECT customer_id, kind, value, found_by, source_message_id,"
         " first_seen_at, last_seen_at FROM contacts WHERE customer_id = ANY(%s)"
@@ -129,23 +138,17 @@ def list_contacts(
     ):
         value = v["value"] if v["kind"] != "cpf" or show_cpf else mask_cpf(v["value"])
         values[v["customer_id"]].append(
-            {
-                "kind": v["kind"],
-                "value": value,
-                "found_by": v["found_by"],
-                "source_message_id": (
-                    str(v["source_message_id"]) if v["source_message_id"] else None
-                ),
-                "first_seen_at": v["first_seen_at"].isoformat(),
-                "last_seen_at": v["last_seen_at"].isoformat(),
-            }
+            ContactValue(
+                kind=v["kind"],
+                value=value,
+                found_by=v["found_by"],
+                source_message_id=v["source_message_id"],
+                first_seen_at=v["first_seen_at"],
+                last_seen_at=v["last_seen_at"],
+            )
         )
     return [
-        {
-            "customer_id": str(c["customer_id"]),
-            "updated_at": c["updated_at"].isoformat(),
-            "values": values[c["customer_id"]],
-        }
+        CustomerContacts(c["customer_id"], c["updated_at"], values[c["customer_id"]])
         for c in customers
     ]
 
