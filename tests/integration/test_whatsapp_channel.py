@@ -470,7 +470,7 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
         context=RequestContext(attendant),
     )
     assert first.data == second.data == b"\xff\xd8\xff fake jpeg bytes"
-    assert first.s3_key == media_key(channel.tenant_id, media_id)
+    assert first.s3_key == media_key(channel.tenant_id, row["id"])
     # Fetched from Meta once; stored encrypted (the plaintext is not in S3).
     lookups = [r for r in channel.graph.requests() if r["path"].endswith(media_id)]
     assert len(lookups) == 1
