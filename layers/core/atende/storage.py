@@ -31,7 +31,7 @@ def tenant_prefix(tenant_id: UUID | str) -> str:
     return f"tenants/{UUID(str(tenant_id))}/"
 
 
-def is_own_key(tenant_id: UUID | str, s3_key: str) -> bool:
+def _is_own_key(tenant_id: UUID | str, s3_key: str) -> bool:
     """Whether ``s3_key`` is a plain key under the tenant's own prefix."""
     prefix = tenant_prefix(tenant_id)
     return s3_key.startswith(prefix) and bool(
@@ -119,7 +119,7 @@ def delete(tenant_id: UUID | str, s3_keys: Iterable[str]) -> int:
     """
     own: list[str] = []
     for s3_key in dict.fromkeys(s3_keys):
-        if is_own_key(tenant_id, s3_key):
+        if _is_own_key(tenant_id, s3_key):
             own.append(s3_key)
             continue
         logger.warning(

@@ -250,9 +250,7 @@ def _key(tenant_id: UUID, export_id: UUID, name: str) -> str:
 def delete_export_files(tenant_id: UUID, export_ids: Iterable[UUID]) -> int:
     """Delete the exports' files and download copies (keys from our ids);
     returns how many objects went."""
-    return sum(
-        storage.delete_under(_prefix(tenant_id, UUID(str(e)))) for e in export_ids
-    )
+    return sum(storage.delete_under(_prefix(tenant_id, e)) for e in export_ids)
 
 
 def _hash(secret: str) -> bytes:
