@@ -1,6 +1,7 @@
 """Fixtures of the integration tests: a provisioned WhatsApp channel, the
-attendants' user pool, a Rasa tracker store. The helpers they use live in
-``tests/support``; the session database and moto come from ``tests/conftest.py``."""
+attendants' user pool, a Rasa tracker store, the storage guard's refusals. The
+helpers they use live in ``tests/support``; the session database and moto come
+from ``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from atende.db.embedded import EmbeddedDatabase
 from tests.support.channel import Channel, open_channel
 from tests.support.identity import IdentityPool, open_identity_pool
 from tests.support.lgpd import TrackerStore, open_tracker_store
+from tests.support.storage import RefusedKeys, watch_refused_keys
 
 
 @pytest.fixture
@@ -35,3 +37,9 @@ def identity_pool(
 def tracker_store(database: EmbeddedDatabase) -> Iterator[TrackerStore]:
     """A throw-away Rasa tracker database on the session's server."""
     yield from open_tracker_store(database)
+
+
+@pytest.fixture
+def refused_keys() -> Iterator[RefusedKeys]:
+    """Stored S3 references the storage guard refused: metric and log lines."""
+    yield from watch_refused_keys()

@@ -67,18 +67,30 @@ def test_admins_export_and_the_link_downloads_once(
     json_url, xlsx_url = body["json_url"], body["xlsx_url"]
     assert json_url.startswith(f"{BASE}/v1/lgpd/exports/{body['export_id']}/")
 
-    status, data, headers = _call("get", json_url.removeprefix(BASE))
-    assert status == 200
-    assert headers["content-disposition"] == 'attachment; filename="dados.json"'
-    assert data["perfil"]["id"] == str(seen["customer"])
-    status, again, _ = _call("get", json_url.removeprefix(BASE))
-    assert status == 404 and again["error"]["code"] == "LINK_INVALIDO"
-
-    status, xlsx, headers = _call(
-        "get", xlsx_url.removeprefix(BASE), accept="application/octet-stream"
+    # A click on the link: 303 to a presigned S3 download, which browsers
+    # (and `curl -L`) follow; the file never passes through the API.
+    status, offered, headers = _call("get", json_url.removeprefix(BASE))
+    assert status == 303 and headers["location"] == offered["url"]
+    assert headers["cache-control"] == "no-store"
+    assert offered["expires_in"] == 300
+    download = requests.get(offered["url"], timeout=10)
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="dados.json"'
     )
-    assert status == 200 and headers["content-type"] == "application/octet-stream"
-    book = load_workbook(io.BytesIO(xlsx), read_only=True)
+    assert download.json()["perfil"]["id"] == str(seen["customer"])
+    status, again, _ = _call("get", json_url.removeprefix(BASE))
+    assert status == 409 and again["error"] == {
+        "code": "LINK_JA_USADO",
+        "message": (
+            "Este link de download já foi usado. Peça uma nova cópia dos seus dados."
+        ),
+    }
+
+    status, offered, headers = _call("get", xlsx_url.removeprefix(BASE))
+    assert status == 303
+    download = requests.get(headers["location"], timeout=10)
+    book = load_workbook(io.BytesIO(download.content), read_only=True)
     assert "mensagens" in book.sheetnames
 
     [event] = rows(

@@ -16,6 +16,7 @@ from atende.config import get_settings
 from atende.conversations import store
 from atende.lgpd import access, erasure
 from atende.observability import contains_pii
+from atende.whatsapp.media import media_key
 from tests.support.channel import Channel
 from tests.support.lgpd import (
     ADMIN,
@@ -29,6 +30,7 @@ from tests.support.lgpd import (
     rows,
     say,
 )
+from tests.support.storage import RefusedKeys
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +46,11 @@ TRACES = (
 )
 
 
-def _put(key: str) -> None:
+def _put(key: str) -> str:
     aws.client("s3").put_object(
         Bucket=get_settings().documents_bucket, Key=key, Body=b"sealed"
     )
+    return key
 
 
 def _keys(tenant_id: UUID) -> list[str]:
@@ -81,7 +84,7 @@ def erased(channel: Channel, tracker_store: TrackerStore) -> dict[str, Any]:
     """A customer with history everywhere, then erased on an admin's request."""
     seen = customer_with_history(channel)
     customer, conversation = seen["customer"], seen["conversation"]
-    _put(f"tenants/{channel.tenant_id}/media/doc-1.enc")
+    _put(media_key(channel.tenant_id, seen["document"]))
     _put(f"tenants/{channel.tenant_id}/media/someone-else.enc")
     access.create_export(channel.tenant_id, customer, context=RequestContext(ADMIN))
     other_conversation = conversation_ids(channel, customer_id(channel, OTHER))[0]
@@ -185,7 +188,8 @@ def test_bucket_and_tracker_are_emptied(
 ) -> None:
     assert tracker_store.count(str(erased["conversation"])) == 0
     keys = _keys(channel.tenant_id)
-    assert not any("/lgpd/" in k or k.endswith("doc-1.enc") for k in keys)
+    document = media_key(channel.tenant_id, erased["document"])
+    assert not any("/lgpd/" in k or k == document for k in keys)
 
 
 def test_the_proof_says_what_went_where_and_on_whose_request(
@@ -299,3 +303,40 @@ def test_two_erasures_at_once_give_one_proof(
         thread.join()
     assert len(proofs) == 2 and proofs[0] == proofs[1]
     assert len(rows(channel, "SELECT id FROM erasure_proofs")) == 1
+
+
+def test_erasure_deletes_only_objects_under_the_tenants_own_prefix(
+    channel: Channel, refused_keys: RefusedKeys
+) -> None:
+    seen = customer_with_history(channel)
+    mine, theirs = channel.tenant_id, uuid4()
+    own_media = uuid4()
+    own_key = _put(f"tenants/{mine}/media/{own_media}.enc")
+    foreign = [
+        _put(f"tenants/{theirs}/media/{name}.enc") for name in ("x", "y", "z", "w")
+    ]
+    refs = {
+        own_media: own_key,
+        # Stored references that point out of the tenant's prefix.
+        uuid4(): f"tenants/{theirs}/media/x.enc",
+        uuid4(): f"tenants/{mine}/../{theirs}/media/y.enc",
+        uuid4(): f"tenants/{mine}/media/../../{theirs}/media/z.enc",
+        # A media id as Meta would send it, were it hostile.
+        uuid4(): f"../../{theirs}/media/w",
+    }
+    with db.tenant_transaction(mine) as conn:
+        for message_id, ref in refs.items():
+            conn.execute(
+                "INSERT INTO messages (tenant_id, id, conversation_id, direction,"
+                " type, media_ref) VALUES (current_tenant_id(), %s, %s, 'inbound',"
+                " 'image', %s)",
+                (message_id, seen["conversation"], ref),
+            )
+
+    erasure.erase_customer(mine, seen["customer"], context=RequestContext(ADMIN))
+
+    assert _keys(theirs) == sorted(foreign)
+    assert own_key not in _keys(mine)
+    assert refused_keys.count() == 3
+    assert refused_keys.logged() == 3
+    assert str(theirs) not in refused_keys.text()

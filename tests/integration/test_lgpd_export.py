@@ -1,22 +1,30 @@
 """Access and portability: the export's contents field by field (JSON and the
 XLSX opened back with openpyxl), its encryption under the tenant prefix, and the
-one-time, short-lived link."""
+one-time, short-lived link that hands out a presigned S3 download."""
 
 from __future__ import annotations
 
 import io
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import pytest
+import requests
 from actions.actions import ActionSolicitarAcessoDados
+from botocore.exceptions import ClientError
 from openpyxl import load_workbook
 from rasa_sdk.executor import CollectingDispatcher
 
-from atende import aws, db
+from atende import aws, crypto, db
 from atende.audit import Actor, RequestContext
 from atende.config import get_settings
 from atende.conversations import messages_ptbr as texts
+from atende.errors import AtendeError, DecryptionRefused
 from atende.lgpd import access
 from tests.support.channel import Channel
 from tests.support.lgpd import ADMIN, CUSTOMER, PHONE, customer_with_history, rows, say
@@ -25,8 +33,22 @@ from tests.support.rasa import tracker_for
 pytestmark = pytest.mark.integration
 
 
+def _download(offered: access.ExportDownload) -> requests.Response:
+    response = requests.get(offered.url, timeout=30)
+    assert response.status_code == 200
+    return response
+
+
 def _fetch(link: access.ExportLink, name: str) -> bytes:
-    return access.fetch_export(link.export_id, name, link.token, ip="198.51.100.7").data
+    offered = access.offer_export(link.export_id, name, link.token, ip="198.51.100.7")
+    return _download(offered).content
+
+
+def _delivered(channel: Channel) -> list[dict[str, object]]:
+    return rows(
+        channel,
+        "SELECT details FROM audit_events WHERE action = 'LGPD_EXPORT_DELIVERED'",
+    )
 
 
 def test_export_holds_everything_about_the_customer(channel: Channel) -> None:
@@ -174,11 +196,15 @@ def test_link_works_once_per_file_and_expires(channel: Channel) -> None:
         (uuid4(), "dados.json", link.token),
     ):
         with pytest.raises(access.ExportLinkInvalid) as caught:
-            access.fetch_export(export_id, name, token)
+            access.offer_export(export_id, name, token)
         assert caught.value.code == "LINK_INVALIDO"
     assert _fetch(link, "dados.json")
-    with pytest.raises(access.ExportLinkInvalid):
+    with pytest.raises(access.ExportLinkUsed) as used:
         _fetch(link, "dados.json")  # one time
+    assert used.value.code == "LINK_JA_USADO"
+    assert used.value.user_message == (
+        "Este link de download já foi usado. Peça uma nova cópia dos seus dados."
+    )
     with db.tenant_transaction(channel.tenant_id) as conn:
         conn.execute("UPDATE lgpd_exports SET expires_at = now() - interval '1 second'")
     with pytest.raises(access.ExportLinkInvalid):
@@ -237,7 +263,8 @@ def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
     assert stored == [{"body": texts.ONE_TIME_LINKS_HIDDEN, "status": "sent"}]
     assert not rows(channel, "SELECT id FROM messages WHERE strpos(body, 'token=') > 0")
     token = text.split("dados.json?token=")[1].split()[0]
-    data = json.loads(access.fetch_export(export["id"], "dados.json", token).data)
+    offered = access.offer_export(export["id"], "dados.json", token)
+    data = _download(offered).json()
     assert data["perfil"]["id"] == str(seen["customer"])
     assert [r["status"] for r in data["solicitacoes_lgpd"]] == ["open"]
 
@@ -270,3 +297,152 @@ def test_text_that_looks_like_a_formula_stays_text(channel: Channel) -> None:
     cells = [row[body - 1] for row in sheet.iter_rows(min_row=2)]
     typed = {c.value: c.data_type for c in cells if str(c.value).startswith("=")}
     assert typed == {"=)": "s", '=HYPERLINK("http://exemplo.com")': "s"}
+
+
+def test_an_export_too_big_for_an_api_response_downloads_from_s3(
+    channel: Channel,
+) -> None:
+    seen = customer_with_history(channel)
+    # ~8 MB of messages: over Lambda's 6 MB response (4.5 MB once base64'd).
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, direction, type, body)"
+            " SELECT current_tenant_id(), %s, 'inbound', 'text',"
+            " repeat(md5(n::text), 125) FROM generate_series(1, 2000) AS n",
+            (seen["conversation"],),
+        )
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
+
+    offered = access.offer_export(link.export_id, "dados.json", link.token)
+
+    assert offered.expires_in == 300
+    assert parse_qs(urlsplit(offered.url).query)["X-Amz-Expires"] == ["300"]
+    response = _download(offered)
+    assert len(response.content) > 6 * 1024 * 1024
+    assert len(json.loads(response.content)["mensagens"]) > 2000
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="dados.json"'
+    )
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    # The copy S3 serves lies under the export's prefix, encrypted by S3 with
+    # the tenant's own key.
+    bucket = get_settings().documents_bucket
+    prefix = f"tenants/{channel.tenant_id}/lgpd/exports/{link.export_id}/"
+    assert urlsplit(offered.url).path.endswith(f"/{prefix}download/dados.json")
+    stored = aws.client("s3").head_object(
+        Bucket=bucket, Key=f"{prefix}download/dados.json"
+    )
+    [tenant] = rows(channel, "SELECT kms_key_arn FROM tenants")
+    assert stored["ServerSideEncryption"] == "aws:kms"
+    assert stored["SSEKMSKeyId"] == tenant["kms_key_arn"]
+
+
+def _refuse(operation: str) -> Callable[..., None]:
+    def refuse(**_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ServiceUnavailable", "Message": "indisponível"}},
+            operation,
+        )
+
+    return refuse
+
+
+@contextmanager
+def _missing_object(key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    s3, bucket = aws.client("s3"), get_settings().documents_bucket
+    sealed = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.delete_object(Bucket=bucket, Key=key)
+    yield
+    s3.put_object(Bucket=bucket, Key=key, Body=sealed)
+
+
+@contextmanager
+def _s3_refuses_the_copy(key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    events = aws.client("s3").meta.events
+    refuse = _refuse("PutObject")
+    events.register("before-call.s3.PutObject", refuse)
+    try:
+        yield
+    finally:
+        events.unregister("before-call.s3.PutObject", refuse)
+
+
+@contextmanager
+def _kms_refuses(key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The tenant's key can't be used (disabled, throttled, KMS down)."""
+    new_client = aws.new_client
+
+    def refusing(service: str, *args: Any, **kwargs: Any) -> Any:
+        client = new_client(service, *args, **kwargs)
+        client.meta.events.register("before-call.kms.Decrypt", _refuse("Decrypt"))
+        return client
+
+    monkeypatch.setattr(aws, "new_client", refusing)
+    crypto.clear_cache()
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(aws, "new_client", new_client)
+        crypto.clear_cache()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (_missing_object, access.ExportUnavailable),
+        (_s3_refuses_the_copy, access.ExportUnavailable),
+        (_kms_refuses, DecryptionRefused),
+    ],
+)
+def test_a_failure_before_the_url_leaves_the_link_usable(
+    channel: Channel,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Callable[[str, pytest.MonkeyPatch], AbstractContextManager[None]],
+    error: type[AtendeError],
+) -> None:
+    seen = customer_with_history(channel)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
+    key = f"tenants/{channel.tenant_id}/lgpd/exports/{link.export_id}/dados.json.enc"
+
+    with fault(key, monkeypatch), pytest.raises(error) as caught:
+        access.offer_export(link.export_id, "dados.json", link.token)
+    if error is access.ExportUnavailable:
+        assert caught.value.code == "EXPORTACAO_INDISPONIVEL"
+        assert "o link continua válido" in caught.value.user_message
+    assert _delivered(channel) == []
+
+    data = json.loads(_fetch(link, "dados.json"))
+    assert data["perfil"]["id"] == str(seen["customer"])
+    assert len(_delivered(channel)) == 1
+
+
+def test_concurrent_uses_of_a_link_issue_one_url(channel: Channel) -> None:
+    seen = customer_with_history(channel)
+    link = access.create_export(
+        channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
+    )
+    barrier = threading.Barrier(6)
+    urls: list[str] = []
+    refused: list[str] = []
+
+    def use() -> None:
+        barrier.wait()
+        try:
+            urls.append(
+                access.offer_export(link.export_id, "dados.xlsx", link.token).url
+            )
+        except access.ExportLinkUsed as error:
+            refused.append(error.code)
+
+    threads = [threading.Thread(target=use) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(urls) == 1 and refused == ["LINK_JA_USADO"] * 5
+    assert len(_delivered(channel)) == 1
+    assert load_workbook(io.BytesIO(requests.get(urls[0], timeout=30).content))

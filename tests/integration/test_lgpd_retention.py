@@ -18,9 +18,11 @@ from atende import aws, db
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
 from atende.lgpd import retention
+from atende.whatsapp.media import media_key
 from infra.handlers import load_handler
 from infra.lambda_runtime import LocalContext
 from tests.support.lgpd import TrackerStore
+from tests.support.storage import RefusedKeys
 
 pytestmark = pytest.mark.integration
 
@@ -76,17 +78,14 @@ def _seed(
         def message(
             age: timedelta, *, status: str = "received", media: bool = False
         ) -> UUID:
-            media_ref = (
-                _put(f"tenants/{tenant_id}/media/{uuid.uuid4().hex}.enc")
-                if media
-                else None
-            )
+            message_id = uuid.uuid4()
+            media_ref = _put(media_key(tenant_id, message_id)) if media else None
             row = conn.execute(
-                "INSERT INTO messages (tenant_id, conversation_id, direction, type,"
-                " body, status, media_ref, created_at)"
-                " VALUES (%s, %s, 'inbound', 'text', 'olá', %s, %s, now() - %s)"
+                "INSERT INTO messages (tenant_id, id, conversation_id, direction,"
+                " type, body, status, media_ref, created_at)"
+                " VALUES (%s, %s, %s, 'inbound', 'text', 'olá', %s, %s, now() - %s)"
                 " RETURNING id",
-                (tenant_id, conversation["id"], status, media_ref, age),
+                (tenant_id, message_id, conversation["id"], status, media_ref, age),
             ).fetchone()
             assert row is not None
             return UUID(str(row["id"]))
@@ -111,16 +110,17 @@ def _seed(
         }
 
         def export(age: timedelta) -> UUID:
+            export_id = uuid.uuid4()
             keys = [
-                _put(f"tenants/{tenant_id}/lgpd/exports/{uuid.uuid4()}/{n}.enc")
+                _put(f"tenants/{tenant_id}/lgpd/exports/{export_id}/{n}.enc")
                 for n in ("dados.json", "dados.xlsx")
             ]
             row = conn.execute(
-                "INSERT INTO lgpd_exports (tenant_id, customer_id, json_key, xlsx_key,"
-                " token_hash, created_by_type, created_at, expires_at)"
-                " VALUES (%s, %s, %s, %s, %s, 'system', now() - %s, now())"
+                "INSERT INTO lgpd_exports (tenant_id, id, customer_id, json_key,"
+                " xlsx_key, token_hash, created_by_type, created_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 'system', now() - %s, now())"
                 " RETURNING id",
-                (tenant_id, customer["id"], *keys, uuid.uuid4().bytes, age),
+                (tenant_id, export_id, customer["id"], *keys, uuid.uuid4().bytes, age),
             ).fetchone()
             assert row is not None
             return UUID(str(row["id"]))
@@ -327,3 +327,39 @@ def test_old_tracker_turns_go_with_the_messages(
     assert removed["tracker_events"] == 2
     assert tracker_store.count(sender) == 1
     assert tracker_store.count("someone-else") == 1
+
+
+def test_retention_deletes_only_objects_under_the_tenants_own_prefix(
+    bucket: None, admin_conn: Any, refused_keys: RefusedKeys
+) -> None:
+    seeded = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
+    mine, theirs = seeded["tenant"], uuid.uuid4()
+    own_media = uuid.uuid4()
+    own_key = _put(f"tenants/{mine}/media/{own_media}.enc")
+    foreign = {
+        _put(f"tenants/{theirs}/media/{name}.enc") for name in ("x", "y", "z", "w")
+    }
+    refs = {
+        own_media: own_key,
+        uuid.uuid4(): f"tenants/{theirs}/media/x.enc",
+        uuid.uuid4(): f"tenants/{mine}/../{theirs}/media/y.enc",
+        uuid.uuid4(): f"tenants/{mine}/media/../../{theirs}/media/z.enc",
+        uuid.uuid4(): f"../../{theirs}/media/w",
+    }
+    with db.tenant_transaction(mine) as conn:
+        for message_id, ref in refs.items():
+            conn.execute(
+                "INSERT INTO messages (tenant_id, id, conversation_id, direction,"
+                " type, media_ref, created_at) VALUES (current_tenant_id(), %s, %s,"
+                " 'inbound', 'image', %s, now() - interval '40 days')",
+                (message_id, seeded["conversation"], ref),
+            )
+
+    removed = retention.apply_tenant_retention(mine, batch_size=500)
+
+    assert removed["messages"] == 3 + len(refs)
+    assert foreign <= _keys()
+    assert own_key not in _keys()
+    assert refused_keys.count() == 3
+    assert refused_keys.logged() == 3
+    assert str(theirs) not in refused_keys.text()

@@ -470,7 +470,7 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
         context=RequestContext(attendant),
     )
     assert first.data == second.data == b"\xff\xd8\xff fake jpeg bytes"
-    assert first.s3_key == media_key(channel.tenant_id, media_id)
+    assert first.s3_key == media_key(channel.tenant_id, row["id"])
     # Fetched from Meta once; stored encrypted (the plaintext is not in S3).
     lookups = [r for r in channel.graph.requests() if r["path"].endswith(media_id)]
     assert len(lookups) == 1
@@ -485,6 +485,47 @@ def test_media_is_fetched_once_into_the_tenants_encrypted_prefix(
     )
     assert len(audits) == 2
     assert storage.exists(first.s3_key)
+
+
+def test_a_stored_reference_is_never_read_as_a_key(channel: Channel) -> None:
+    """A row pointing at another tenant's object (or any key but the one built
+    from our ids) is not read: the media comes from Meta again, to its key."""
+    from uuid import uuid4
+
+    from atende.audit import Actor, RequestContext
+    from atende.config import get_settings
+    from atende.whatsapp.media import fetch_message_media, media_key
+    from infra.pipeline_local import create_bucket
+    from tests.support.channel import fixture, graph_client_factory
+
+    payload = fixture("image")
+    media_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["image"]["id"]
+    channel.graph.add_media(media_id, b"bytes from Meta", "image/jpeg")
+    [update] = parse_webhook(payload)
+    channel.engine.handle(channel.tenant_id, update)
+    bucket = get_settings().documents_bucket
+    create_bucket(bucket)
+    foreign = f"tenants/{uuid4()}/media/theirs.enc"
+    aws.client("s3").put_object(Bucket=bucket, Key=foreign, Body=b"theirs")
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        row = conn.execute(
+            "UPDATE messages SET media_ref = %s WHERE direction = 'inbound'"
+            " RETURNING id",
+            (foreign,),
+        ).fetchone()
+    assert row is not None
+
+    media = fetch_message_media(
+        channel.tenant_id,
+        row["id"],
+        graph_for=graph_client_factory(channel.graph),
+        context=RequestContext(Actor("attendant", "a1")),
+    )
+
+    assert media.data == b"bytes from Meta"
+    assert media.s3_key == media_key(channel.tenant_id, row["id"])
+    theirs = aws.client("s3").get_object(Bucket=bucket, Key=foreign)["Body"].read()
+    assert theirs == b"theirs"
 
 
 def test_a_turns_replies_go_out_in_the_bots_order(channel: Channel) -> None:

@@ -21,6 +21,7 @@ from atende import aws, consent, db, lgpd
 from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
+from atende.whatsapp.media import media_key
 from atende.whatsapp.updates import parse_webhook
 from tests.support.channel import Channel, text_update
 
@@ -106,15 +107,17 @@ def customer_with_history(ch: Channel) -> dict[str, Any]:
     conversation = rows(
         ch, "SELECT conversation_id FROM messages WHERE id = %s", first
     )[0]["conversation_id"]
+    document_id = uuid4()
     with db.tenant_transaction(ch.tenant_id) as conn:
         document = conn.execute(
-            "INSERT INTO messages (tenant_id, conversation_id, direction, wamid, type,"
-            " media_ref, payload) VALUES (current_tenant_id(), %s, 'inbound', %s,"
-            " 'document', %s, %s) RETURNING id",
+            "INSERT INTO messages (tenant_id, id, conversation_id, direction, wamid,"
+            " type, media_ref, payload) VALUES (current_tenant_id(), %s, %s,"
+            " 'inbound', %s, 'document', %s, %s) RETURNING id",
             (
+                document_id,
                 conversation,
                 f"wamid.{uuid4().hex}",
-                f"tenants/{ch.tenant_id}/media/doc-1.enc",
+                media_key(ch.tenant_id, document_id),  # stored with us
                 Jsonb(
                     {"media": {"mime_type": "application/pdf", "filename": "rg.pdf"}}
                 ),

@@ -4,7 +4,8 @@ download of access exports (``/v1/lgpd/exports``).
 Admin routes take a signed-in attendant (``Authorization: Bearer``); export,
 erasure, consent text and retention are for admins, consents for admins and
 supervisors, contacts for every role (CPF masked unless admin). The download
-route is public: its one-time token is the credential.
+route is public: its one-time token is the credential, and it answers with a
+303 to a presigned S3 URL, as the contacts spreadsheet does.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ from .web import Plumbing, api_errors, client_ip, json_response, uuid_param
 blueprint = Blueprint(__name__)
 route = Plumbing(blueprint)
 
-# Binary bodies go through API Gateway as application/octet-stream (one of
-# the API's binary media types); the file name tells the browser what it is.
-XLSX_DOWNLOAD = "application/octet-stream"
-
 
 def _public_base() -> str | None:
     """This API's own public URL as API Gateway names it (None locally, where
@@ -50,15 +47,16 @@ def _customer_exists(principal: AttendantPrincipal, customer_id: Any) -> None:
             raise CustomerNotFound()
 
 
-def _download(data: bytes | str, filename: str, content_type: str) -> Response:
+def _see_other(url: str, body: dict[str, Any]) -> Response:
+    """303 to a presigned S3 download: any size (an API response stops at
+    6 MB); browsers and `curl -L` follow it."""
     return Response(
-        body=data,
-        status_code=200,
+        body=body,
+        status_code=303,
         headers={
-            "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Location": url,
+            "Content-Type": "application/json",
             "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
         },
     )
 
@@ -175,20 +173,21 @@ def export_customer(customer_id: str) -> Response:
 @blueprint.route("/v1/lgpd/exports/{export_id}/{name}", methods=["GET"])
 @api_errors
 def download_export(export_id: str, name: str) -> Response:
+    """The customer's click on a one-time link: 303 to a presigned S3 download
+    (valid 5 minutes), which the browser follows; the link is then used."""
     try:
         export = uuid_param(export_id, "exportação")
     except InvalidInput as exc:
         raise access.ExportLinkInvalid() from exc
-    file = access.fetch_export(
+    offered = access.offer_export(
         export,
         name,
         route.query().get("token"),
         ip=client_ip(route.request()),
     )
-    if name == "dados.json":
-        # Text, not bytes: only binary media types may carry bytes.
-        return _download(file.data.decode(), name, "application/json; charset=utf-8")
-    return _download(file.data, name, XLSX_DOWNLOAD)
+    return _see_other(
+        offered.url, {"url": offered.url, "expires_in": offered.expires_in}
+    )
 
 
 @blueprint.route("/v1/admin/customers/{customer_id}/erasure", methods=["POST"])
@@ -275,18 +274,7 @@ def export_contacts() -> Response:
         context=route.context(principal.actor),
         search=route.query().get("q"),
     )
-    # 303 to a presigned S3 URL: any size (an API response stops at 6 MB);
-    # browsers and `curl -L` follow it.
-    return Response(
-        body={
-            "url": offered.url,
-            "rows": offered.rows,
-            "expires_in": offered.expires_in,
-        },
-        status_code=303,
-        headers={
-            "Location": offered.url,
-            "Content-Type": "application/json",
-            "Cache-Control": "no-store",
-        },
+    return _see_other(
+        offered.url,
+        {"url": offered.url, "rows": offered.rows, "expires_in": offered.expires_in},
     )

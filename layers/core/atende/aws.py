@@ -16,6 +16,10 @@ from atende.config import get_settings
 _RETRIES = Config(
     retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64
 )
+# botocore presigns S3 URLs with Signature Version 2 unless told otherwise, and
+# S3 refuses SigV2 for objects encrypted with a KMS key (every download we hand
+# out); SigV4 also bounds the URL's life by X-Amz-Expires.
+_S3 = Config(signature_version="s3v4")
 
 
 def new_client(
@@ -36,6 +40,8 @@ def new_client(
         "endpoint_url": endpoint_url or settings.resolved_aws_endpoint_url,
         "config": config or _RETRIES,
     }
+    if service == "s3":
+        kwargs["config"] = kwargs["config"].merge(_S3)
     if settings.env != "aws":
         # moto accepts any credentials; never sign requests for real AWS here.
         kwargs |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

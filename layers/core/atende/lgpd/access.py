@@ -3,9 +3,11 @@ customer, as JSON and XLSX, delivered by a short-lived one-time link.
 
 Both files are encrypted with the tenant's key under
 ``tenants/<tenant>/lgpd/exports/<export>/``. The link carries the tenant and a
-random secret (only its SHA-256 is stored); each file can be fetched once,
-until the link expires. Creating and delivering are audited, and the audit
-trail of who accessed the customer's data is part of the export.
+random secret (only its SHA-256 is stored); each file can be used once, until
+the link expires, and is then handed out as a short presigned S3 download (any
+size: the file never passes through an API response). A link counts as used
+only once its download URL was issued. Creating and delivering are audited,
+and the audit trail of who accessed the customer's data is part of the export.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import hmac
 import io
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
+from botocore.exceptions import BotoCoreError, ClientError
 from openpyxl import Workbook
 from psycopg import sql
 
@@ -28,26 +31,31 @@ from atende import lgpd, storage
 from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db import Connection, tenant_transaction
-from atende.errors import Conflict, NotFound
+from atende.errors import Conflict, NotFound, ServiceUnavailable
+from atende.observability import logger
 from atende.spreadsheets import literal
 from atende.tenancy import get_tenant, tenant_key
 
 __all__ = [
     "CustomerNotFound",
-    "ExportFile",
+    "ExportDownload",
     "ExportLink",
     "ExportLinkInvalid",
+    "ExportLinkUsed",
+    "ExportUnavailable",
     "collect",
     "create_export",
-    "fetch_export",
+    "delete_export_files",
+    "offer_export",
 ]
 
 PURPOSE = "lgpd.export"
 FileName = Literal["dados.json", "dados.xlsx"]
 FILES: dict[str, str] = {
-    "dados.json": "application/json",
-    "dados.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "dados.json": "application/json; charset=utf-8",
+    "dados.xlsx": storage.XLSX_TYPE,
 }
+DOWNLOAD_EXPIRES_S = 300
 
 
 class CustomerNotFound(NotFound):
@@ -65,6 +73,21 @@ class ExportLinkInvalid(NotFound):
     message = "Este link de download é inválido, expirou ou já foi usado."
 
 
+class ExportLinkUsed(Conflict):
+    """The right link, already used: its download URL was issued before."""
+
+    code = "LINK_JA_USADO"
+    message = "Este link de download já foi usado. Peça uma nova cópia dos seus dados."
+
+
+class ExportUnavailable(ServiceUnavailable):
+    code = "EXPORTACAO_INDISPONIVEL"
+    message = (
+        "Não foi possível preparar o download agora. Tente novamente em instantes:"
+        " o link continua válido."
+    )
+
+
 @dataclass(frozen=True)
 class ExportLink:
     export_id: UUID
@@ -79,10 +102,12 @@ class ExportLink:
 
 
 @dataclass(frozen=True)
-class ExportFile:
+class ExportDownload:
+    """One file of an export, as a presigned S3 URL valid ``expires_in`` s."""
+
     name: str
-    content_type: str
-    data: bytes
+    url: str
+    expires_in: int
 
 
 def _iso(value: Any) -> Any:
@@ -214,8 +239,18 @@ def to_xlsx(data: Mapping[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def _prefix(tenant_id: UUID, export_id: UUID) -> str:
+    return f"{storage.tenant_prefix(tenant_id)}lgpd/exports/{export_id}/"
+
+
 def _key(tenant_id: UUID, export_id: UUID, name: str) -> str:
-    return f"tenants/{tenant_id}/lgpd/exports/{export_id}/{name}.enc"
+    return f"{_prefix(tenant_id, export_id)}{name}.enc"
+
+
+def delete_export_files(tenant_id: UUID, export_ids: Iterable[UUID]) -> int:
+    """Delete the exports' files and download copies (keys from our ids);
+    returns how many objects went."""
+    return sum(storage.delete_under(_prefix(tenant_id, e)) for e in export_ids)
 
 
 def _hash(secret: str) -> bytes:
@@ -294,13 +329,26 @@ def create_export(
     )
 
 
-def fetch_export(
-    export_id: UUID, name: str, token: str | None, *, ip: str | None = None
-) -> ExportFile:
-    """One file of an export, once, before the link expires (audited).
+def offer_export(
+    export_id: UUID,
+    name: str,
+    token: str | None,
+    *,
+    ip: str | None = None,
+    expires_in: int = DOWNLOAD_EXPIRES_S,
+) -> ExportDownload:
+    """One file of an export as a short presigned download, once, before the
+    link expires (audited).
+
+    The export's row stays locked from the check until the URL is issued and
+    recorded, so concurrent uses of a link issue one URL; a failure before
+    that (object missing, S3 or KMS error) rolls back and the link stays usable.
 
     Raises:
-        ExportLinkInvalid: malformed, wrong, expired or already used link.
+        ExportLinkInvalid: malformed, wrong or expired link.
+        ExportLinkUsed: the link's download URL for this file was issued before.
+        ExportUnavailable: S3 failed before the URL was issued.
+        DecryptionRefused: KMS refused the tenant's key (the link stays usable).
     """
     tenant_part, _, secret = (token or "").partition(".")
     if name not in FILES or not secret:
@@ -309,46 +357,59 @@ def fetch_export(
         tenant_id = UUID(tenant_part)
     except ValueError as exc:
         raise ExportLinkInvalid() from exc
-    column = "json" if name == "dados.json" else "xlsx"
-    key_column = sql.Identifier(f"{column}_key")
-    delivered_column = sql.Identifier(f"{column}_delivered_at")
+    delivered_column = sql.Identifier(
+        "json_delivered_at" if name == "dados.json" else "xlsx_delivered_at"
+    )
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
             sql.SQL(
-                "SELECT token_hash, expires_at > now() AS live, {key} AS s3_key,"
+                "SELECT customer_id, token_hash, expires_at > now() AS live,"
                 " {delivered} AS delivered_at FROM lgpd_exports WHERE id = %s"
-            ).format(key=key_column, delivered=delivered_column),
+                " FOR UPDATE"
+            ).format(delivered=delivered_column),
             (export_id,),
         ).fetchone()
         if (
             row is None
             or not hmac.compare_digest(bytes(row["token_hash"]), _hash(secret))
             or not row["live"]
-            or row["delivered_at"] is not None
         ):
             raise ExportLinkInvalid()
+        if row["delivered_at"] is not None:
+            raise ExportLinkUsed()
         key = tenant_key(get_tenant(conn))
-    data = storage.get(
-        key, row["s3_key"], purpose=PURPOSE, context={"export_id": str(export_id)}
-    )
-    with tenant_transaction(tenant_id) as conn:
-        claimed = conn.execute(
-            sql.SQL(
-                "UPDATE lgpd_exports SET {delivered} = now()"
-                " WHERE id = %s AND {delivered} IS NULL RETURNING customer_id"
-            ).format(delivered=delivered_column),
+        try:
+            data = storage.get(
+                key,
+                _key(tenant_id, export_id, name),
+                purpose=PURPOSE,
+                context={"export_id": str(export_id)},
+            )
+            url = storage.offer_download(
+                key,
+                f"{_prefix(tenant_id, export_id)}download/{name}",
+                data,
+                filename=name,
+                content_type=FILES[name],
+                expires_s=expires_in,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            logger.exception("LGPD export download could not be prepared")
+            raise ExportUnavailable() from exc
+        conn.execute(
+            sql.SQL("UPDATE lgpd_exports SET {delivered} = now() WHERE id = %s").format(
+                delivered=delivered_column
+            ),
             (export_id,),
-        ).fetchone()
-        if claimed is None:  # fetched concurrently through the same link
-            raise ExportLinkInvalid()
+        )
         record_event(
             conn,
             action="LGPD_EXPORT_DELIVERED",
             subject_type="customer",
-            subject_id=str(claimed["customer_id"]),
+            subject_id=str(row["customer_id"]),
             context=RequestContext(
-                Actor("customer", str(claimed["customer_id"])), None, ip
+                Actor("customer", str(row["customer_id"])), None, ip
             ),
             details={"export_id": str(export_id), "file": name},
         )
-    return ExportFile(name=name, content_type=FILES[name], data=data)
+    return ExportDownload(name=name, url=url, expires_in=expires_in)

@@ -29,8 +29,9 @@ from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
 from atende.db.secrets import conninfo_from_secret
+from atende.lgpd import access
 from atende.lgpd.access import CustomerNotFound
-from atende.whatsapp.media import media_key
+from atende.whatsapp.media import stored_media_keys
 
 __all__ = ["ErasureProof", "erase_customer", "get_proof"]
 
@@ -70,30 +71,18 @@ def get_proof(conn: Connection, customer_id: UUID) -> ErasureProof | None:
     return ErasureProof(**row) if row else None
 
 
-def media_s3_key(tenant_id: UUID, media_ref: str) -> str:
-    """Where a message's media is (or would be) stored: fetched media is
-    re-pointed at its S3 key; a Meta media id maps to its future key."""
-    return (
-        media_ref
-        if media_ref.startswith("tenants/")
-        else media_key(tenant_id, media_ref)
-    )
-
-
-def _s3_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
-    refs = conn.execute(
-        "SELECT m.media_ref FROM messages m JOIN conversations c"
+def _media_keys(conn: Connection, tenant_id: UUID, customer_id: UUID) -> list[str]:
+    rows = conn.execute(
+        "SELECT m.id, m.media_ref FROM messages m JOIN conversations c"
         " ON c.id = m.conversation_id WHERE c.customer_id = %s"
         " AND m.media_ref IS NOT NULL",
         (customer_id,),
     ).fetchall()
-    keys = [media_s3_key(tenant_id, str(r["media_ref"])) for r in refs]
-    for row in conn.execute(
-        "SELECT json_key, xlsx_key FROM lgpd_exports WHERE customer_id = %s",
-        (customer_id,),
-    ):
-        keys += [row["json_key"], row["xlsx_key"]]
-    return keys
+    return [
+        key
+        for r in rows
+        for key in stored_media_keys(tenant_id, r["id"], str(r["media_ref"]))
+    ]
 
 
 def _customer_keys(conn: Connection, customer_id: UUID) -> list[str]:
@@ -149,12 +138,19 @@ def erase_customer(
             proof = get_proof(conn, customer_id)
             assert proof is not None  # written in the erasing transaction
             return proof
-        keys = _s3_keys(conn, tenant_id, customer_id)
+        media_keys = _media_keys(conn, tenant_id, customer_id)
+        exports = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM lgpd_exports WHERE customer_id = %s", (customer_id,)
+            )
+        ]
         customer_keys = _customer_keys(conn, customer_id)
     # S3 and SQS first: if the rest fails, a second run finds nothing there
-    # and goes on.
-    for start in range(0, len(keys), 1000):
-        storage.delete(keys[start : start + 1000])
+    # and goes on. Keys come from our ids, under this tenant's prefix only.
+    s3_objects = storage.delete(tenant_id, media_keys) + access.delete_export_files(
+        tenant_id, exports
+    )
     dlq_url = get_settings().conversation_dlq_url
     dead_letters = (
         DeadLetterQueue(dlq_url).erase_customer(tenant_id, customer_keys)
@@ -201,7 +197,7 @@ def erase_customer(
         )
         deleted: dict[str, Any] = {
             "postgres": {**postgres, "customers": "anonimizado"},
-            "s3": {"objects": len(keys)},
+            "s3": {"objects": s3_objects},
             "sqs": {"dead_letters": dead_letters},
             "rasa_tracker": tracker,
             "kept": list(KEPT),
@@ -232,7 +228,7 @@ def erase_customer(
                 "proof_id": str(proof.id),
                 "messages": postgres["messages"],
                 "conversations": postgres["conversations"],
-                "s3_objects": len(keys),
+                "s3_objects": s3_objects,
             },
         )
     return proof

@@ -33,9 +33,12 @@ from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, directory_transaction, tenant_transaction
+from atende.documents.keys import result_key
 from atende.errors import InvalidInput
-from atende.lgpd.erasure import media_s3_key, tracker_store_url
+from atende.lgpd import access
+from atende.lgpd.erasure import tracker_store_url
 from atende.observability import logger
+from atende.whatsapp.media import stored_media_keys
 
 __all__ = [
     "Policy",
@@ -117,10 +120,15 @@ def _batches(step: Callable[[int], int], batch_size: int, max_batches: int) -> i
 def _messages(tenant_id: UUID, policy: Policy, limit: int) -> int:
     with tenant_transaction(tenant_id) as conn:
         rows = store.messages_older_than(conn, policy.messages_days, limit)
-    keys = [
-        media_s3_key(tenant_id, str(r["media_ref"])) for r in rows if r["media_ref"]
-    ]
-    storage.delete(keys)
+    storage.delete(
+        tenant_id,
+        (
+            key
+            for r in rows
+            if r["media_ref"]
+            for key in stored_media_keys(tenant_id, r["id"], str(r["media_ref"]))
+        ),
+    )
     with tenant_transaction(tenant_id) as conn:
         store.delete_messages(conn, [r["id"] for r in rows])
     return len(rows)
@@ -156,28 +164,29 @@ def _tracker_events(tenant_id: UUID, policy: Policy, tracker_db_url: str) -> int
 
 def _exports(tenant_id: UUID, policy: Policy, limit: int) -> int:
     with tenant_transaction(tenant_id) as conn:
-        rows = conn.execute(
-            "SELECT id, json_key, xlsx_key FROM lgpd_exports"
-            " WHERE created_at < now() - make_interval(hours => %s)"
-            " ORDER BY created_at LIMIT %s",
-            (policy.exports_hours, limit),
-        ).fetchall()
-    storage.delete([k for r in rows for k in (r["json_key"], r["xlsx_key"])])
+        ids = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM lgpd_exports"
+                " WHERE created_at < now() - make_interval(hours => %s)"
+                " ORDER BY created_at LIMIT %s",
+                (policy.exports_hours, limit),
+            )
+        ]
+    access.delete_export_files(tenant_id, ids)
     with tenant_transaction(tenant_id) as conn:
-        conn.execute(
-            "DELETE FROM lgpd_exports WHERE id = ANY(%s)", ([r["id"] for r in rows],)
-        )
-    return len(rows)
+        conn.execute("DELETE FROM lgpd_exports WHERE id = ANY(%s)", (ids,))
+    return len(ids)
 
 
 def _document_results(tenant_id: UUID, limit: int) -> int:
     with tenant_transaction(tenant_id) as conn:
         rows = conn.execute(
-            "SELECT document_id, s3_key FROM document_results"
+            "SELECT document_id FROM document_results"
             " WHERE expires_at <= now() ORDER BY expires_at LIMIT %s",
             (limit,),
         ).fetchall()
-    storage.delete([r["s3_key"] for r in rows])
+    storage.delete(tenant_id, (result_key(tenant_id, r["document_id"]) for r in rows))
     with tenant_transaction(tenant_id) as conn:
         conn.execute(
             "DELETE FROM document_results WHERE document_id = ANY(%s)",

@@ -34,8 +34,21 @@ class StoredMedia:
     data: bytes
 
 
-def media_key(tenant_id: UUID | str, media_id: str) -> str:
-    return f"tenants/{tenant_id}/media/{media_id}.enc"
+def media_key(tenant_id: UUID | str, message_id: UUID | str) -> str:
+    """Where a message's media is stored: built from our own ids, never from
+    what the message or its row says."""
+    return f"{storage.tenant_prefix(tenant_id)}media/{UUID(str(message_id))}.enc"
+
+
+def stored_media_keys(
+    tenant_id: UUID | str, message_id: UUID | str, media_ref: str
+) -> list[str]:
+    """The keys a message's media may be stored at, for deleting it: its own
+    key and, for media stored before keys were by message id, the key its row
+    points at (``storage.delete`` refuses it unless it is the tenant's)."""
+    key = media_key(tenant_id, message_id)
+    legacy = media_ref.startswith("tenants/") and media_ref != key
+    return [key, media_ref] if legacy else [key]
 
 
 def fetch_message_media(
@@ -53,7 +66,8 @@ def fetch_message_media(
     """
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
-            "SELECT m.media_ref, m.payload->'media'->>'mime_type' AS mime_type,"
+            "SELECT m.media_ref, m.payload->'media'->>'id' AS media_id,"
+            " m.payload->'media'->>'mime_type' AS mime_type,"
             " c.phone_number_id FROM messages m"
             " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = %s",
             (message_id,),
@@ -62,19 +76,20 @@ def fetch_message_media(
             raise MediaNotFound()
         key = tenant_key(get_tenant(conn))
     media_ref: str = row["media_ref"]
-    s3_key = (
-        media_ref
-        if media_ref.startswith("tenants/")
-        else media_key(tenant_id, media_ref)
-    )
+    s3_key = media_key(tenant_id, message_id)
     mime_type = row["mime_type"] or "application/octet-stream"
-    if media_ref.startswith("tenants/"):
+    if media_ref == s3_key:
         data = storage.get(
             key, s3_key, purpose=PURPOSE, context={"message_id": str(message_id)}
         )
     else:
+        # Not stored yet, the row holds Meta's media id; a row still pointing
+        # at a key of the older layout finds the id in the payload.
+        media_id = row["media_id"] if media_ref.startswith("tenants/") else media_ref
+        if not media_id:
+            raise MediaNotFound()
         graph = graph_for(row["phone_number_id"] or "")
-        info = graph.get_media(media_ref)
+        info = graph.get_media(media_id)
         data = graph.download_media(info.url)
         mime_type = info.mime_type or mime_type
         storage.put(
