@@ -19,10 +19,9 @@ from chalicelib.web import (
     uuid_param,
 )
 
-from atende import composition
+from atende import composition, health
 from atende.conversations.handoff import return_to_bot
 from atende.errors import InvalidInput
-from atende.health import check_health
 from atende.observability import logger, metrics
 from atende.whatsapp import webhook
 
@@ -78,9 +77,19 @@ def correlation_id(
 
 @app.route("/health", methods=["GET"])
 @api_errors
-def health() -> Response:
-    healthy, report = check_health()
-    return Response(body=report, status_code=200 if healthy else 503, headers=JSON)
+def liveness() -> Response:
+    """The process answers; no I/O (``atende.health``)."""
+    return json_response({"status": "ok"})
+
+
+@app.route("/health/ready", methods=["GET"])
+@api_errors
+def readiness() -> Response:
+    """Database and KMS reachable, checked at most once per TTL per process."""
+    ready = health.readiness.check().ready
+    return json_response(
+        {"status": "ready" if ready else "degraded"}, 200 if ready else 503
+    )
 
 
 @app.route("/whatsapp/webhook", methods=["GET"])
