@@ -22,11 +22,11 @@ def _get(path: str, **headers: str) -> tuple[int, Any, Any]:
 
 
 @pytest.fixture
-def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     """Counts the readiness probes' runs; a fresh cache, a clock the test moves."""
     from atende import health
 
-    counts = {"db": 0, "aws": 0, "bot": 0, "now": 0}
+    counts: dict[str, float] = {"db": 0, "aws": 0, "bot": 0, "now": 0}
     for name in ("db", "aws", "bot"):
         probe = getattr(health, f"_probe_{name}")
 
@@ -42,7 +42,7 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def test_liveness_answers_without_touching_any_dependency(
-    database: EmbeddedDatabase, probes: dict[str, int]
+    database: EmbeddedDatabase, probes: dict[str, float]
 ) -> None:
     db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
     try:
@@ -55,7 +55,7 @@ def test_liveness_answers_without_touching_any_dependency(
 
 
 def test_readiness_checks_dependencies_at_most_once_per_ttl_and_tells_no_details(
-    database: EmbeddedDatabase, aws_mock: None, probes: dict[str, int]
+    database: EmbeddedDatabase, aws_mock: None, probes: dict[str, float]
 ) -> None:
     from atende import health
 
