@@ -1,8 +1,9 @@
 """The attendants' Cognito user pool as template.yaml declares it, for moto.
 
 E-mail usernames, the immutable ``custom:tenant_id`` attribute and a public
-console client with USER_PASSWORD_AUTH: ``make run``, the tests and the
-benchmarks create the same pool, so their tokens are the ones AWS would issue.
+console client with USER_PASSWORD_AUTH that can't write the e-mail: ``make run``,
+the tests and the benchmarks create the same pool, so their tokens are the ones
+AWS would issue.
 """
 
 from __future__ import annotations
@@ -23,5 +24,8 @@ def create_attendant_pool() -> tuple[str, str]:
         ClientName="atende-console",
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ReadAttributes=["email", "email_verified", "custom:tenant_id"],
+        # Never the e-mail (template.yaml says why); moto doesn't enforce it.
+        WriteAttributes=["locale"],
     )["UserPoolClient"]["ClientId"]
     return pool_id, client_id

@@ -363,7 +363,7 @@ def main() -> int:
         database = f"embedded in {settings.data_dir}" if embedded else "DATABASE_URL"
         print(
             "\nAtende is running locally\n"
-            f"  API         {api}   (health: {api}/health)\n"
+            f"  API         {api}   (ready: {api}/health/ready)\n"
             f"  AWS (moto)  {settings.resolved_aws_endpoint_url}\n"
             f"  Graph API   {graph.url}   (stand-in; what Atende sent: "
             f"{graph.url}/_standin/requests)\n"

@@ -139,7 +139,8 @@ class LocalStack:
         return self
 
     def wait_healthy(self, *, bot: bool = False, timeout_s: float = 120) -> Any:
-        """The health report once the API answers 200 (and Rasa, if ``bot``)."""
+        """The readiness answer once the API is ready (and Rasa answers, if
+        ``bot``: readiness doesn't say, so Rasa is asked directly)."""
         found: dict[str, Any] = {}
 
         def healthy() -> bool:
@@ -148,12 +149,20 @@ class LocalStack:
                 raise RuntimeError(f"the stack exited:\n{self.output()[-4000:]}")
             if not port_open(self.ports["api"]):
                 return False
-            status, body = get_json(f"{self.api}/health")
+            status, body = get_json(f"{self.api}/health/ready")
             found["body"] = body
-            return status == 200 and (not bot or body["checks"]["bot"]["ok"])
+            return status == 200 and (not bot or self._rasa_answers())
 
         wait_for(healthy, timeout_s + (180 if bot else 0), "the local stack")
         return found["body"]
+
+    def _rasa_answers(self) -> bool:
+        url = f"http://127.0.0.1:{self.ports['rasa']}/"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return bool(response.status == 200)
+        except urllib.error.URLError:
+            return False
 
     def role_pid(self, role: str) -> int:
         """PID of one of the stack's role processes (``aws``, ``api``, ``worker``)."""

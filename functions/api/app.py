@@ -19,11 +19,11 @@ from chalicelib.web import (
     uuid_param,
 )
 
-from atende import composition
+from atende import composition, health
 from atende.conversations.handoff import return_to_bot
 from atende.errors import InvalidInput
-from atende.health import check_health
 from atende.observability import logger, metrics
+from atende.tenancy import Scope
 from atende.whatsapp import webhook
 
 # atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
@@ -78,9 +78,19 @@ def correlation_id(
 
 @app.route("/health", methods=["GET"])
 @api_errors
-def health() -> Response:
-    healthy, report = check_health()
-    return Response(body=report, status_code=200 if healthy else 503, headers=JSON)
+def liveness() -> Response:
+    """The process answers; no I/O (``atende.health``)."""
+    return json_response({"status": "ok"})
+
+
+@app.route("/health/ready", methods=["GET"])
+@api_errors
+def readiness() -> Response:
+    """Database and KMS reachable, checked at most once per TTL per process."""
+    ready = health.readiness.check().ready
+    return json_response(
+        {"status": "ready" if ready else "degraded"}, 200 if ready else 503
+    )
 
 
 @app.route("/whatsapp/webhook", methods=["GET"])
@@ -119,7 +129,7 @@ def whatsapp_receive() -> Response:
 @api_errors
 def conversation_return_to_bot(conversation_id: str) -> Response:
     """Give a conversation held by people back to the bot, which resumes."""
-    principal = route.api_key()
+    principal = route.api_key(Scope.CONVERSATIONS)
     return_to_bot(
         principal.tenant_id,
         uuid_param(conversation_id, "conversa"),
@@ -157,7 +167,7 @@ def document_submit() -> Response:
     """Upload a PDF: 202 with the job (200 with the existing one for a repeat)."""
     from atende.documents import jobs
 
-    principal = route.api_key()
+    principal = route.api_key(Scope.DOCUMENTS)
     submission = jobs.submit(
         principal,
         _pdf_from_request(),
@@ -175,7 +185,7 @@ def document_submit() -> Response:
 def document_list() -> Response:
     from atende.documents import jobs
 
-    principal = route.api_key()
+    principal = route.api_key(Scope.DOCUMENTS)
     items = jobs.list_jobs(
         principal.tenant_id,
         status=route.query().get("status"),
@@ -189,7 +199,7 @@ def document_list() -> Response:
 def document_status(document_id: str) -> Response:
     from atende.documents import jobs
 
-    principal = route.api_key()
+    principal = route.api_key(Scope.DOCUMENTS)
     job = jobs.get_job(principal.tenant_id, uuid_param(document_id, "documento"))
     return json_response(job)
 
@@ -199,7 +209,7 @@ def document_status(document_id: str) -> Response:
 def document_result(document_id: str) -> Response:
     from atende.documents import jobs
 
-    principal = route.api_key()
+    principal = route.api_key(Scope.DOCUMENTS)
     params = route.query()
     result = jobs.get_result(
         principal,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from app import api_errors, app
@@ -14,31 +15,65 @@ from atende.db.embedded import EmbeddedDatabase
 pytestmark = pytest.mark.integration
 
 
-def test_health_reports_each_dependency(
-    database: EmbeddedDatabase, aws_mock: None
-) -> None:
+def _get(path: str, **headers: str) -> tuple[int, Any, Any]:
     with Client(app) as client:
-        response = client.http.get("/health", headers={"X-Request-Id": "req-42"})
-    body = json.loads(response.body)
-    assert response.status_code == 200
-    assert body["status"] == "ok"
-    assert body["checks"]["db"]["ok"] and body["checks"]["aws"]["ok"]
-    assert response.headers["X-Request-Id"] == "req-42"
+        response = client.http.get(path, headers=headers)
+    return response.status_code, json.loads(response.body), response.headers
 
 
-def test_health_is_503_when_the_database_is_down(
-    database: EmbeddedDatabase, aws_mock: None
+@pytest.fixture
+def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """Counts the readiness probes' runs; a fresh cache, a clock the test moves."""
+    from atende import health
+
+    counts: dict[str, float] = {"db": 0, "aws": 0, "bot": 0, "now": 0}
+    for name in ("db", "aws", "bot"):
+        probe = getattr(health, f"_probe_{name}")
+
+        def counted(probe: Any = probe, name: str = name) -> None:
+            counts[name] += 1
+            probe()
+
+        monkeypatch.setattr(health, f"_probe_{name}", counted)
+    monkeypatch.setattr(
+        health, "readiness", health.ReadinessProbe(clock=lambda: counts["now"])
+    )
+    return counts
+
+
+def test_liveness_answers_without_touching_any_dependency(
+    database: EmbeddedDatabase, probes: dict[str, float]
 ) -> None:
     db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
     try:
-        with Client(app) as client:
-            response = client.http.get("/health")
+        status, body, headers = _get("/health", **{"X-Request-Id": "req-42"})
     finally:
         db.configure(database.app_url)
-    body = json.loads(response.body)
-    assert response.status_code == 503
-    assert body["status"] == "degraded"
-    assert body["checks"]["db"]["ok"] is False and body["checks"]["aws"]["ok"] is True
+    assert (status, body) == (200, {"status": "ok"})
+    assert probes == {"db": 0, "aws": 0, "bot": 0, "now": 0}
+    assert headers["X-Request-Id"] == "req-42"
+
+
+def test_readiness_checks_dependencies_at_most_once_per_ttl_and_tells_no_details(
+    database: EmbeddedDatabase, aws_mock: None, probes: dict[str, float]
+) -> None:
+    from atende import health
+
+    assert _get("/health/ready")[:2] == (200, {"status": "ready"})
+    for _ in range(20):  # a flood within the TTL: served from the cache
+        assert _get("/health/ready")[:2] == (200, {"status": "ready"})
+    assert (probes["db"], probes["aws"], probes["bot"]) == (1, 1, 1)
+
+    db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
+    try:
+        assert _get("/health/ready")[0] == 200  # still the cached answer
+        probes["now"] += health.READINESS_TTL_S
+        status, body, _headers = _get("/health/ready")
+    finally:
+        db.configure(database.app_url)
+    # Degraded, without saying which dependency or why (that is in the logs).
+    assert (status, body) == (503, {"status": "degraded"})
+    assert probes["db"] == 2
 
 
 def test_unhandled_errors_become_a_generic_pt_br_500() -> None:

@@ -167,7 +167,9 @@ def test_return_to_bot_route_with_api_key(
         {},
     )
     with db.tenant_transaction(channel.tenant_id) as conn:
-        _key_id, api_key = tenancy.issue_api_key(conn, name="console")
+        _key_id, api_key = tenancy.issue_api_key(
+            conn, name="console", scopes={tenancy.Scope.CONVERSATIONS}
+        )
     calls: list[httpx.Request] = []
 
     def rasa(request: httpx.Request) -> httpx.Response:

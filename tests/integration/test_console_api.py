@@ -513,7 +513,7 @@ def test_cli_invites_a_tenants_first_admin(
     assert row == {"role": "admin", "active": True, "linked": True}
     # The same e-mail again is refused in PT-BR.
     assert cli.main([*invite, "Dona"]) == 1
-    assert "Já existe um acesso com este e-mail." in capsys.readouterr().err
+    assert "Já existe um atendente com este e-mail." in capsys.readouterr().err
 
 
 def test_every_request_is_logged_with_who_from_where_and_when(

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from websockets.sync.connection import Connection
 
-from atende import db, live, tenancy
+from atende import db, identity, live, tenancy
 from atende.config import get_settings
 from atende.conversations.handoff import handoff_to_human
+from atende.identity import AttendantPrincipal, authenticate_bearer
 from infra.handlers import load_handler
 from infra.live_gateway import LiveGateway
 from tests.support.channel import (
@@ -31,7 +32,7 @@ from tests.support.channel import (
     signed,
     text_update,
 )
-from tests.support.identity import IdentityPool
+from tests.support.identity import IdentityPool, SignedIn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,6 +61,12 @@ def _events(console: Connection, timeout_s: float = 2.0) -> list[dict[str, Any]]
             timeout_s = 0.3  # then drain what follows closely
     except TimeoutError:
         return received
+
+
+def _principal(ch: Channel, who: SignedIn) -> AttendantPrincipal:
+    principal = authenticate_bearer(f"Bearer {who.token}")
+    assert principal.tenant_id == ch.tenant_id
+    return principal
 
 
 def _customer_writes(ch: Channel, text: str, wamid: str) -> None:
@@ -169,3 +176,97 @@ def test_a_waiting_conversation_closed_for_inactivity_leaves_the_consoles(
         handoff = conn.execute("SELECT outcome, resolved_at FROM handoffs").fetchone()
     assert handoff is not None and handoff["outcome"] == "closed"
     assert handoff["resolved_at"] is not None
+
+
+def _connections_of(ch: Channel, attendant_id: Any) -> list[str]:
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        rows = conn.execute(
+            "SELECT connection_id FROM console_connections WHERE attendant_id = %s",
+            (attendant_id,),
+        ).fetchall()
+    return [r["connection_id"] for r in rows]
+
+
+def _wait_connected(ch: Channel, *who: SignedIn) -> None:
+    for _ in range(50):  # $connect runs on the gateway's thread
+        if all(_connections_of(ch, w.attendant_id) for w in who):
+            return
+        time.sleep(0.05)
+    raise AssertionError("consoles not connected")
+
+
+def _deactivate(admin: SignedIn, attendant: SignedIn) -> int:
+    from app import app
+    from chalice.test import Client
+
+    with Client(app) as client:
+        response = client.http.patch(
+            f"/v1/console/attendants/{attendant.attendant_id}",
+            headers={**admin.headers, "Content-Type": "application/json"},
+            body=json.dumps({"active": False}),
+        )
+    return response.status_code
+
+
+def test_deactivating_an_attendant_closes_their_consoles_at_once(
+    channel: Channel, identity_pool: IdentityPool, gateway: LiveGateway
+) -> None:
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    ana = identity_pool.attendant(channel.tenant_id)
+    _customer_writes(channel, "oi", "wamid.D1")
+    conversation_id = _conversation_id(channel)
+    with (
+        connect(f"{gateway.url}/?token={admin.token}") as admin_console,
+        connect(f"{gateway.url}/?token={ana.token}") as ana_console,
+        connect(f"{gateway.url}/?token={ana.token}") as ana_other_tab,
+    ):
+        _wait_connected(channel, admin, ana)
+        assert _deactivate(admin, ana) == 200
+        for console in (ana_console, ana_other_tab):  # closed, not left to expire
+            with pytest.raises(ConnectionClosed):
+                console.recv(timeout=2)
+        assert _connections_of(channel, ana.attendant_id) == []
+        handoff_to_human(channel.tenant_id, conversation_id, reason="x", summary=None)
+        assert [e["type"] for e in _events(admin_console)] == ["queue.changed"]
+    # Her still-valid token can't open a new one.
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{gateway.url}/?token={ana.token}")
+    assert refused.value.response.status_code == 403
+    assert _connections_of(channel, ana.attendant_id) == []
+
+
+def test_a_deactivated_attendants_console_left_open_hears_nothing(
+    channel: Channel, identity_pool: IdentityPool, gateway: LiveGateway
+) -> None:
+    """Were a socket to outlive the deactivation (the close failed, or the
+    process stopped between the two), no event reaches it."""
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    ana = identity_pool.attendant(channel.tenant_id)
+    _customer_writes(channel, "oi", "wamid.D2")
+    conversation_id = _conversation_id(channel)
+    with connect(f"{gateway.url}/?token={ana.token}") as ana_console:
+        _wait_connected(channel, ana)
+        identity.update_attendant(
+            _principal(channel, admin), ana.attendant_id, active=False
+        )
+        handoff_to_human(channel.tenant_id, conversation_id, reason="x", summary=None)
+        assert _events(ana_console, timeout_s=1.0) == []
+
+
+def test_a_connection_racing_the_deactivation_is_refused(
+    channel: Channel,
+    identity_pool: IdentityPool,
+    gateway: LiveGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """$connect checked the token just before the deactivation committed: the
+    connection is refused when it is recorded, not kept."""
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    ana = identity_pool.attendant(channel.tenant_id)
+    checked_before = authenticate_bearer(f"Bearer {ana.token}")
+    assert _deactivate(admin, ana) == 200
+    monkeypatch.setattr(live, "authenticate_bearer", lambda _h: checked_before)
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{gateway.url}/?token={ana.token}")
+    assert refused.value.response.status_code == 403
+    assert _connections_of(channel, ana.attendant_id) == []

@@ -108,6 +108,75 @@ def test_subscription_verification(channel: Channel) -> None:
     assert wrong.status_code == 403
 
 
+@pytest.fixture
+def seeded_secret(channel: Channel, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The WhatsApp secret as template.yaml seeds it, before operators fill it."""
+    from atende import composition
+    from atende.config import get_settings
+
+    values = {"app_secret": "SET-ME", "access_token": "SET-ME", "verify_token": ""}
+    arn = aws.client("secretsmanager").create_secret(
+        Name="atende/test/whatsapp", SecretString=json.dumps(values)
+    )["ARN"]
+    monkeypatch.setenv("WHATSAPP_SECRET_ARN", arn)
+    get_settings.cache_clear()
+    composition.secrets.cache_clear()  # the engine stays the channel's stand-in
+    return values
+
+
+def _logged_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_placeholder_app_secret_never_verifies_a_signature(
+    seeded_secret: dict[str, str], channel: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Anyone can read SET-ME in the template and sign with it.
+    body, signature = signed(text_update("oi", wamid="wamid.P1"), secret="SET-ME")
+    response = post_webhook(body, signature)
+    assert response.status_code == 503, response.body
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "WEBHOOK_NAO_CONFIGURADO" and error["message"]
+    assert channel.queued() == []
+    assert "whatsapp webhook secret unset" in _logged_errors(caplog)
+    # Unsigned or otherwise signed: the same 503, nothing learnt about the secret.
+    assert post_webhook(body, None).status_code == 503
+    assert post_webhook(*signed(text_update("oi", wamid="wamid.P2"))).status_code == (
+        503
+    )
+
+
+@pytest.mark.parametrize("token", ["", "SET-ME", "  set-me "])
+def test_an_empty_or_placeholder_verify_token_never_verifies_a_subscription(
+    seeded_secret: dict[str, str],
+    channel: Channel,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    token: str,
+) -> None:
+    from atende import composition
+    from atende.config import get_settings
+
+    values = {**seeded_secret, "app_secret": APP_SECRET, "verify_token": token}
+    aws.client("secretsmanager").put_secret_value(
+        SecretId="atende/test/whatsapp", SecretString=json.dumps(values)
+    )
+    get_settings.cache_clear()
+    composition.secrets.cache_clear()  # the engine stays the channel's stand-in
+    with Client(api_app()) as client:
+        response = client.http.get(
+            "/whatsapp/webhook?hub.mode=subscribe"
+            f"&hub.verify_token={token.strip()}&hub.challenge=1158201444"
+        )
+    assert response.status_code == 503, response.body
+    assert json.loads(response.body)["error"]["code"] == "WEBHOOK_NAO_CONFIGURADO"
+    assert "whatsapp webhook secret unset" in _logged_errors(caplog)
+    # A real app secret keeps working alongside.
+    assert post_webhook(*signed(text_update("oi", wamid="wamid.P3"))).status_code == (
+        200
+    )
+
+
 # -- worker and engine -----------------------------------------------------
 
 

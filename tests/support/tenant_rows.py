@@ -32,8 +32,8 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
     ),
     "api_keys": lambda c, t, ids: _insert(
         c,
-        "INSERT INTO api_keys (tenant_id, name, prefix, key_hash) "
-        "VALUES (%s, 'k', 'atd_x', %s) RETURNING id",
+        "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes) "
+        "VALUES (%s, 'k', 'atd_x', %s, '{documents}') RETURNING id",
         (t, uuid.uuid4().bytes),
     ),
     "attendants": lambda c, t, ids: _insert(

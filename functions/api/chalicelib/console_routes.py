@@ -242,7 +242,7 @@ def console_create_attendant() -> Response:
 def console_update_attendant(attendant_id: str) -> Response:
     body = route.body(AttendantChange)
     return json_response(
-        identity.update_attendant(
+        console.update_attendant(
             route.attendant(),
             uuid_param(attendant_id, "atendente"),
             role=body.role or None,

@@ -19,7 +19,7 @@ from atende.audit import Actor, RequestContext
 from atende.errors import AtendeError, InvalidInput, http_headers, http_status
 from atende.identity import AttendantPrincipal, Role, authenticate_bearer
 from atende.observability import logger
-from atende.tenancy import ApiKeyPrincipal, authenticate_api_key
+from atende.tenancy import ApiKeyPrincipal, Scope, authenticate_api_key
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -107,10 +107,12 @@ def request_id() -> str | None:
     return str(found) if found else None
 
 
-def api_key_principal(request: Request) -> ApiKeyPrincipal:
-    """The tenant behind ``X-API-Key`` (401 alike for missing or unknown keys)."""
+def api_key_principal(request: Request, scope: Scope) -> ApiKeyPrincipal:
+    """The tenant behind ``X-API-Key`` (401 alike for missing or unknown keys),
+    if the key has ``scope`` (403 ACESSO_NEGADO naming it otherwise)."""
     principal = authenticate_api_key(request.headers.get("x-api-key"))
     logger.thread_safe_append_keys(actor=f"api_key:{principal.api_key_id}")
+    principal.require(scope)
     return principal
 
 
@@ -145,8 +147,10 @@ class Plumbing:
             principal.require(*roles)
         return principal
 
-    def api_key(self) -> ApiKeyPrincipal:
-        return api_key_principal(self.request())
+    def api_key(self, scope: Scope) -> ApiKeyPrincipal:
+        """The API key's principal; every API-key route names the scope it
+        needs (tests/integration/test_api_key_scopes.py walks them all)."""
+        return api_key_principal(self.request(), scope)
 
     def context(self, actor: Actor) -> RequestContext:
         """Who acts, with this request's id and the caller's IP."""

@@ -2,6 +2,8 @@
 
 Examples:
     atende tenant create "Loja Exemplo"
+    atende apikey create --tenant <id> --name ERP --scope documents
+    atende apikey list --tenant <id>
     atende attendant invite --tenant <id> --email ana@loja.com.br --name Ana
     atende db migrate
     atende dlq list
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from atende.config import get_settings
@@ -24,14 +26,70 @@ if TYPE_CHECKING:
     from atende.conversations.dead_letters import DeadLetterQueue
 
 
+def _scopes(scopes: Iterable[str]) -> str:
+    return ", ".join(sorted(str(s) for s in scopes))
+
+
 def _tenant_create(args: argparse.Namespace) -> int:
     from atende.tenancy import create_tenant
 
-    provisioned = create_tenant(args.name)
+    provisioned = (
+        create_tenant(args.name, scopes=args.scope)
+        if args.scope
+        else create_tenant(args.name)
+    )
     print(f"Cliente criado: {provisioned.tenant.name}")
     print(f"  id:          {provisioned.tenant.id}")
     print(f"  chave KMS:   {provisioned.tenant.kms_key_arn}")
     print(f"  chave de API (mostrada só agora, guarde-a): {provisioned.api_key}")
+    print(f"    escopos: {_scopes(provisioned.api_key_scopes)}")
+    return 0
+
+
+def _apikey_create(args: argparse.Namespace) -> int:
+    from uuid import UUID
+
+    from atende.audit import Actor
+    from atende.tenancy import create_api_key
+
+    key, raw_key = create_api_key(
+        UUID(args.tenant),
+        name=args.name,
+        scopes=args.scope,
+        actor=Actor("operator", "cli"),
+    )
+    print(f"Chave de API criada: {key.name} ({key.id})")
+    print(f"  escopos: {_scopes(key.scopes)}")
+    print(f"  chave (mostrada só agora, guarde-a): {raw_key}")
+    return 0
+
+
+def _apikey_list(args: argparse.Namespace) -> int:
+    from uuid import UUID
+
+    from atende.tenancy import list_api_keys
+
+    keys = list_api_keys(UUID(args.tenant))
+    if not keys:
+        print("Nenhuma chave de API.")
+    for key in keys:
+        state = f"revogada {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "ativa"
+        print(
+            f"  {key.id}  {key.prefix}…  {key.name:20}"
+            f"  escopos={','.join(sorted(key.scopes))}"
+            f"  criada {key.created_at:%Y-%m-%d}  {state}"
+        )
+    return 0
+
+
+def _apikey_revoke(args: argparse.Namespace) -> int:
+    from uuid import UUID
+
+    from atende.audit import Actor
+    from atende.tenancy import revoke_api_key
+
+    revoke_api_key(UUID(args.tenant), UUID(args.id), actor=Actor("operator", "cli"))
+    print(f"Chave de API {args.id} revogada.")
     return 0
 
 
@@ -164,7 +222,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = tenant.add_parser("create", help="provision a tenant, its key and API key")
     create.add_argument("name", help='tenant name, e.g. "Loja Exemplo"')
+    create.add_argument(
+        "--scope",
+        action="append",
+        help="the first API key's scopes: documents, conversations (repeatable;"
+        " default: both)",
+    )
     create.set_defaults(func=_tenant_create)
+
+    apikey = groups.add_parser("apikey", help="a tenant's API keys").add_subparsers(
+        dest="command", required=True
+    )
+    key_create = apikey.add_parser(
+        "create", help="issue an API key with its scopes (shown once)"
+    )
+    key_create.add_argument("--tenant", required=True, help="tenant id")
+    key_create.add_argument("--name", required=True, help="what the key is for")
+    key_create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help="documents: upload and read documents; conversations: return"
+        " conversations to the bot (repeatable)",
+    )
+    key_create.set_defaults(func=_apikey_create)
+    key_list = apikey.add_parser("list", help="keys, their scopes and state")
+    key_list.add_argument("--tenant", required=True, help="tenant id")
+    key_list.set_defaults(func=_apikey_list)
+    key_revoke = apikey.add_parser("revoke", help="revoke a key at once")
+    key_revoke.add_argument("--tenant", required=True, help="tenant id")
+    key_revoke.add_argument("id", help="the key's id, from `atende apikey list`")
+    key_revoke.set_defaults(func=_apikey_revoke)
 
     attendant = groups.add_parser("attendant", help="attendants").add_subparsers(
         dest="command", required=True

@@ -4,9 +4,12 @@
 - :mod:`~atende.console.reading` — the queue, the lists, one conversation.
 - :mod:`~atende.console.actions` — claim, reply, transfer, return to bot, close.
 - :mod:`~atende.console.views` — what they return (the API makes it JSON).
+- :mod:`~atende.console.attendants` — managing attendants (deactivation closes
+  their live consoles).
 """
 
 from atende.console.actions import claim, close, reply, return_to_bot, transfer
+from atende.console.attendants import update_attendant
 from atende.console.reading import conversation_detail, list_conversations, queue
 from atende.console.views import (
     ConversationDetail,
@@ -32,4 +35,5 @@ __all__ = [
     "reply",
     "return_to_bot",
     "transfer",
+    "update_attendant",
 ]

@@ -8,6 +8,7 @@ deactivate; everyone signed in lists them (transfers)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -26,8 +27,10 @@ from atende.errors import (
 from atende.identity.principal import TENANT_CLAIM, AttendantPrincipal, Role
 from atende.identity.sessions import _auth_error
 from atende.identity.tokens import _pool
+from atende.observability import logger
 
 _ATTENDANT_COLUMNS = "id, email, display_name, role, team, active, created_at"
+_ALREADY_HERE = "Já existe um atendente com este e-mail."
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,16 @@ def create_attendant(
     Without ``password`` Cognito e-mails a temporary one (first sign-in then
     asks for a new one); with it (local demo users) the password is permanent.
 
+    The pool is shared by every tenant, and an e-mail has one pool user. When
+    the address already has one (another tenant's attendant, most likely), the
+    answer is the one a fresh invitation gets: the row is created, no pool
+    user is touched, so that row can never sign in. Telling the admin would
+    tell them the address works for another tenant; the audit event and an
+    operator log line say it instead.
+
     Raises:
         InvalidInput: bad e-mail, name, role or team.
-        Conflict: the e-mail is already an attendant of some tenant.
+        Conflict: the e-mail is already an attendant of this tenant.
     """
     pool_id, _client_id = _pool()
     email = email.strip().lower()
@@ -103,6 +113,20 @@ def create_attendant(
     if not display_name.strip() or len(display_name) > 120:
         raise InvalidInput("Informe o nome do atendente (até 120 caracteres).")
     checked_role, checked_team = _role(role), _clean_team(team)
+    with tenant_transaction(tenant_id) as conn:
+        if conn.execute(
+            "SELECT 1 FROM attendants WHERE email = %s", (email,)
+        ).fetchone():
+            raise Conflict(_ALREADY_HERE)
+    new = partial(
+        _insert_attendant,
+        tenant_id,
+        email,
+        display_name.strip(),
+        checked_role,
+        checked_team,
+        context=context,
+    )
     cognito = aws.client("cognito-idp")
     try:
         user = cognito.admin_create_user(
@@ -120,26 +144,21 @@ def create_attendant(
                 UserPoolId=pool_id, Username=email, Password=password, Permanent=True
             )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "UsernameExistsException":
-            raise Conflict("Já existe um acesso com este e-mail.") from error
-        raise _auth_error(error) from error
+        if error.response.get("Error", {}).get("Code") != "UsernameExistsException":
+            raise _auth_error(error) from error
+        created = new(sub=None)
+        logger.warning(
+            "attendant invited with an e-mail the pool already has",
+            extra={"tenant_id": str(tenant_id), "attendant_id": str(created.id)},
+        )
+        return created
     sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
     try:
-        return _insert_attendant(
-            tenant_id,
-            email,
-            display_name.strip(),
-            checked_role,
-            checked_team,
-            sub,
-            context,
-        )
-    except Exception as error:
+        return new(sub=sub)
+    except Exception:
         # No pool user without its attendant: a retry must not find a
         # half-made invitation ("e-mail already in use", then 403 forever).
         cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
-        if isinstance(error, psycopg.errors.UniqueViolation):
-            raise Conflict("Já existe um atendente com este e-mail.") from error
         raise
 
 
@@ -149,25 +168,33 @@ def _insert_attendant(
     display_name: str,
     role: Role,
     team: str | None,
-    sub: str,
+    *,
+    sub: str | None,
     context: RequestContext,
 ) -> Attendant:
-    with tenant_transaction(tenant_id) as conn:
-        row = conn.execute(
-            "INSERT INTO attendants (tenant_id, email, display_name, role, team,"
-            " identity_sub) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
-            f" RETURNING {_ATTENDANT_COLUMNS}",
-            (email, display_name, role.value, team, sub),
-        ).fetchone()
-        assert row is not None
-        record_event(
-            conn,
-            action="ATTENDANT_CREATED",
-            subject_type="attendant",
-            subject_id=str(row["id"]),
-            context=context,
-            details={"role": role.value},
-        )
+    """The row (``sub`` None: an e-mail whose pool user isn't ours)."""
+    details: dict[str, str | bool] = {"role": role.value}
+    if sub is None:
+        details["email_in_use"] = True
+    try:
+        with tenant_transaction(tenant_id) as conn:
+            row = conn.execute(
+                "INSERT INTO attendants (tenant_id, email, display_name, role, team,"
+                " identity_sub) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
+                f" RETURNING {_ATTENDANT_COLUMNS}",
+                (email, display_name, role.value, team, sub),
+            ).fetchone()
+            assert row is not None
+            record_event(
+                conn,
+                action="ATTENDANT_CREATED",
+                subject_type="attendant",
+                subject_id=str(row["id"]),
+                context=context,
+                details=details,
+            )
+    except psycopg.errors.UniqueViolation as error:  # the same invitation, twice
+        raise Conflict(_ALREADY_HERE) from error
     return _attendant_view(row)
 
 

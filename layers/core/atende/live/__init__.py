@@ -11,6 +11,12 @@ audits it.
 Publishing is best effort: a console that misses an event still sees the
 change on its next fetch (it refetches on reconnect), and a failing push must
 never undo or delay the change itself for long.
+
+A deactivated attendant hears nothing more: ``disconnect_attendant`` forgets
+and closes their connections (``DELETE /@connections/{id}``), ``connect``
+records a connection only while the attendant is active (locking their row,
+so it can't race a deactivation), and ``publish`` pushes only to active
+attendants' connections.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from atende import aws
 from atende.config import get_settings
 from atende.db import lookup_transaction, tenant_transaction
+from atende.errors import Forbidden
 from atende.identity import AttendantPrincipal, authenticate_bearer
 from atende.observability import logger, metrics
 
-__all__ = ["EventType", "connect", "disconnect", "publish"]
+__all__ = ["EventType", "connect", "disconnect", "disconnect_attendant", "publish"]
 
 EventType = Literal["queue.changed", "conversation.updated"]
 
@@ -51,10 +58,19 @@ def connect(connection_id: str, token: str | None) -> AttendantPrincipal:
     """Accept a console connection whose token is valid; remember it.
 
     Raises:
-        Unauthenticated / Forbidden: as for any console request.
+        Unauthenticated / Forbidden: as for any console request, and Forbidden
+            when the attendant was deactivated since the token was checked.
     """
     principal = authenticate_bearer(f"Bearer {token or ''}")
     with tenant_transaction(principal.tenant_id) as conn:
+        # FOR SHARE: a deactivation committing meanwhile waits for this
+        # connection to be recorded (and then closes it), or is seen here.
+        active = conn.execute(
+            "SELECT 1 FROM attendants WHERE id = %s AND active FOR SHARE",
+            (principal.attendant_id,),
+        ).fetchone()
+        if active is None:
+            raise Forbidden("Seu acesso ao console está desativado.")
         conn.execute(
             "INSERT INTO console_connections (tenant_id, connection_id, attendant_id)"
             " VALUES (current_tenant_id(), %s, %s) ON CONFLICT DO NOTHING",
@@ -70,6 +86,39 @@ def disconnect(connection_id: str) -> None:
             "DELETE FROM console_connections WHERE connection_id = %s",
             (connection_id,),
         )
+
+
+def disconnect_attendant(tenant_id: UUID, attendant_id: UUID) -> int:
+    """Forget and close every open console of an attendant (deactivation);
+    returns how many were closed. The rows go first: even if closing a socket
+    fails, nothing is pushed to it again."""
+    with tenant_transaction(tenant_id) as conn:
+        connection_ids = [
+            str(row["connection_id"])
+            for row in conn.execute(
+                "DELETE FROM console_connections WHERE attendant_id = %s"
+                " RETURNING connection_id",
+                (attendant_id,),
+            ).fetchall()
+        ]
+    endpoint = get_settings().console_live_endpoint
+    if not endpoint or not connection_ids:
+        return 0
+    client, closed = _management_client(endpoint), 0
+    for connection_id in connection_ids:
+        try:
+            client.delete_connection(ConnectionId=connection_id)
+            closed += 1
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "GoneException":
+                logger.warning("closing a console failed", extra={"error": str(error)})
+        except (BotoCoreError, OSError) as error:
+            logger.warning("closing a console failed", extra={"error": str(error)})
+    logger.info(
+        "deactivated attendant's consoles closed",
+        extra={"attendant_id": str(attendant_id), "closed": closed},
+    )
+    return closed
 
 
 def _forget(tenant_id: UUID | str, connection_ids: list[str]) -> None:
@@ -106,7 +155,9 @@ def publish(
             connection_ids = [
                 str(row["connection_id"])
                 for row in conn.execute(
-                    "SELECT connection_id FROM console_connections"
+                    "SELECT c.connection_id FROM console_connections c"
+                    " JOIN attendants a ON a.tenant_id = c.tenant_id"
+                    " AND a.id = c.attendant_id WHERE a.active"
                 ).fetchall()
             ]
         client = _management_client(endpoint)

@@ -1,35 +1,48 @@
-"""Tenants: provisioning (tenant, KMS key, first API key) and API key auth."""
+"""Tenants: provisioning (tenant, KMS key, first API key) and API keys
+(:mod:`~atende.tenancy.api_keys`: scopes, authentication)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from atende import aws
-from atende.audit import SYSTEM, SYSTEM_CONTEXT, Actor, RequestContext, record_event
+from atende.audit import SYSTEM_CONTEXT, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
-from atende.db import Connection, lookup_transaction, tenant_transaction
-from atende.errors import DependencyFailed, InvalidInput, NotFound, Unauthenticated
+from atende.db import Connection, tenant_transaction
+from atende.errors import DependencyFailed, InvalidInput, NotFound
 from atende.observability import logger
 from atende.tenancy.api_keys import (
-    generate_api_key,
-    hash_api_key,
-    looks_like_api_key,
-    readable_prefix,
+    ApiKey,
+    ApiKeyPrincipal,
+    Scope,
+    authenticate_api_key,
+    create_api_key,
+    issue_api_key,
+    list_api_keys,
+    revoke_api_key,
+    scopes_of,
 )
 
 __all__ = [
+    "ApiKey",
     "ApiKeyPrincipal",
     "ProvisionedTenant",
+    "Scope",
     "Tenant",
     "authenticate_api_key",
+    "create_api_key",
     "create_tenant",
     "create_tenant_key",
     "get_tenant",
     "issue_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+    "scopes_of",
     "tenant_key",
 ]
 
@@ -48,18 +61,7 @@ class ProvisionedTenant:
 
     tenant: Tenant
     api_key: str
-
-
-@dataclass(frozen=True)
-class ApiKeyPrincipal:
-    """The caller behind an API key."""
-
-    tenant_id: UUID
-    api_key_id: UUID
-
-    @property
-    def actor(self) -> Actor:
-        return Actor("api_key", str(self.api_key_id))
+    api_key_scopes: frozenset[Scope]
 
 
 def create_tenant_key(tenant_id: UUID) -> str:
@@ -91,33 +93,12 @@ def _discard_kms_key(key_arn: str) -> None:
         logger.exception("could not schedule deletion of an orphan tenant key")
 
 
-def issue_api_key(
-    conn: Connection, *, name: str, actor: Actor = SYSTEM
-) -> tuple[UUID, str]:
-    """Create an API key for the transaction's tenant; returns (id, raw key)."""
-    raw_key = generate_api_key()
-    row = conn.execute(
-        """
-        INSERT INTO api_keys (tenant_id, name, prefix, key_hash)
-        VALUES (current_tenant_id(), %s, %s, %s) RETURNING id
-        """,
-        (name, readable_prefix(raw_key), hash_api_key(raw_key)),
-    ).fetchone()
-    assert row is not None
-    key_id: UUID = row["id"]
-    record_event(
-        conn,
-        action="API_KEY_CREATED",
-        subject_type="api_key",
-        subject_id=str(key_id),
-        context=RequestContext(actor),
-        details={"prefix": readable_prefix(raw_key)},
-    )
-    return key_id, raw_key
-
-
-def create_tenant(name: str) -> ProvisionedTenant:
-    """Provision a tenant: its row, its KMS key (with alias) and a first API key."""
+def create_tenant(
+    name: str, *, scopes: Iterable[Scope | str] = tuple(Scope)
+) -> ProvisionedTenant:
+    """Provision a tenant: its row, its KMS key (with alias) and a first API
+    key with ``scopes`` (by default every scope: the tenant's own key)."""
+    chosen = scopes_of(scopes)
     clean_name = " ".join(name.split())
     if not 1 <= len(clean_name) <= 200:
         raise InvalidInput("O nome do cliente deve ter entre 1 e 200 caracteres.")
@@ -136,7 +117,7 @@ def create_tenant(name: str) -> ProvisionedTenant:
                 subject_id=str(tenant_id),
                 context=SYSTEM_CONTEXT,
             )
-            _key_id, raw_key = issue_api_key(conn, name="default")
+            _key_id, raw_key = issue_api_key(conn, name="default", scopes=chosen)
     except Exception:
         _discard_kms_key(key_arn)
         raise
@@ -146,6 +127,7 @@ def create_tenant(name: str) -> ProvisionedTenant:
             id=tenant_id, name=clean_name, kms_key_arn=key_arn, status="active"
         ),
         api_key=raw_key,
+        api_key_scopes=chosen,
     )
 
 
@@ -163,24 +145,3 @@ def get_tenant(conn: Connection) -> Tenant:
 def tenant_key(tenant: Tenant) -> TenantKey:
     """The encryption key handle of ``tenant``."""
     return TenantKey(tenant_id=str(tenant.id), key_arn=tenant.kms_key_arn)
-
-
-def authenticate_api_key(raw_key: str | None) -> ApiKeyPrincipal:
-    """Resolve an ``X-API-Key`` value to its tenant.
-
-    Raises:
-        Unauthenticated: missing, malformed, unknown or revoked key; the error is
-            the same in every case, so callers learn nothing about which keys exist.
-    """
-    if not raw_key or not looks_like_api_key(raw_key):
-        raise Unauthenticated()
-    key_hash = hash_api_key(raw_key)
-    with lookup_transaction(api_key_hash=key_hash) as conn:
-        row = conn.execute(
-            "SELECT tenant_id, id FROM api_keys"
-            " WHERE key_hash = %s AND revoked_at IS NULL",
-            (key_hash,),
-        ).fetchone()
-    if row is None:
-        raise Unauthenticated()
-    return ApiKeyPrincipal(tenant_id=row["tenant_id"], api_key_id=row["id"])

@@ -22,7 +22,13 @@ from uuid import UUID
 
 from atende import aws
 from atende.db import lookup_transaction
-from atende.errors import DependencyFailed, Forbidden, InvalidInput, Unauthenticated
+from atende.errors import (
+    DependencyFailed,
+    Forbidden,
+    InvalidInput,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from atende.observability import logger, metrics
 from atende.whatsapp.updates import Update, parse_webhook, update_from_json
 
@@ -44,6 +50,30 @@ class VerifyTokenMismatch(Forbidden):
     message = "Token de verificação do webhook inválido."
 
 
+class WebhookNotConfigured(ServiceUnavailable):
+    code = "WEBHOOK_NAO_CONFIGURADO"
+    message = "O webhook do WhatsApp não está configurado neste ambiente."
+
+
+# What template.yaml seeds the secret with until operators store Meta's values.
+PLACEHOLDER_SECRET = "SET-ME"  # noqa: S105 - the public placeholder itself
+
+
+def _require_configured(secret: str, name: str) -> None:
+    """Refuse to verify anything with an empty or placeholder secret.
+
+    The placeholder is public (it is in the template): a signature or token
+    checked against it proves nothing, so the webhook answers 503 until an
+    operator stores the real value.
+
+    Raises:
+        WebhookNotConfigured: ``secret`` is empty or the placeholder (503).
+    """
+    if not secret.strip() or secret.strip().upper() == PLACEHOLDER_SECRET:
+        logger.error("whatsapp webhook secret unset", extra={"secret": name})
+        raise WebhookNotConfigured()
+
+
 def sign(raw_body: bytes, app_secret: str) -> str:
     """The ``X-Hub-Signature-256`` value Meta sends for ``raw_body``."""
     digest = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
@@ -54,9 +84,11 @@ def verify_signature(raw_body: bytes, header: str | None, app_secret: str) -> No
     """Check Meta's HMAC-SHA256 signature of the raw body.
 
     Raises:
+        WebhookNotConfigured: an empty or placeholder app secret (503).
         SignatureMissing: no header (401).
         SignatureMismatch: a header that does not match (403).
     """
+    _require_configured(app_secret, "app_secret")
     if not header:
         raise SignatureMissing()
     if not hmac.compare_digest(
@@ -71,9 +103,11 @@ def verify_subscription(
     """Answer Meta's ``GET`` verification: the challenge when the token matches.
 
     Raises:
+        WebhookNotConfigured: an empty or placeholder verify token (503).
         VerifyTokenMismatch: wrong mode or token (403).
         InvalidInput: no challenge to echo (400).
     """
+    _require_configured(expected_token, "verify_token")
     if (
         mode != "subscribe"
         or not token
@@ -184,6 +218,7 @@ def receive(
     """The whole ``POST /whatsapp/webhook`` use case.
 
     Raises:
+        WebhookNotConfigured: no real app secret stored yet (503).
         SignatureMissing, SignatureMismatch: bad signature (nothing is parsed).
         InvalidInput: malformed JSON or not a WhatsApp webhook (400).
         DependencyFailed: the queue refused the updates (Meta will retry).
