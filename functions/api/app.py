@@ -14,6 +14,7 @@ from chalicelib.web import (
     Plumbing,
     api_errors,
     client_ip,
+    in_our_error_shape,
     json_response,
     to_json,
     uuid_param,
@@ -72,6 +73,7 @@ def correlation_id(
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    response = in_our_error_shape(response)
     response.headers["X-Request-Id"] = correlation
     return response
 
@@ -81,6 +83,28 @@ def correlation_id(
 def health() -> Response:
     healthy, report = check_health()
     return Response(body=report, status_code=200 if healthy else 503, headers=JSON)
+
+
+@app.route("/openapi.json", methods=["GET"])
+@api_errors
+def openapi_json() -> Response:
+    """The public API contract (OpenAPI 3.1) of every API-key route."""
+    from chalicelib.contract import openapi_document
+
+    return json_response(openapi_document())
+
+
+@app.route("/docs", methods=["GET"])
+@api_errors
+def api_docs() -> Response:
+    """The same contract as a page to read (no script, nothing from a CDN)."""
+    from chalicelib.contract import docs_page
+
+    return Response(
+        body=docs_page(),
+        status_code=200,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
 
 
 @app.route("/whatsapp/webhook", methods=["GET"])
