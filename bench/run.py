@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (
+    bench_api_fuzz,
     bench_bot,
     bench_coldstart,
     bench_console,
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "console": bench_console.main,
     "soak": bench_soak.main,
     "coldstart": bench_coldstart.main,
+    "api_fuzz": bench_api_fuzz.main,
 }
 
 

@@ -23,6 +23,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions" / "api"))
@@ -56,6 +57,12 @@ def run_aws() -> None:
     server.stop()
 
 
+def _any_method(handler: Any, name: str) -> Any:
+    if name.startswith("do_"):
+        return handler._generic_handle
+    raise AttributeError(name)
+
+
 def run_api() -> None:
     """The same Chalice app that is deployed, on Chalice's threaded local server.
 
@@ -80,6 +87,9 @@ def run_api() -> None:
     composition.directory()
     db.get_pool().wait()
 
+    # Every method reaches the app, which answers 405 in the API's error
+    # shape (http.server answers a method it has no do_X for with a 501 page).
+    local.ChaliceRequestHandler.__getattr__ = _any_method
     local.ThreadedHTTPServer.request_queue_size = 256
     local.ThreadedHTTPServer.daemon_threads = True
     settings = get_settings()

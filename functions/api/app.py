@@ -14,6 +14,7 @@ from chalicelib.web import (
     Plumbing,
     api_errors,
     client_ip,
+    in_our_error_shape,
     json_response,
     to_json,
     uuid_param,
@@ -72,6 +73,7 @@ def correlation_id(
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    response = in_our_error_shape(response)
     response.headers["X-Request-Id"] = correlation
     return response
 
@@ -90,6 +92,28 @@ def readiness() -> Response:
     ready = health.readiness.check().ready
     return json_response(
         {"status": "ready" if ready else "degraded"}, 200 if ready else 503
+    )
+
+
+@app.route("/openapi.json", methods=["GET"])
+@api_errors
+def openapi_json() -> Response:
+    """The public API contract (OpenAPI 3.1) of every API-key route."""
+    from chalicelib.contract import openapi_document
+
+    return json_response(openapi_document())
+
+
+@app.route("/docs", methods=["GET"])
+@api_errors
+def api_docs() -> Response:
+    """The same contract as a page to read (no script, nothing from a CDN)."""
+    from chalicelib.contract import docs_page
+
+    return Response(
+        body=docs_page(),
+        status_code=200,
+        headers={"Content-Type": "text/html; charset=utf-8"},
     )
 
 

@@ -16,7 +16,14 @@ from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from atende.audit import Actor, RequestContext
-from atende.errors import AtendeError, InvalidInput, http_headers, http_status
+from atende.errors import (
+    AtendeError,
+    InvalidInput,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    http_headers,
+    http_status,
+)
 from atende.identity import AttendantPrincipal, Role, authenticate_bearer
 from atende.observability import logger
 from atende.tenancy import ApiKeyPrincipal, Scope, authenticate_api_key
@@ -33,6 +40,31 @@ def error_response(error: AtendeError) -> Response:
         status_code=http_status(error),
         headers={**JSON, **http_headers(error)},
     )
+
+
+# Chalice answers some requests itself, before any view, with its own body
+# ({"Code": ..., "Message": ...}); clients get the API's error shape instead.
+_CHALICE_ERRORS: dict[str, type[AtendeError]] = {
+    "MethodNotAllowedError": MethodNotAllowed,
+    "UnsupportedMediaType": UnsupportedMediaType,
+    "BadRequest": InvalidInput,
+    "InternalServerError": AtendeError,
+}
+
+
+def in_our_error_shape(response: Response) -> Response:
+    """``response``, or the same refusal as ``{"error": {code, message}}`` when
+    Chalice produced it (405, 415, its own 400 and 500)."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict):
+        return response
+    kind = _CHALICE_ERRORS.get(str(body.get("Code")))
+    if kind is None or set(body) != {"Code", "Message"}:
+        return response
+    ours = error_response(kind())
+    ours.status_code = response.status_code
+    ours.headers = {**response.headers, **ours.headers}
+    return ours
 
 
 def api_errors(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -53,6 +53,11 @@ class Conflict(AtendeError):
     message = "A operação conflita com o estado atual do recurso."
 
 
+class MethodNotAllowed(AtendeError):
+    code = "METODO_NAO_PERMITIDO"
+    message = "Método HTTP não permitido para este recurso."
+
+
 class PayloadTooLarge(AtendeError):
     code = "CONTEUDO_GRANDE_DEMAIS"
     message = "O conteúdo enviado excede o tamanho permitido."
@@ -101,6 +106,7 @@ _HTTP_STATUS: dict[type[AtendeError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
+    MethodNotAllowed: 405,
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
@@ -113,7 +119,12 @@ _HTTP_STATUS: dict[type[AtendeError], int] = {
 
 def http_status(error: AtendeError) -> int:
     """HTTP status for an error, by its nearest mapped class."""
-    for cls in type(error).__mro__:
+    return status_of(type(error))
+
+
+def status_of(kind: type[AtendeError]) -> int:
+    """HTTP status for an error class (the API contract lists them by class)."""
+    for cls in kind.__mro__:
         if cls in _HTTP_STATUS:
             return _HTTP_STATUS[cls]
     return 500
