@@ -6,7 +6,6 @@ Real PostgreSQL, moto, the Chalice app through its test client, the CLI.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 from uuid import UUID
@@ -15,7 +14,6 @@ import psycopg
 import pytest
 from app import app
 from chalice.test import Client
-from chalicelib import web
 from psycopg.conninfo import make_conninfo
 
 from atende import cli, db, tenancy
@@ -24,17 +22,11 @@ from atende.db.bootstrap import bootstrap, drop_database
 from atende.db.embedded import EmbeddedDatabase
 from atende.errors import Unauthenticated
 from atende.tenancy import Scope
+from tests.support.api_routes import api_key_routes as walk_api_key_routes
+from tests.support.api_routes import scoped_key
 from tests.support.channel import Channel, drain, post_webhook, signed, text_update
 
 pytestmark = pytest.mark.integration
-
-
-def _key(tenant_id: UUID, *scopes: Scope) -> str:
-    with db.tenant_transaction(tenant_id) as conn:
-        _key_id, raw_key = tenancy.issue_api_key(
-            conn, name="integração", scopes=frozenset(scopes)
-        )
-    return raw_key
 
 
 def _waiting_conversation(ch: Channel) -> UUID:
@@ -67,7 +59,7 @@ def test_a_documents_key_cannot_return_a_conversation_to_the_bot(
     channel: Channel,
 ) -> None:
     conversation_id = _waiting_conversation(channel)
-    documents_key = _key(channel.tenant_id, Scope.DOCUMENTS)
+    documents_key = scoped_key(channel.tenant_id, Scope.DOCUMENTS)
     path = f"/v1/conversations/{conversation_id}/return-to-bot"
     with Client(app) as client:
         refused = client.http.post(path, headers={"X-API-Key": documents_key})
@@ -79,15 +71,14 @@ def test_a_documents_key_cannot_return_a_conversation_to_the_bot(
     assert _state(channel, conversation_id) == "waiting_human"
     assert channel.rasa.resumed == []
 
+    conversations_key = scoped_key(channel.tenant_id, Scope.CONVERSATIONS)
     with Client(app) as client:
-        allowed = client.http.post(
-            path, headers={"X-API-Key": _key(channel.tenant_id, Scope.CONVERSATIONS)}
-        )
+        allowed = client.http.post(path, headers={"X-API-Key": conversations_key})
     assert allowed.status_code == 200 and _state(channel, conversation_id) == "bot"
 
 
 def test_a_conversations_key_cannot_touch_documents(channel: Channel) -> None:
-    conversations_key = _key(channel.tenant_id, Scope.CONVERSATIONS)
+    conversations_key = scoped_key(channel.tenant_id, Scope.CONVERSATIONS)
     headers = {"X-API-Key": conversations_key}
     with Client(app) as client:
         upload = client.http.post(
@@ -104,51 +95,12 @@ def test_a_conversations_key_cannot_touch_documents(channel: Channel) -> None:
         }
 
 
-def _path(template: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda _m: str(uuid.uuid4()), template)
-
-
 def test_every_api_key_route_declares_a_scope(
     channel: Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Walks every registered route with two keys that each lack one scope: a
     route that authenticates an API key must refuse the key without its scope."""
-    keys = {
-        Scope.DOCUMENTS: _key(channel.tenant_id, Scope.CONVERSATIONS),
-        Scope.CONVERSATIONS: _key(channel.tenant_id, Scope.DOCUMENTS),
-    }
-    authenticated: list[str] = []
-    real = tenancy.authenticate_api_key
-
-    def spy(raw_key: str | None) -> tenancy.ApiKeyPrincipal:
-        authenticated.append(str(raw_key))
-        return real(raw_key)
-
-    monkeypatch.setattr(web, "authenticate_api_key", spy)
-    api_key_routes: dict[tuple[str, str], set[Scope]] = {}
-    with Client(app) as client:
-        for template, entries in app.routes.items():
-            for method, entry in entries.items():
-                refused: set[Scope] = set()
-                for lacking, raw_key in keys.items():
-                    authenticated.clear()
-                    response = client.http.request(
-                        method,
-                        _path(template),
-                        headers={
-                            "X-API-Key": raw_key,
-                            "Content-Type": entry.content_types[0],
-                        },
-                        body=b"",
-                    )
-                    if not authenticated:  # not an API-key route
-                        continue
-                    api_key_routes[(method, template)] = refused
-                    if response.status_code == 403:
-                        error = json.loads(response.body)["error"]
-                        assert error["code"] == "ACESSO_NEGADO"
-                        assert f"'{lacking.value}'" in error["message"]
-                        refused.add(lacking)
+    api_key_routes = walk_api_key_routes(channel.tenant_id, monkeypatch)
     undeclared = sorted(route for route, scopes in api_key_routes.items() if not scopes)
     assert undeclared == []
     assert api_key_routes[("POST", "/v1/documents")] == {Scope.DOCUMENTS}

@@ -39,6 +39,7 @@ from atende.documents.pdf import (
     PdfWithoutPages,
 )
 from atende.entities import Entity, EntityKind
+from atende.tenancy import Scope
 
 API_KEY_HEADER = "X-API-Key"
 REF = "#/components/schemas/{model}"
@@ -108,7 +109,7 @@ class Operation:
     method: str
     path: str
     operation_id: str
-    scope: str
+    scope: Scope
     summary: str
     description: str
     ok_status: int
@@ -148,7 +149,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/v1/documents",
         "enviarDocumento",
-        scope="documents",
+        scope=Scope.DOCUMENTS,
         summary="Enviar um PDF para leitura",
         description=(
             "Recebe um PDF e inicia a leitura (camada de texto e OCR das páginas "
@@ -175,7 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/v1/documents",
         "listarDocumentos",
-        scope="documents",
+        scope=Scope.DOCUMENTS,
         summary="Listar documentos",
         description=(
             "Os documentos do cliente da chave, dos mais recentes aos mais antigos."
@@ -205,7 +206,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/v1/documents/{document_id}",
         "consultarDocumento",
-        scope="documents",
+        scope=Scope.DOCUMENTS,
         summary="Consultar um documento",
         description="A situação da leitura: páginas, tempos e, se falhou, o motivo.",
         ok_status=200,
@@ -217,7 +218,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/v1/documents/{document_id}/result",
         "obterResultado",
-        scope="documents",
+        scope=Scope.DOCUMENTS,
         summary="Obter o resultado da leitura",
         description=(
             "As entidades encontradas (CPF, CNPJ, telefones, e-mails, CEPs...) e os "
@@ -241,7 +242,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/v1/conversations/{conversation_id}/return-to-bot",
         "devolverAoRobo",
-        scope="conversations",
+        scope=Scope.CONVERSATIONS,
         summary="Devolver uma conversa ao robô",
         description=(
             "Tira a conversa da fila ou do atendente e devolve ao robô, que retoma "
@@ -346,11 +347,12 @@ def openapi_document() -> dict[str, Any]:
             "operationId": operation.operation_id,
             "summary": operation.summary,
             "description": (
-                f"{operation.description}\n\nPermissão da chave: `{operation.scope}`."
+                f"{operation.description}\n\n"
+                f"Escopo da chave: `{operation.scope.value}`."
             ),
             "tags": list(operation.tags),
             "security": [{"apiKey": []}],
-            "x-atende-scope": operation.scope,
+            "x-atende-scope": operation.scope.value,
             "responses": responses,
         }
         if operation.params:
@@ -379,8 +381,8 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Envio de PDFs para leitura e extração de dados, e integração com as "
                 "conversas do WhatsApp. Autentique cada chamada com o cabeçalho "
-                f"`{API_KEY_HEADER}`; cada chave tem permissões (`documents`, "
-                "`conversations`) escolhidas na criação. Erros vêm sempre como "
+                f"`{API_KEY_HEADER}`; cada chave tem escopos (`documents`, "
+                "`conversations`) escolhidos na criação. Erros vêm sempre como "
                 '`{"error": {"code": ..., "message": ...}}`, com um código estável e '
                 "uma mensagem em português."
             ),
