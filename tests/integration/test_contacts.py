@@ -241,3 +241,48 @@ def test_the_llm_step_runs_only_for_likely_names_and_addresses(
             == 0  # no LLM reachable: nothing, and no error for the customer
         )
     assert calls == ["me chamo Ana", "moro na Rua A, 1"]
+
+
+# What a spreadsheet program could read as a formula, an error or a command
+# if a cell were not literal text.
+HOSTILE = ("=HYPERLINK(\"http://x.example\")", "+55 11", "-1+1", "@SUM(1)", "\tx", "\rx")
+
+
+def test_every_text_cell_of_the_export_is_literal_text(channel: Channel) -> None:
+    say(channel, "oi")
+    customer = customer_id(channel)
+    decide(channel, customer, granted=True)
+    values = {
+        "name": "=1+1",
+        "cpf": "=2+2",
+        "email": "=3+3@example.com",
+        "phone": "#N/A",
+        "address": "@SUM(1)",
+        "cep": "#REF!",
+    }
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        contacts.merge(
+            conn,
+            customer_id=customer,
+            message_id=None,
+            found=[Found(kind, value, "llm") for kind, value in values.items()]  # type: ignore[arg-type]
+            + [Found("address", value, "llm") for value in HOSTILE],
+        )
+    out = io.BytesIO()
+    assert (
+        contacts.export_xlsx(
+            channel.tenant_id, out, role="admin", context=RequestContext(SUPERVISOR)
+        )
+        == 1
+    )
+    sheet = load_workbook(io.BytesIO(out.getvalue()))["Contatos"]
+    cells = {sheet.cell(1, col).value: sheet.cell(2, col) for col in range(1, 8)}
+    assert {header: cell.data_type for header, cell in cells.items()} == dict.fromkeys(
+        ("Cliente", "Nome", "CPF", "E-mail", "Telefone", "Endereço", "CEP"), "s"
+    )
+    assert cells["CPF"].value == "=2+2"
+    assert cells["E-mail"].value == "=3+3@example.com"
+    assert cells["Telefone"].value == "#N/A"
+    assert cells["CEP"].value == "#REF!"
+    assert cells["Nome"].value == "=1+1"
+    assert set(cells["Endereço"].value.split("; ")) == {"@SUM(1)", *HOSTILE}
