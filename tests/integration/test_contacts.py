@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from atende import contacts, db, llm
 from atende.audit import Actor, RequestContext
-from atende.contacts import Found
+from atende.contacts import ContactKind, Found
 from tests.support.channel import Channel
 from tests.support.lgpd import OTHER, OTHER_PHONE, customer_id, decide, rows, say
 
@@ -245,14 +245,14 @@ def test_the_llm_step_runs_only_for_likely_names_and_addresses(
 
 # What a spreadsheet program could read as a formula, an error or a command
 # if a cell were not literal text.
-HOSTILE = ("=HYPERLINK(\"http://x.example\")", "+55 11", "-1+1", "@SUM(1)", "\tx", "\rx")
+HOSTILE = ('=HYPERLINK("http://x.example")', "+55 11", "-1+1", "@SUM(1)", "\tx", "\rx")
 
 
 def test_every_text_cell_of_the_export_is_literal_text(channel: Channel) -> None:
     say(channel, "oi")
     customer = customer_id(channel)
     decide(channel, customer, granted=True)
-    values = {
+    values: dict[ContactKind, str] = {
         "name": "=1+1",
         "cpf": "=2+2",
         "email": "=3+3@example.com",
@@ -265,7 +265,7 @@ def test_every_text_cell_of_the_export_is_literal_text(channel: Channel) -> None
             conn,
             customer_id=customer,
             message_id=None,
-            found=[Found(kind, value, "llm") for kind, value in values.items()]  # type: ignore[arg-type]
+            found=[Found(kind, value, "llm") for kind, value in values.items()]
             + [Found("address", value, "llm") for value in HOSTILE],
         )
     out = io.BytesIO()

@@ -294,9 +294,7 @@ def test_contact_search_wildcards_are_literal_text(
     attendant = identity_pool.attendant(channel.tenant_id, "attendant")
     found = {}
     for term in ("so_za", "souza", "ana%souza", "100%_off", "100%%"):
-        status, body, _ = _call(
-            "get", f"/v1/admin/contacts?q={quote(term)}", attendant
-        )
+        status, body, _ = _call("get", f"/v1/admin/contacts?q={quote(term)}", attendant)
         assert status == 200, body
         found[term] = [c["customer_id"] for c in body["contacts"]]
     assert found == {
