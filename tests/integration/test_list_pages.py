@@ -19,7 +19,7 @@ import pytest
 from app import app
 from chalice.test import Client
 
-from atende import db, tenancy
+from atende import consent, db, tenancy
 from atende.db.paging import encode_cursor
 from tests.support.identity import IdentityPool, SignedIn
 
@@ -166,7 +166,7 @@ def test_a_long_conversation_opens_on_its_latest_page_and_pages_back(
             " AND subject_id = %s ORDER BY id",
             (str(conversation),),
         ).fetchall()
-    assert [v["details"].get("older") for v in viewed[:3]] == [None, True, True]
+    assert [v["details"].get("page") for v in viewed[:3]] == [None, "older", "older"]
 
 
 def _walk_before(
@@ -282,9 +282,10 @@ def test_consent_history_pages(
             _insert(
                 tenant,
                 "INSERT INTO consents (tenant_id, customer_id, purpose, granted,"
-                " source, recorded_at) VALUES (current_tenant_id(), %s,"
-                " 'atendimento', %s, 'whatsapp_bot', %s) RETURNING id",
+                " source, recorded_at) VALUES (current_tenant_id(), %s, %s, %s,"
+                " 'whatsapp_bot', %s) RETURNING id",
                 customer,
+                consent.PURPOSE,
                 n % 2 == 0,
                 BASE + timedelta(hours=n // 2),
             ),

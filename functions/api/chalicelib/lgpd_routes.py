@@ -109,9 +109,20 @@ def list_consents(customer_id: str) -> Response:
     customer = uuid_param(customer_id, "cliente")
     _customer_exists(principal, customer)
     with tenant_transaction(principal.tenant_id) as conn:
-        decisions = consent.history(conn, customer)
+        decisions = consent.history(
+            conn,
+            customer,
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
+        )
         in_force = consent.has_consent(conn, customer)
-    return json_response({"granted": in_force, "decisions": decisions})
+    return json_response(
+        {
+            "granted": in_force,
+            "decisions": decisions.items,
+            "next_cursor": decisions.next_cursor,
+        }
+    )
 
 
 @blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["POST"])
