@@ -210,12 +210,13 @@ def document_list() -> Response:
     from atende.documents import jobs
 
     principal = route.api_key(Scope.DOCUMENTS)
-    items = jobs.list_jobs(
+    page = jobs.list_jobs(
         principal.tenant_id,
         status=route.query().get("status"),
-        limit=route.int_param("limit", 50),
+        limit=route.optional_int("limit"),
+        cursor=route.query().get("cursor"),
     )
-    return json_response({"documents": items})
+    return json_response({"documents": page.items, "next_cursor": page.next_cursor})
 
 
 @app.route("/v1/documents/{document_id}", methods=["GET"])

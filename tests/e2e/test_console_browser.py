@@ -3,8 +3,9 @@ against `make run`'s whole stack: Rasa, the action server, moto's Cognito, the
 live-update gateway, the Graph API stand-in.
 
 An attendant signs in, sees a handoff arrive (pushed, not polled), claims it,
-replies, sees the reply reach the Graph API stand-in, and returns the
-conversation to the bot, which then answers the customer again.
+loads the older messages of a long history, replies, sees the reply reach the
+Graph API stand-in, and returns the conversation to the bot, which then answers
+the customer again.
 
 Screenshots of the main screens go to the test's folder; with
 ATENDE_UPDATE_SCREENSHOTS=1 they replace docs/console/*.png.
@@ -66,6 +67,24 @@ def _sends_to_maria(stack: LocalStack) -> list[dict[str, Any]]:
     return [s for s in stack.graph_sends() if s["body"].get("to") == MARIA.phone]
 
 
+def _older_history(stack: LocalStack, count: int) -> None:
+    """Messages from the day before in Maria's open conversation: more than
+    the page the console opens on."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url()) as conn:
+        conn.execute(
+            "INSERT INTO messages (tenant_id, conversation_id, direction, type, body,"
+            " created_at)"
+            " SELECT v.tenant_id, v.id, 'inbound', 'text', 'mensagem antiga ' || n,"
+            " now() - interval '1 day' + n * interval '1 second'"
+            " FROM conversations v JOIN customers c ON c.id = v.customer_id,"
+            " generate_series(0, %s - 1) AS n"
+            " WHERE c.wa_user_id = %s AND v.state <> 'closed'",
+            (count, MARIA.user_id),
+        )
+
+
 def _shoot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"))
     if os.environ.get("ATENDE_UPDATE_SCREENSHOTS") == "1":
@@ -113,6 +132,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             expect(claim).to_be_visible(timeout=HANDOFF_VISIBLE_WITHIN_S * 1000)
             expect(page.get_by_role("status")).to_contain_text("Maria Souza")
             _shoot(page, shots, "02-queue-with-handoff")
+            _older_history(bot_stack, 60)
 
             claim.click()
             view = page.locator("[data-state]").first
@@ -122,6 +142,19 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             ).to_be_visible()
             log = page.get_by_role("log", name="Mensagens")
             expect(log).to_contain_text("quero falar com um atendente")
+
+            # A long history opens on its latest page; older ones on request.
+            older = page.get_by_role("button", name="Carregar mensagens anteriores")
+            expect(older).to_be_visible()
+            expect(log).not_to_contain_text("mensagem antiga 0")
+            older.click()
+            expect(log.get_by_role("listitem").first).to_contain_text(
+                "mensagem antiga 0"
+            )
+            expect(older).to_be_hidden()
+            expect(page.get_by_role("status")).to_contain_text(
+                "mensagens anteriores carregadas"
+            )
 
             sent_before = len(_sends_to_maria(bot_stack))
             page.get_by_role("textbox", name="Mensagem", exact=True).fill(

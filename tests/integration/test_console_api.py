@@ -196,7 +196,8 @@ def test_another_tenants_attendant_sees_nothing_of_ours(
     boss = identity_pool.attendant(other, "admin")
     assert _call("get", "/v1/console/queue", boss)[1]["queue"] == []
     assert _call("get", "/v1/console/conversations?scope=all", boss)[1] == {
-        "conversations": []
+        "conversations": [],
+        "next_cursor": None,
     }
     for method, path in (
         ("get", f"/v1/console/conversations/{conversation_id}"),

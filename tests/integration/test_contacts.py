@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from atende import contacts, db, llm
 from atende.audit import Actor, RequestContext
-from atende.contacts import Found
+from atende.contacts import ContactKind, Found
 from tests.support.channel import Channel
 from tests.support.lgpd import OTHER, OTHER_PHONE, customer_id, decide, rows, say
 
@@ -80,18 +80,21 @@ def test_values_are_merged_once_per_customer_with_their_source(
 def test_list_and_search(channel: Channel) -> None:
     ana, bruno = _two_customers(channel)
     with db.tenant_transaction(channel.tenant_id) as conn:
-        everyone = contacts.list_contacts(conn, show_cpf=True)
-        by_name = contacts.list_contacts(conn, search="joao conceicao", show_cpf=True)
-        by_cpf_digits = contacts.list_contacts(
-            conn, search="52998224725", show_cpf=True
-        )
-        by_email = contacts.list_contacts(conn, search="ANA.SOUZA", show_cpf=False)
-        nobody = contacts.list_contacts(conn, search="ninguém", show_cpf=True)
+
+        def find(search: str | None, **kwargs: Any) -> list[contacts.CustomerContacts]:
+            kwargs.setdefault("show_cpf", True)
+            return contacts.list_contacts(conn, search=search, **kwargs).contacts
+
+        everyone = find(None)
+        by_name = find("joao conceicao")
+        by_cpf_digits = find("52998224725")
+        by_email = find("ANA.SOUZA", show_cpf=False)
+        nobody = find("ninguém")
         # Masked CPFs can't be rebuilt by searching parts of them; the whole
         # number still finds its customer.
-        partial = contacts.list_contacts(conn, search="529982", show_cpf=False)
-        whole = contacts.list_contacts(conn, search="529.982.247-25", show_cpf=False)
-        page = contacts.list_contacts(conn, limit=1, offset=1, show_cpf=True)
+        partial = find("529982", show_cpf=False)
+        whole = find("529.982.247-25", show_cpf=False)
+        page = find(None, limit=1, offset=1)
     assert {c.customer_id for c in everyone} == {ana, bruno}
     assert [c.customer_id for c in by_name] == [bruno]
     assert [c.customer_id for c in by_cpf_digits] == [ana]
@@ -106,12 +109,13 @@ def test_list_and_search(channel: Channel) -> None:
     assert values["email"].source_message_id is not None
 
 
-def test_search_needs_two_characters(channel: Channel) -> None:
+@pytest.mark.parametrize("term", [" ab ", "%%%", "a_%", "...."])
+def test_search_needs_three_letters_or_digits(channel: Channel, term: str) -> None:
     with (
         db.tenant_transaction(channel.tenant_id) as conn,
         pytest.raises(contacts.SearchTooShort) as caught,
     ):
-        contacts.list_contacts(conn, search=" a ", show_cpf=True)
+        contacts.list_contacts(conn, search=term, show_cpf=True)
     assert caught.value.code == "BUSCA_CURTA_DEMAIS"
 
 
@@ -241,3 +245,48 @@ def test_the_llm_step_runs_only_for_likely_names_and_addresses(
             == 0  # no LLM reachable: nothing, and no error for the customer
         )
     assert calls == ["me chamo Ana", "moro na Rua A, 1"]
+
+
+# What a spreadsheet program could read as a formula, an error or a command
+# if a cell were not literal text.
+HOSTILE = ('=HYPERLINK("http://x.example")', "+55 11", "-1+1", "@SUM(1)", "\tx", "\rx")
+
+
+def test_every_text_cell_of_the_export_is_literal_text(channel: Channel) -> None:
+    say(channel, "oi")
+    customer = customer_id(channel)
+    decide(channel, customer, granted=True)
+    values: dict[ContactKind, str] = {
+        "name": "=1+1",
+        "cpf": "=2+2",
+        "email": "=3+3@example.com",
+        "phone": "#N/A",
+        "address": "@SUM(1)",
+        "cep": "#REF!",
+    }
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        contacts.merge(
+            conn,
+            customer_id=customer,
+            message_id=None,
+            found=[Found(kind, value, "llm") for kind, value in values.items()]
+            + [Found("address", value, "llm") for value in HOSTILE],
+        )
+    out = io.BytesIO()
+    assert (
+        contacts.export_xlsx(
+            channel.tenant_id, out, role="admin", context=RequestContext(SUPERVISOR)
+        )
+        == 1
+    )
+    sheet = load_workbook(io.BytesIO(out.getvalue()))["Contatos"]
+    cells = {sheet.cell(1, col).value: sheet.cell(2, col) for col in range(1, 8)}
+    assert {header: cell.data_type for header, cell in cells.items()} == dict.fromkeys(
+        ("Cliente", "Nome", "CPF", "E-mail", "Telefone", "Endereço", "CEP"), "s"
+    )
+    assert cells["CPF"].value == "=2+2"
+    assert cells["E-mail"].value == "=3+3@example.com"
+    assert cells["Telefone"].value == "#N/A"
+    assert cells["CEP"].value == "#REF!"
+    assert cells["Nome"].value == "=1+1"
+    assert set(cells["Endereço"].value.split("; ")) == {"@SUM(1)", *HOSTILE}

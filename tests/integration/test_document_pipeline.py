@@ -284,7 +284,7 @@ def test_another_tenant_gets_404(pipeline: Pipeline) -> None:
         assert response.status_code == 404
         assert json.loads(response.body)["error"]["code"] == "DOCUMENTO_NAO_ENCONTRADO"
     listing = json.loads(pipeline.get("/v1/documents", key=pipeline.other_key).body)
-    assert listing == {"documents": []}
+    assert listing == {"documents": [], "next_cursor": None}
 
 
 def test_missing_or_unknown_key_is_401_alike(pipeline: Pipeline) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from typing import Any
+from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
@@ -14,8 +15,9 @@ from app import app
 from chalice.test import Client
 from openpyxl import load_workbook
 
-from atende import aws, db
+from atende import aws, contacts, db
 from atende.config import get_settings
+from atende.contacts import Found
 from tests.support.channel import Channel
 from tests.support.identity import IdentityPool, SignedIn
 from tests.support.lgpd import customer_with_history, rows
@@ -255,3 +257,129 @@ def test_retention_policy(channel: Channel, identity_pool: IdentityPool) -> None
     assert rows(
         channel, "SELECT messages_days, exports_hours FROM retention_policies"
     ) == [{"messages_days": 90, "exports_hours": 12}]
+
+
+def _customers_with_contacts(ch: Channel, names: list[str]) -> list[str]:
+    """One customer per name, each with a name and an e-mail; returns their ids."""
+    ids = []
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        for i, name in enumerate(names):
+            row = conn.execute(
+                "INSERT INTO customers (tenant_id, wa_user_id)"
+                " VALUES (current_tenant_id(), %s) RETURNING id",
+                (f"BR.{uuid4().int % 10**16}",),
+            ).fetchone()
+            assert row is not None
+            contacts.merge(
+                conn,
+                customer_id=row["id"],
+                message_id=None,
+                found=[
+                    Found("name", name, "llm"),
+                    Found("email", f"cliente{i}@example.com", "validator"),
+                ],
+            )
+            ids.append(str(row["id"]))
+    return ids
+
+
+@pytest.mark.parametrize(
+    "wildcards", ["%25%25", "__", "%25%25%25%25%25", "%5C%5C%5C", "%20ab%20", "%25a%25"]
+)
+def test_attendants_cannot_list_everyone_with_wildcards(
+    channel: Channel, identity_pool: IdentityPool, wildcards: str
+) -> None:
+    _customers_with_contacts(channel, ["Ana Souza", "Bruno Lima", "Carla Dias"])
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    status, body, _ = _call("get", f"/v1/admin/contacts?q={wildcards}", attendant)
+    assert status == 400, body
+    assert body["error"]["code"] == "BUSCA_CURTA_DEMAIS"
+    assert "3 letras ou números" in body["error"]["message"]
+
+
+def test_contact_search_wildcards_are_literal_text(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    ana, _, sale = _customers_with_contacts(
+        channel, ["Ana Souza", "Bruno Lima", "Loja 100%_Off"]
+    )
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    found = {}
+    for term in ("so_za", "souza", "ana%souza", "100%_off", "100%%"):
+        status, body, _ = _call("get", f"/v1/admin/contacts?q={quote(term)}", attendant)
+        assert status == 200, body
+        found[term] = [c["customer_id"] for c in body["contacts"]]
+    assert found == {
+        "so_za": [],
+        "souza": [ana],
+        "ana%souza": [],
+        "100%_off": [sale],
+        "100%%": [],
+    }
+
+
+def test_contact_pages_are_capped_and_attendants_see_one_page_per_search(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    everyone = set(
+        _customers_with_contacts(channel, [f"Cliente Silva {i}" for i in range(7)])
+    )
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    for who in (admin, attendant):
+        status, body, _ = _call("get", "/v1/admin/contacts?q=silva&limit=51", who)
+        assert status == 400 and body["error"]["code"] == "LIMITE_INVALIDO"
+        assert body["error"]["message"] == (
+            "O parâmetro 'limit' deve estar entre 1 e 50."
+        )
+    status, body, _ = _call("get", "/v1/admin/contacts?limit=0", admin)
+    assert status == 400 and body["error"]["code"] == "LIMITE_INVALIDO"
+
+    # Supervisors and admins browse the base page by page: no overlap, no loss.
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        status, body, _ = _call(
+            "get", f"/v1/admin/contacts?limit=3&offset={offset}", admin
+        )
+        assert status == 200 and len(body["contacts"]) <= 3
+        seen += [c["customer_id"] for c in body["contacts"]]
+        offset = body["next_offset"]
+    assert sorted(seen) == sorted(everyone)
+
+    # An attendant looks a customer up: the first 50 matches of a search, no
+    # paging further through the base.
+    status, body, _ = _call("get", "/v1/admin/contacts?q=silva&limit=5", attendant)
+    assert status == 200 and len(body["contacts"]) == 5
+    status, body, _ = _call(
+        "get", "/v1/admin/contacts?q=silva&limit=5&offset=50", attendant
+    )
+    assert status == 400 and body["error"]["code"] == "BUSCA_AMPLA_DEMAIS"
+
+
+def test_contact_searches_are_audited_without_the_term(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    _customers_with_contacts(channel, ["Ana Souza", "Bruno Lima"])
+    attendant = identity_pool.attendant(channel.tenant_id, "attendant")
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    assert _call("get", "/v1/admin/contacts?q=Souza", attendant)[0] == 200
+    assert _call("get", "/v1/admin/contacts?q=52998224725", attendant)[0] == 200
+    assert _call("get", "/v1/admin/contacts", admin)[0] == 200
+    assert _call("get", "/v1/admin/contacts?q=%25%25", attendant)[0] == 400
+    listed = rows(
+        channel,
+        "SELECT actor_id, details FROM audit_events"
+        " WHERE action = 'CONTACTS_LISTED' ORDER BY occurred_at, id",
+    )
+    assert [
+        (e["actor_id"], e["details"]["search_kind"], e["details"]["search_length"])
+        for e in listed
+    ] == [
+        (str(attendant.attendant_id), "text", 5),
+        (str(attendant.attendant_id), "digits", 11),
+        (str(admin.attendant_id), None, None),
+    ]
+    assert [e["details"]["rows"] for e in listed] == [1, 0, 2]
+    assert "souza" not in json.dumps(listed).lower()
+    assert "52998224725" not in json.dumps(listed)

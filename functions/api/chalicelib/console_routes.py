@@ -112,25 +112,56 @@ def console_me() -> Response:
 @blueprint.route("/v1/console/queue", methods=["GET"])
 @api_errors
 def console_queue() -> Response:
-    return json_response(console.queue(route.attendant()))
+    return json_response(
+        console.queue(
+            route.attendant(),
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
+        )
+    )
 
 
 @blueprint.route("/v1/console/conversations", methods=["GET"])
 @api_errors
 def console_conversations() -> Response:
-    scope = route.query().get("scope", "mine")
-    return json_response(
-        {"conversations": console.list_conversations(route.attendant(), scope=scope)}
+    page = console.list_conversations(
+        route.attendant(),
+        scope=route.query().get("scope", "mine"),
+        limit=route.optional_int("limit"),
+        cursor=route.query().get("cursor"),
     )
+    return json_response({"conversations": page.items, "next_cursor": page.next_cursor})
 
 
 @blueprint.route("/v1/console/conversations/{conversation_id}", methods=["GET"])
 @api_errors
 def console_conversation(conversation_id: str) -> Response:
+    """The conversation with its latest messages (``limit``, 50 by default)."""
     me = route.attendant()
     return json_response(
         console.conversation_detail(
-            me, uuid_param(conversation_id, "conversa"), route.context(me.actor)
+            me,
+            uuid_param(conversation_id, "conversa"),
+            route.context(me.actor),
+            limit=route.optional_int("limit"),
+        )
+    )
+
+
+@blueprint.route(
+    "/v1/console/conversations/{conversation_id}/messages", methods=["GET"]
+)
+@api_errors
+def console_messages(conversation_id: str) -> Response:
+    """Older messages: the page before ``before`` (the detail's ``older_cursor``)."""
+    me = route.attendant()
+    return json_response(
+        console.conversation_messages(
+            me,
+            uuid_param(conversation_id, "conversa"),
+            route.context(me.actor),
+            before=route.query().get("before"),
+            limit=route.optional_int("limit"),
         )
     )
 
@@ -217,7 +248,12 @@ def console_close(conversation_id: str) -> Response:
 @blueprint.route("/v1/console/attendants", methods=["GET"])
 @api_errors
 def console_attendants() -> Response:
-    return json_response({"attendants": identity.list_attendants(route.attendant())})
+    page = identity.list_attendants(
+        route.attendant(),
+        limit=route.optional_int("limit"),
+        cursor=route.query().get("cursor"),
+    )
+    return json_response({"attendants": page.items, "next_cursor": page.next_cursor})
 
 
 @blueprint.route("/v1/console/attendants", methods=["POST"])

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from atende import errors
+from atende.documents import jobs
 from atende.documents.contract_llm import ContractFields
 from atende.documents.jobs import (
     DocumentJob,
@@ -61,6 +62,9 @@ class ErrorBody(BaseModel):
 
 class DocumentList(BaseModel):
     documents: list[DocumentJob]
+    next_cursor: str | None = Field(
+        description="Passe em `cursor` para a próxima página; `null` na última."
+    )
 
 
 class PageText(BaseModel):
@@ -187,20 +191,28 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(
                 "status",
                 "query",
-                {
-                    "type": "string",
-                    "enum": ["RECEIVED", "PROCESSING", "COMPLETED", "FAILED"],
-                },
+                {"type": "string", "enum": list(jobs.STATUSES)},
                 "Só os documentos nesta situação.",
             ),
             Param(
                 "limit",
                 "query",
-                {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-                "Quantos documentos por página.",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": jobs.LIST_MAXIMUM,
+                    "default": jobs.LIST_DEFAULT,
+                },
+                "Quantos documentos por página (fora do intervalo: 400).",
+            ),
+            Param(
+                "cursor",
+                "query",
+                {"type": "string"},
+                "O `next_cursor` da página anterior.",
             ),
         ),
-        errors=(errors.InvalidInput,),
+        errors=(errors.InvalidInput, errors.PageLimitInvalid, errors.CursorInvalid),
     ),
     Operation(
         "GET",

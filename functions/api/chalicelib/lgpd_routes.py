@@ -15,7 +15,6 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from atende import consent, contacts
-from atende.audit import record_event
 from atende.db import tenant_transaction
 from atende.errors import InvalidInput
 from atende.identity import AttendantPrincipal, Role
@@ -108,9 +107,20 @@ def list_consents(customer_id: str) -> Response:
     customer = uuid_param(customer_id, "cliente")
     _customer_exists(principal, customer)
     with tenant_transaction(principal.tenant_id) as conn:
-        decisions = consent.history(conn, customer)
+        decisions = consent.history(
+            conn,
+            customer,
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
+        )
         in_force = consent.has_consent(conn, customer)
-    return json_response({"granted": in_force, "decisions": decisions})
+    return json_response(
+        {
+            "granted": in_force,
+            "decisions": decisions.items,
+            "next_cursor": decisions.next_cursor,
+        }
+    )
 
 
 @blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["POST"])
@@ -232,34 +242,17 @@ def set_retention() -> Response:
 @blueprint.route("/v1/admin/contacts", methods=["GET"])
 @api_errors
 def list_contacts() -> Response:
-    """Search contacts (attendants must search: browsing the whole base is for
-    supervisors and admins); every listing is audited, counts only."""
+    """Look contacts up (attendants: a search, its first 50 results) or browse
+    them (supervisors and admins); pages of at most 50, audited without the term."""
     principal = route.attendant()
-    search = route.query().get("q")
-    if search is None and not principal.oversees:
-        raise InvalidInput("Informe o que procurar (parâmetro 'q').")
-    show_cpf = contacts.cpf_visible_to(principal.role)
-    with tenant_transaction(principal.tenant_id) as conn:
-        found = contacts.list_contacts(
-            conn,
-            search=search,
-            limit=route.int_param("limit", 50),
-            offset=route.int_param("offset", 0),
-            show_cpf=show_cpf,
-        )
-        record_event(
-            conn,
-            action="CONTACTS_LISTED",
-            subject_type="contacts",
-            subject_id=None,
-            context=route.context(principal.actor),
-            details={
-                "rows": len(found),
-                "filtered": search is not None,
-                "cpf_visible": show_cpf,
-            },
-        )
-    return json_response({"contacts": found})
+    page = contacts.search_contacts(
+        principal,
+        search=route.query().get("q"),
+        limit=route.optional_int("limit"),
+        offset=route.int_param("offset", 0),
+        context=route.context(principal.actor),
+    )
+    return json_response(page)
 
 
 @blueprint.route("/v1/admin/contacts.xlsx", methods=["GET"])

@@ -192,9 +192,14 @@ class Plumbing:
         return dict(self.request().query_params or {})
 
     def int_param(self, name: str, default: int) -> int:
+        value = self.optional_int(name)
+        return default if value is None else value
+
+    def optional_int(self, name: str) -> int | None:
+        """An integer query parameter, None when absent (the use case's default)."""
         value = self.query().get(name)
         if value is None:
-            return default
+            return None
         try:
             return int(value)
         except ValueError as exc:

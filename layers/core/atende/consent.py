@@ -15,9 +15,11 @@ from uuid import UUID
 
 from atende.audit import RequestContext, record_event
 from atende.db import Connection
+from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
 from atende.errors import InvalidInput
 
 __all__ = [
+    "HISTORY_LIMIT",
     "PROMPT_BUTTONS",
     "PURPOSE",
     "ConsentStatus",
@@ -35,6 +37,8 @@ __all__ = [
 #: them (contact data kept, messages read by the private LLM).
 PURPOSE = "atendimento_whatsapp"
 MAX_TEXT_CHARS = 1000
+HISTORY_PAGE = 100
+HISTORY_LIMIT = 200
 
 
 class ConsentTextInvalid(InvalidInput):
@@ -212,20 +216,39 @@ PROMPT_BUTTONS = (
 )
 
 
-def history(conn: Connection, customer_id: UUID) -> list[dict[str, Any]]:
-    """Every decision of the customer, oldest first."""
-    return [
-        {
-            "purpose": row["purpose"],
-            "granted": row["granted"],
-            "withdrawal": row["withdrawal"],
-            "text_version": row["text_version"],
-            "source": row["source"],
-            "recorded_at": row["recorded_at"].isoformat(),
-        }
-        for row in conn.execute(
-            "SELECT purpose, granted, withdrawal, text_version, source, recorded_at"
-            " FROM consents WHERE customer_id = %s ORDER BY recorded_at, id",
-            (customer_id,),
-        )
-    ]
+def history(
+    conn: Connection,
+    customer_id: UUID,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """The customer's decisions, oldest first, a page at a time."""
+    limit = page_limit(limit, default=HISTORY_PAGE, maximum=HISTORY_LIMIT)
+    params: list[Any] = [customer_id]
+    after = ""
+    if cursor is not None:
+        params += decode_cursor(cursor, datetime, UUID)
+        after = " AND (recorded_at, id) > (%s, %s)"
+    rows = conn.execute(
+        # A fixed condition is appended; values are bound parameters.
+        "SELECT id, purpose, granted, withdrawal, text_version, source, recorded_at"  # noqa: S608
+        " FROM consents WHERE customer_id = %s" + after + " ORDER BY recorded_at, id"
+        " LIMIT %s",
+        (*params, limit + 1),
+    ).fetchall()
+    page, next_cursor = keyset_page(rows, limit, lambda r: (r["recorded_at"], r["id"]))
+    return Page(
+        [
+            {
+                "purpose": row["purpose"],
+                "granted": row["granted"],
+                "withdrawal": row["withdrawal"],
+                "text_version": row["text_version"],
+                "source": row["source"],
+                "recorded_at": row["recorded_at"].isoformat(),
+            }
+            for row in page
+        ],
+        next_cursor,
+    )

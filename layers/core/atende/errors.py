@@ -33,6 +33,19 @@ class InvalidInput(AtendeError):
     message = "Os dados enviados são inválidos."
 
 
+class PageLimitInvalid(InvalidInput):
+    """A list's ``limit`` outside 1..its maximum: refused, never clamped, so
+    a client never mistakes a short page for the end of the list."""
+
+    code = "LIMITE_INVALIDO"
+    message = "O parâmetro 'limit' está fora do permitido."
+
+
+class CursorInvalid(InvalidInput):
+    code = "CURSOR_INVALIDO"
+    message = "O cursor de paginação é inválido. Recomece da primeira página."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."

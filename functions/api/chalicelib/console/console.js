@@ -13,6 +13,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   const REFRESH_KEY = "atende.console.refresh";
   const RENEW_BEFORE_MS = 5 * 60 * 1000; // renew the ID token 5 min before it expires
   const QUEUE_POLL_MS = 20000;
+  const MAX_LIST_PAGES = 10; // lists come in pages of 200: up to 2,000 shown
 
   const REASONS = {
     pedido_do_cliente: "Pediu atendente", reclamacao: "Reclamação", cancelamento: "Cancelamento",
@@ -44,6 +45,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     knownQueue: null, // ids already seen, to announce only new arrivals
     news: new Set(), // conversations with activity the user has not opened
     open: null, // the open conversation's detail
+    olderCursor: null, // where the open conversation's older messages start
     forceTemplate: false, // the last free-text reply hit the closed 24-hour window
     pendingChallenge: null, // {email, session} during first access
     socket: null, socketRetries: 0, timers: [], seq: {},
@@ -155,6 +157,20 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const result = await loader();
     // Stale (a newer call started) or signed out meanwhile: drop it.
     return mine === state.seq[name] && token === state.token ? result : undefined;
+  }
+
+  /** Every page of a list (the API returns pages of at most 200). */
+  async function allPages(path, key) {
+    const items = [];
+    let cursor = null;
+    for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
+      const separator = path.includes("?") ? "&" : "?";
+      const data = await api("GET", cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path);
+      items.push(...data[key]);
+      cursor = data.next_cursor;
+      if (!cursor) break;
+    }
+    return items;
   }
 
   /** Where focus goes when the control that had it disappeared. */
@@ -300,7 +316,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
     Object.assign(state, {
       token: null, me: null, queue: [], knownQueue: null, mine: [], all: [],
-      open: null, forceTemplate: false, attendants: [], timers: [], socketRetries: 0,
+      open: null, olderCursor: null, forceTemplate: false, attendants: [], timers: [], socketRetries: 0,
     });
     state.news.clear();
     for (const d of document.querySelectorAll("dialog")) d.remove();
@@ -431,9 +447,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   async function refreshList(kind) {
     if (kind === "all" && !oversees()) return;
     try {
-      const data = await latest(kind, () => api("GET", `/v1/console/conversations?scope=${kind}`));
-      if (!data) return;
-      state[kind] = data.conversations;
+      const conversations = await latest(kind, () => allPages(`/v1/console/conversations?scope=${kind}`, "conversations"));
+      if (!conversations) return;
+      state[kind] = conversations;
       renderConversationList(kind);
     } catch (error) {
       report(error);
@@ -484,6 +500,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       const switching = !state.open || state.open.conversation_id !== id;
       if (switching) {
         state.forceTemplate = false;
+        state.olderCursor = detail.older_cursor;
         $("conv-messages").replaceChildren();
         $("reply-text").value = "";
       }
@@ -554,7 +571,54 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     windowLine.hidden = c.state !== "with_human" && c.state !== "waiting_human";
 
     renderActions(c);
+    const log = $("conv-messages");
+    const known = c.messages.some((m) => log.querySelector(`li[data-id="${CSS.escape(m.id)}"]`));
+    if (log.children.length && !known && c.older_cursor) {
+      // More arrived than one page since the last render: start over from
+      // the latest page rather than leave a gap in the history.
+      log.replaceChildren();
+      state.olderCursor = c.older_cursor;
+    }
     renderMessages(c.messages);
+    $("conv-older").hidden = !state.olderCursor;
+  }
+
+  /** "Carregar mensagens anteriores": the page before the oldest one shown. */
+  async function loadOlder() {
+    const id = state.open && state.open.conversation_id;
+    const cursor = state.olderCursor;
+    if (!id || !cursor) return;
+    const button = $("conv-older");
+    button.disabled = true;
+    clearErrors();
+    try {
+      const path = `/v1/console/conversations/${encodeURIComponent(id)}/messages?before=${encodeURIComponent(cursor)}`;
+      const page = await api("GET", path);
+      if (!isOpen(id) || state.olderCursor !== cursor) return; // switched, or loaded meanwhile
+      prependMessages(page.messages);
+      state.olderCursor = page.older_cursor;
+      const count = page.messages.length;
+      announce(count === 1 ? "1 mensagem anterior carregada." : `${count} mensagens anteriores carregadas.`);
+      if (!state.olderCursor) {
+        button.hidden = true;
+        $("conv-messages").focus(); // the button that had focus is gone
+      }
+    } catch (error) {
+      report(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Older messages go on top; what the user was reading stays in view. */
+  function prependMessages(messages) {
+    const log = $("conv-messages");
+    const height = log.scrollHeight;
+    const first = log.firstElementChild;
+    for (const m of messages) {
+      if (!log.querySelector(`li[data-id="${CSS.escape(m.id)}"]`)) log.insertBefore(buildMessage(m), first);
+    }
+    log.scrollTop += log.scrollHeight - height;
   }
 
   function renderActions(c) {
@@ -752,9 +816,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     openDialog("tpl-transfer", onTransfer);
     const select = $("transfer-attendant");
     try {
-      const data = await api("GET", "/v1/console/attendants");
-      state.attendants = data.attendants;
-      const options = data.attendants
+      state.attendants = await allPages("/v1/console/attendants", "attendants");
+      const options = state.attendants
         .filter((a) => a.active && a.id !== state.me.attendant_id)
         .map((a) => el("option", {
           text: `${a.display_name}${a.team ? ` (equipe ${a.team})` : ""}`,
@@ -801,9 +864,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 
   async function refreshAttendants() {
     try {
-      const data = await latest("attendants", () => api("GET", "/v1/console/attendants"));
-      if (!data) return;
-      state.attendants = data.attendants;
+      const attendants = await latest("attendants", () => allPages("/v1/console/attendants", "attendants"));
+      if (!attendants) return;
+      state.attendants = attendants;
       renderAttendants();
     } catch (error) {
       report(error);
@@ -960,6 +1023,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply-form").requestSubmit();
     });
     $("template-form").addEventListener("submit", onTemplate);
+    $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);
   }
 

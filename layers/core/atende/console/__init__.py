@@ -10,10 +10,16 @@
 
 from atende.console.actions import claim, close, reply, return_to_bot, transfer
 from atende.console.attendants import update_attendant
-from atende.console.reading import conversation_detail, list_conversations, queue
+from atende.console.reading import (
+    conversation_detail,
+    conversation_messages,
+    list_conversations,
+    queue,
+)
 from atende.console.views import (
     ConversationDetail,
     ConversationItem,
+    MessagesPage,
     MessageView,
     Queue,
     QueueItem,
@@ -24,12 +30,14 @@ __all__ = [
     "ConversationDetail",
     "ConversationItem",
     "MessageView",
+    "MessagesPage",
     "Queue",
     "QueueItem",
     "StateChange",
     "claim",
     "close",
     "conversation_detail",
+    "conversation_messages",
     "list_conversations",
     "queue",
     "reply",

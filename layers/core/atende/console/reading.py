@@ -1,7 +1,9 @@
 """What attendants read: the queue, their conversations, one conversation.
 
 Reading a conversation is an access to personal data: it is audited with the
-attendant, the request id and the IP.
+attendant, the request id and the IP. Every list comes in pages with a cap and
+a keyset cursor; a conversation opens on its latest messages and pages back
+(``before``), so one chatty customer never makes it unopenable.
 """
 
 # Queries below compose only fixed column lists and conditions; values are
@@ -11,6 +13,7 @@ attendant, the request id and the IP.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from atende.audit import RequestContext
@@ -20,46 +23,81 @@ from atende.console.views import (
     ConversationItem,
     CustomerView,
     HandoffView,
+    MessagesPage,
     MessageView,
     Queue,
     QueueItem,
 )
 from atende.conversations import messages_ptbr as texts
 from atende.conversations.store import State
-from atende.db import tenant_transaction
+from atende.db import Connection, tenant_transaction
+from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
 from atende.errors import Forbidden, InvalidInput
 from atende.identity import AttendantPrincipal, Role
 from atende.whatsapp.graph import CUSTOMER_WINDOW
 
-__all__ = ["QUEUE_LIMIT", "conversation_detail", "list_conversations", "queue"]
+__all__ = [
+    "LIST_LIMIT",
+    "MESSAGES_LIMIT",
+    "MESSAGES_PAGE",
+    "QUEUE_LIMIT",
+    "conversation_detail",
+    "conversation_messages",
+    "list_conversations",
+    "queue",
+]
 
 QUEUE_LIMIT = 200
+LIST_LIMIT = 200
+MESSAGES_PAGE = 50  # what a conversation opens on
+MESSAGES_LIMIT = 200
 
 
-def queue(principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT) -> Queue:
+def queue(
+    principal: AttendantPrincipal,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Queue:
     """Conversations waiting for people: highest priority, then longest wait.
 
-    Attendants see the general queue and their team's. At most
-    ``limit`` items come back (the head of the queue); ``total`` counts all.
+    Attendants see the general queue and their team's. A page of at most
+    ``limit`` items (the head of the queue first); ``total`` counts all.
     """
+    limit = page_limit(limit, default=QUEUE_LIMIT, maximum=QUEUE_LIMIT)
+    params: dict[str, Any] = {"team": principal.team, "limit": limit + 1}
     # Attendants: the general queue and their team's (none for no team), the
     # same rule may_read applies to opening and claiming.
-    team_filter = (
-        "" if principal.oversees else " AND (h.team IS NULL OR h.team = %(team)s)"
+    waiting = (
+        " FROM handoffs h"
+        " JOIN conversations v ON v.tenant_id = h.tenant_id"
+        "  AND v.id = h.conversation_id AND v.state = 'waiting_human'"
+        " JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id"
+        " WHERE h.accepted_at IS NULL AND h.resolved_at IS NULL"
+        + ("" if principal.oversees else " AND (h.team IS NULL OR h.team = %(team)s)")
     )
+    after = ""
+    if cursor is not None:
+        params["p"], params["at"], params["h"] = decode_cursor(
+            cursor, int, datetime, UUID
+        )
+        after = (
+            " AND (h.priority < %(p)s OR (h.priority = %(p)s"
+            " AND (h.requested_at, h.id) > (%(at)s, %(h)s)))"
+        )
     with tenant_transaction(principal.tenant_id) as conn:
         rows = conn.execute(
-            "SELECT v.id, h.reason, h.summary, h.priority, h.team, h.requested_at,"
-            " c.display_name, c.phone, c.username, count(*) OVER () AS total"
-            " FROM handoffs h"
-            " JOIN conversations v ON v.tenant_id = h.tenant_id"
-            "  AND v.id = h.conversation_id AND v.state = 'waiting_human'"
-            " JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id"
-            " WHERE h.accepted_at IS NULL AND h.resolved_at IS NULL"
-            + team_filter
-            + " ORDER BY h.priority DESC, h.requested_at LIMIT %(limit)s",
-            {"team": principal.team, "limit": max(1, min(limit, QUEUE_LIMIT))},
+            "SELECT v.id, h.id AS handoff_id, h.reason, h.summary, h.priority,"
+            " h.team, h.requested_at, c.display_name, c.phone, c.username"
+            + waiting
+            + after
+            + " ORDER BY h.priority DESC, h.requested_at, h.id LIMIT %(limit)s",
+            params,
         ).fetchall()
+        counted = conn.execute("SELECT count(*) AS n" + waiting, params).fetchone()
+    page, next_cursor = keyset_page(
+        rows, limit, lambda r: (r["priority"], r["requested_at"], r["handoff_id"])
+    )
     now = datetime.now(UTC)
     items = [
         QueueItem(
@@ -73,24 +111,36 @@ def queue(principal: AttendantPrincipal, *, limit: int = QUEUE_LIMIT) -> Queue:
             requested_at=r["requested_at"],
             waiting_s=int((now - r["requested_at"]).total_seconds()),
         )
-        for r in rows
+        for r in page
     ]
-    return Queue(queue=items, total=rows[0]["total"] if rows else 0)
+    return Queue(
+        queue=items, total=counted["n"] if counted else 0, next_cursor=next_cursor
+    )
 
 
 def list_conversations(
-    principal: AttendantPrincipal, *, scope: str = "mine"
-) -> list[ConversationItem]:
-    """Conversations with people: one's own, or (supervisors) all open ones."""
+    principal: AttendantPrincipal,
+    *,
+    scope: str = "mine",
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ConversationItem]:
+    """Conversations with people, latest activity first: one's own, or
+    (supervisors) all open ones."""
     if scope not in {"mine", "all"}:
         raise InvalidInput("Use scope=mine ou scope=all.")
     if scope == "all":
         principal.require(Role.ADMIN, Role.SUPERVISOR)
+    limit = page_limit(limit, default=LIST_LIMIT, maximum=LIST_LIMIT)
+    params: dict[str, Any] = {"me": principal.attendant_id, "limit": limit + 1}
     condition = (
         "v.state IN ('waiting_human', 'with_human')"
         if scope == "all"
         else "v.state = 'with_human' AND v.assigned_attendant_id = %(me)s"
     )
+    if cursor is not None:
+        params["at"], params["id"] = decode_cursor(cursor, datetime, UUID)
+        condition += " AND (v.last_activity_at, v.id) < (%(at)s, %(id)s)"
     with tenant_transaction(principal.tenant_id) as conn:
         rows = conn.execute(
             "SELECT v.id, v.state, v.team, v.last_activity_at, v.last_inbound_at,"
@@ -100,41 +150,105 @@ def list_conversations(
             " JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id"
             " LEFT JOIN attendants a ON a.tenant_id = v.tenant_id"
             "  AND a.id = v.assigned_attendant_id"
-            f" WHERE {condition} ORDER BY v.last_activity_at DESC LIMIT 500",
-            {"me": principal.attendant_id},
+            f" WHERE {condition}"
+            " ORDER BY v.last_activity_at DESC, v.id DESC LIMIT %(limit)s",
+            params,
         ).fetchall()
-    return [
-        ConversationItem(
-            conversation_id=r["id"],
-            state=State(r["state"]),
-            team=r["team"],
-            customer=r["display_name"] or r["username"] or "Cliente",
-            assigned_attendant_id=r["assigned_attendant_id"],
-            attendant=r["attendant"],
-            last_activity_at=r["last_activity_at"],
+    page, next_cursor = keyset_page(
+        rows, limit, lambda r: (r["last_activity_at"], r["id"])
+    )
+    return Page(
+        [
+            ConversationItem(
+                conversation_id=r["id"],
+                state=State(r["state"]),
+                team=r["team"],
+                customer=r["display_name"] or r["username"] or "Cliente",
+                assigned_attendant_id=r["assigned_attendant_id"],
+                attendant=r["attendant"],
+                last_activity_at=r["last_activity_at"],
+            )
+            for r in page
+        ],
+        next_cursor,
+    )
+
+
+def _messages(
+    conn: Connection, conversation_id: UUID, *, limit: int, before: str | None
+) -> MessagesPage:
+    """The ``limit`` messages before the cursor (the latest without one),
+    oldest first, and the cursor of the page before them."""
+    params: list[Any] = [texts.ONE_TIME_LINKS_HIDDEN, conversation_id]
+    older = ""
+    if before is not None:
+        params += decode_cursor(before, datetime, UUID)
+        older = " AND (m.created_at, m.id) < (%s, %s)"
+    rows = conn.execute(
+        "SELECT m.id, m.direction, m.type, m.status, m.error_code,"
+        " CASE WHEN (m.payload->>'secret')::boolean THEN %s ELSE m.body END"
+        " AS body,"
+        " m.error_title, m.created_at, a.display_name AS attendant"
+        " FROM messages m LEFT JOIN attendants a ON a.tenant_id = m.tenant_id"
+        "  AND a.id = m.sent_by_attendant_id"
+        " WHERE m.conversation_id = %s" + older + " ORDER BY m.created_at DESC,"
+        " m.id DESC LIMIT %s",
+        (*params, limit + 1),
+    ).fetchall()
+    page, older_cursor = keyset_page(rows, limit, lambda r: (r["created_at"], r["id"]))
+    return MessagesPage(
+        messages=[MessageView(**m) for m in reversed(page)], older_cursor=older_cursor
+    )
+
+
+def _readable(
+    conn: Connection, principal: AttendantPrincipal, conversation_id: UUID
+) -> dict[str, Any]:
+    conv = load(conn, conversation_id)
+    if not may_read(principal, conv):
+        raise Forbidden("Esta conversa está com outro atendente.")
+    return conv
+
+
+def conversation_messages(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    context: RequestContext,
+    *,
+    before: str | None = None,
+    limit: int | None = None,
+) -> MessagesPage:
+    """A page of the conversation's messages before ``before`` (audited)."""
+    limit = page_limit(limit, default=MESSAGES_PAGE, maximum=MESSAGES_LIMIT)
+    with tenant_transaction(principal.tenant_id) as conn:
+        conv = _readable(conn, principal, conversation_id)
+        page = _messages(conn, conversation_id, limit=limit, before=before)
+        details = {"customer_id": str(conv["customer_id"])}
+        if before is not None:
+            details["page"] = "older"
+        audit(
+            conn,
+            action="CONVERSATION_VIEWED",
+            conversation_id=conversation_id,
+            context=context,
+            details=details,
         )
-        for r in rows
-    ]
+    return page
 
 
 def conversation_detail(
-    principal: AttendantPrincipal, conversation_id: UUID, context: RequestContext
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    context: RequestContext,
+    *,
+    limit: int | None = None,
 ) -> ConversationDetail:
-    """The conversation, its customer and its messages with delivery statuses."""
+    """The conversation, its customer and its latest messages with delivery
+    statuses; ``older_cursor`` pages back (:func:`conversation_messages`)."""
+    limit = page_limit(limit, default=MESSAGES_PAGE, maximum=MESSAGES_LIMIT)
     with tenant_transaction(principal.tenant_id) as conn:
-        conv = load(conn, conversation_id)
-        if not may_read(principal, conv):
-            raise Forbidden("Esta conversa está com outro atendente.")
-        messages = conn.execute(
-            "SELECT m.id, m.direction, m.type, m.status, m.error_code,"
-            " CASE WHEN (m.payload->>'secret')::boolean THEN %s ELSE m.body END"
-            " AS body,"
-            " m.error_title, m.created_at, a.display_name AS attendant"
-            " FROM messages m LEFT JOIN attendants a ON a.tenant_id = m.tenant_id"
-            "  AND a.id = m.sent_by_attendant_id"
-            " WHERE m.conversation_id = %s ORDER BY m.created_at, m.id",
-            (texts.ONE_TIME_LINKS_HIDDEN, conversation_id),
-        ).fetchall()
+        conv = _readable(conn, principal, conversation_id)
+        latest = _messages(conn, conversation_id, limit=limit, before=None)
         handoff = conn.execute(
             "SELECT reason, summary, requested_at FROM handoffs"
             " WHERE conversation_id = %s ORDER BY requested_at DESC LIMIT 1",
@@ -173,5 +287,6 @@ def conversation_detail(
         )
         if handoff
         else None,
-        messages=[MessageView(**m) for m in messages],
+        messages=latest.messages,
+        older_cursor=latest.older_cursor,
     )

@@ -14,6 +14,7 @@ __all__ = [
     "CustomerView",
     "HandoffView",
     "MessageView",
+    "MessagesPage",
     "Queue",
     "QueueItem",
     "StateChange",
@@ -35,8 +36,9 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class Queue:
-    queue: list[QueueItem]  # the head of the queue
+    queue: list[QueueItem]  # a page, the head of the queue first
     total: int  # everything waiting
+    next_cursor: str | None  # None: the end of the queue
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,12 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class MessagesPage:
+    messages: list[MessageView]  # oldest first
+    older_cursor: str | None  # None: the conversation's first message is here
+
+
+@dataclass(frozen=True)
 class ConversationDetail:
     conversation_id: UUID
     state: State
@@ -91,7 +99,8 @@ class ConversationDetail:
     window_open: bool
     window_ends_at: datetime | None
     handoff: HandoffView | None
-    messages: list[MessageView]
+    messages: list[MessageView]  # the latest page, oldest first
+    older_cursor: str | None  # where the page before it starts
 
 
 @dataclass(frozen=True)

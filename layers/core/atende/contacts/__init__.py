@@ -5,7 +5,8 @@ codes); names and addresses by the private LLM, each value cross-checked
 against the message. Nothing is kept unless the customer's consent is in force.
 
 - :mod:`~atende.contacts.capture` — finding and merging values from messages.
-- :mod:`~atende.contacts.search` — listing and searching, CPFs masked by role.
+- :mod:`~atende.contacts.search` — looking up and browsing (paged, audited),
+  CPFs masked by role.
 - :mod:`~atende.contacts.export` — the whole tenant's spreadsheet, by download.
 - :mod:`~atende.contacts.spreadsheet` — the sheet itself.
 """
@@ -23,12 +24,16 @@ from atende.contacts.export import OfferedExport, export_xlsx, offer_xlsx
 from atende.contacts.search import (
     MAX_PAGE,
     ContactRow,
+    ContactsPage,
     ContactValue,
     CustomerContacts,
+    SearchRequired,
+    SearchTooBroad,
     SearchTooShort,
     cpf_visible_to,
     iter_contact_rows,
     list_contacts,
+    search_contacts,
 )
 from atende.validators import mask_cpf
 
@@ -37,9 +42,12 @@ __all__ = [
     "ContactKind",
     "ContactRow",
     "ContactValue",
+    "ContactsPage",
     "CustomerContacts",
     "Found",
     "OfferedExport",
+    "SearchRequired",
+    "SearchTooBroad",
     "SearchTooShort",
     "capture_from_message",
     "capture_names_and_addresses",
@@ -52,4 +60,5 @@ __all__ = [
     "mask_cpf",
     "merge",
     "offer_xlsx",
+    "search_contacts",
 ]

@@ -1,24 +1,52 @@
 """Reading contacts: one row per customer, searched and paged, CPFs masked
-for whoever may not see them."""
+for whoever may not see them.
+
+A search is a lookup, not a way to list the base: its term is literal text
+(``%``, ``_`` and ``\\`` match themselves), needs 3 letters or digits, and an
+attendant sees at most the first :data:`ATTENDANT_REACH` matches of each
+search. Browsing without a term is for supervisors and admins, a page at a
+time. Every listing is audited with counts and the search's kind and length,
+never the term.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
-from atende.db import Connection
+from atende.audit import RequestContext, record_event
+from atende.db import Connection, tenant_transaction
+from atende.db.paging import page_limit
 from atende.errors import InvalidInput
+from atende.identity import AttendantPrincipal, Role
 from atende.validators import mask_cpf, only_digits
 
-MAX_PAGE = 200
+MAX_PAGE = 50
+#: How far into one search's results an attendant may page.
+ATTENDANT_REACH = 50
+#: Letters or digits a search term needs: fewer would match nearly everyone.
+MIN_SEARCH = 3
 
 
 class SearchTooShort(InvalidInput):
     code = "BUSCA_CURTA_DEMAIS"
-    message = "A busca precisa de pelo menos 2 caracteres."
+    message = f"A busca precisa de pelo menos {MIN_SEARCH} letras ou números."
+
+
+class SearchRequired(InvalidInput):
+    code = "BUSCA_OBRIGATORIA"
+    message = "Informe o que procurar (parâmetro 'q')."
+
+
+class SearchTooBroad(InvalidInput):
+    code = "BUSCA_AMPLA_DEMAIS"
+    message = (
+        f"Atendentes veem até {ATTENDANT_REACH} resultados por busca."
+        " Refine a busca para encontrar o cliente."
+    )
 
 
 @dataclass(frozen=True)
@@ -54,27 +82,38 @@ class ContactRow:
     updated_at: datetime
 
 
+def _significant(term: str) -> int:
+    return sum(ch.isalnum() for ch in term)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: wildcards match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _search_clause(
     search: str | None, *, show_cpf: bool
 ) -> tuple[str, tuple[Any, ...]]:
     if search is None:
         return "", ()
     term = search.strip()
-    if len(term) < 2:
+    if _significant(term) < MIN_SEARCH:
         raise SearchTooShort()
     digits = only_digits(term)
-    # Accents and case folded; digits also match formatted CPFs and phones.
-    # Who sees CPFs masked finds a customer by CPF only with all 11 digits: a
-    # partial match would let them rebuild a masked CPF digit by digit.
+    # Accents and case folded; digits (never wildcards) also match formatted
+    # CPFs and phones. Who sees CPFs masked finds a customer by CPF only with
+    # all 11 digits: a partial match would let them rebuild a masked CPF digit
+    # by digit.
     masked = "" if show_cpf else " AND kind <> 'cpf'"
     return (
         " WHERE customer_id IN (SELECT customer_id FROM contacts"  # noqa: S608
         " WHERE ((fold_accents(value) LIKE '%%' || fold_accents(%s) || '%%'"
+        " ESCAPE '\\'"
         " OR (%s <> '' AND regexp_replace(value, '\\D', '', 'g')"
         f" LIKE '%%' || %s || '%%')){masked})"
         " OR (kind = 'cpf' AND regexp_replace(value, '\\D', '', 'g') = %s))",
         (
-            term,
+            _like_literal(term),
             digits if len(digits) >= 4 else "",
             digits,
             digits if len(digits) == 11 else "",
@@ -113,21 +152,30 @@ def iter_contact_rows(
             yield ContactRow(**row)
 
 
+@dataclass(frozen=True)
+class ContactsPage:
+    contacts: list[CustomerContacts]
+    next_offset: int | None  # None: this was the last page
+
+
 def list_contacts(
     conn: Connection,
     *,
     search: str | None = None,
-    limit: int = 50,
+    limit: int | None = None,
     offset: int = 0,
     show_cpf: bool,
-) -> list[CustomerContacts]:
+) -> ContactsPage:
     """A page of customers with each value, how it was found and its source."""
-    limit = max(1, min(limit, MAX_PAGE))
+    limit = page_limit(limit, default=MAX_PAGE, maximum=MAX_PAGE)
+    if offset < 0:
+        raise InvalidInput("O parâmetro 'offset' não pode ser negativo.")
     query, params = _rows_sql(search, show_cpf=show_cpf)
     customers = conn.execute(
         f"SELECT customer_id, updated_at FROM ({query}) page LIMIT %s OFFSET %s",  # noqa: S608
-        (*params, limit, max(offset, 0)),
+        (*params, limit + 1, offset),
     ).fetchall()
+    more, customers = len(customers) > limit, customers[:limit]
     ids = [c["customer_id"] for c in customers]
     values: dict[UUID, list[ContactValue]] = {i: [] for i in ids}
     for v in conn.execute(
@@ -147,12 +195,68 @@ def list_contacts(
                 last_seen_at=v["last_seen_at"],
             )
         )
-    return [
-        CustomerContacts(c["customer_id"], c["updated_at"], values[c["customer_id"]])
-        for c in customers
-    ]
+    return ContactsPage(
+        contacts=[
+            CustomerContacts(
+                c["customer_id"], c["updated_at"], values[c["customer_id"]]
+            )
+            for c in customers
+        ],
+        next_offset=offset + limit if more else None,
+    )
+
+
+def _search_kind(term: str) -> Literal["email", "digits", "text"]:
+    if "@" in term:
+        return "email"
+    return "text" if any(ch.isalpha() for ch in term) else "digits"
+
+
+def search_contacts(
+    principal: AttendantPrincipal,
+    *,
+    search: str | None,
+    limit: int | None = None,
+    offset: int = 0,
+    context: RequestContext,
+) -> ContactsPage:
+    """Look contacts up (attendants) or browse them (supervisors, admins).
+
+    Raises:
+        SearchRequired: an attendant without a term.
+        SearchTooShort: fewer than 3 letters or digits.
+        SearchTooBroad: an attendant past the first 50 results of a search.
+        PageLimitInvalid: ``limit`` outside 1..50.
+    """
+    if search is None and not principal.oversees:
+        raise SearchRequired()
+    limit = page_limit(limit, default=MAX_PAGE, maximum=MAX_PAGE)
+    if not principal.oversees and offset + limit > ATTENDANT_REACH:
+        raise SearchTooBroad()
+    show_cpf = cpf_visible_to(principal.role)
+    with tenant_transaction(principal.tenant_id) as conn:
+        page = list_contacts(
+            conn, search=search, limit=limit, offset=offset, show_cpf=show_cpf
+        )
+        term = search.strip() if search is not None else None
+        record_event(
+            conn,
+            action="CONTACTS_LISTED",
+            subject_type="contacts",
+            subject_id=None,
+            context=context,
+            details={
+                "rows": len(page.contacts),
+                "offset": offset,
+                "cpf_visible": show_cpf,
+                # What was searched for, never the term: it is personal data.
+                "search_kind": None if term is None else _search_kind(term),
+                "search_length": None if term is None else _significant(term),
+            },
+        )
+    return page
 
 
 def cpf_visible_to(role: str) -> bool:
     """Only admins see whole CPFs; supervisors and attendants see them masked."""
-    return role == "admin"
+    return role == Role.ADMIN

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from openpyxl import Workbook
 
 from atende.observability import SAO_PAULO
-from atende.spreadsheets import literal
+from atende.spreadsheets import literal_row
 from atende.validators import mask_cpf
 
 if TYPE_CHECKING:
@@ -41,16 +41,20 @@ def write_contacts_xlsx(
     count = 0
     for row in rows:
         sheet.append(
-            (
-                str(row.customer_id),
-                literal(sheet, row.name),
-                row.cpf if show_cpf else _masked_cpfs(row.cpf),
-                row.email,
-                row.phone,
-                literal(sheet, row.address),
-                row.cep,
-                # Excel has no time zones: local (São Paulo) time, as the user reads it.
-                row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),
+            literal_row(
+                sheet,
+                (
+                    str(row.customer_id),
+                    row.name,
+                    row.cpf if show_cpf else _masked_cpfs(row.cpf),
+                    row.email,
+                    row.phone,
+                    row.address,
+                    row.cep,
+                    # Excel has no time zones: local (São Paulo) time, as the
+                    # user reads it.
+                    row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),
+                ),
             )
         )
         count += 1

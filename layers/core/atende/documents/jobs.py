@@ -26,6 +26,7 @@ from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
 from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
+from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
 from atende.documents import contract_llm, keys, pdf
 from atende.errors import (
     Conflict,
@@ -288,21 +289,37 @@ def get_job(tenant_id: UUID, document_id: UUID) -> DocumentJob:
     return _job_view(row)
 
 
+# Documents per page of GET /v1/documents (the OpenAPI contract says the same).
+LIST_DEFAULT, LIST_MAXIMUM = 50, 200
+
+
 def list_jobs(
-    tenant_id: UUID, *, status: str | None, limit: int = 50
-) -> list[DocumentJob]:
+    tenant_id: UUID,
+    *,
+    status: str | None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[DocumentJob]:
+    """The tenant's documents, newest first, a page (at most 200) at a time."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(
             f"Status inválido. Use um de: {', '.join(STATUSES)}.", field="status"
         )
+    limit = page_limit(limit, default=LIST_DEFAULT, maximum=LIST_MAXIMUM)
+    params: list[Any] = [status, status]
+    after = ""
+    if cursor is not None:
+        params += decode_cursor(cursor, datetime, UUID)
+        after = " AND (created_at, id) < (%s, %s)"
     with tenant_transaction(tenant_id) as conn:
         rows = conn.execute(
             f"SELECT {_JOB_COLUMNS} FROM documents"
-            " WHERE (%s::text IS NULL OR status = %s)"
-            " ORDER BY created_at DESC LIMIT %s",
-            (status, status, max(1, min(limit, 200))),
+            " WHERE (%s::text IS NULL OR status = %s)" + after + " ORDER BY"
+            " created_at DESC, id DESC LIMIT %s",
+            (*params, limit + 1),
         ).fetchall()
-    return [_job_view(r) for r in rows]
+    page, next_cursor = keyset_page(rows, limit, lambda r: (r["created_at"], r["id"]))
+    return Page([_job_view(r) for r in page], next_cursor)
 
 
 def get_result(

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from atende import aws
 from atende.audit import RequestContext, record_event
 from atende.db import tenant_transaction
+from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
 from atende.errors import (
     Conflict,
     Forbidden,
@@ -31,6 +32,7 @@ from atende.observability import logger
 
 _ATTENDANT_COLUMNS = "id, email, display_name, role, team, active, created_at"
 _ALREADY_HERE = "Já existe um atendente com este e-mail."
+ATTENDANTS_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,28 @@ def _role(value: str) -> Role:
         ) from exc
 
 
-def list_attendants(principal: AttendantPrincipal) -> list[Attendant]:
-    """The tenant's attendants (everyone signed in may list them: transfers)."""
+def list_attendants(
+    principal: AttendantPrincipal,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Attendant]:
+    """The tenant's attendants by name, a page at a time (everyone signed in
+    may list them: transfers)."""
+    limit = page_limit(limit, default=ATTENDANTS_LIMIT, maximum=ATTENDANTS_LIMIT)
+    params: list[Any] = []
+    after = ""
+    if cursor is not None:
+        params += decode_cursor(cursor, str, UUID)
+        after = " WHERE (display_name, id) > (%s, %s)"
     with tenant_transaction(principal.tenant_id) as conn:
         rows = conn.execute(
-            f"SELECT {_ATTENDANT_COLUMNS} FROM attendants ORDER BY display_name"
+            f"SELECT {_ATTENDANT_COLUMNS} FROM attendants{after}"
+            " ORDER BY display_name, id LIMIT %s",
+            (*params, limit + 1),
         ).fetchall()
-    return [_attendant_view(r) for r in rows]
+    page, next_cursor = keyset_page(rows, limit, lambda r: (r["display_name"], r["id"]))
+    return Page([_attendant_view(r) for r in page], next_cursor)
 
 
 def create_attendant(
