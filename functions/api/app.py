@@ -235,11 +235,10 @@ def document_result(document_id: str) -> Response:
     from atende.documents import jobs
 
     principal = route.api_key(Scope.DOCUMENTS)
-    params = route.query()
     result = jobs.get_result(
         principal,
         uuid_param(document_id, "documento"),
-        include_text=params.get("text", "").lower() in {"1", "true", "sim"},
+        include_text=route.flag("text"),
         context=route.context(principal.actor),
     )
     return json_response(result)

@@ -13,7 +13,8 @@ from chalice.test import Client
 from chalicelib.contract import OPERATIONS, openapi_document
 from openapi_spec_validator import validate
 
-from tests.support.api_routes import api_key_routes
+from atende.tenancy import Scope
+from tests.support.api_routes import api_key_routes, scoped_key
 from tests.support.channel import Channel, api_app
 
 pytestmark = pytest.mark.integration
@@ -75,3 +76,16 @@ def test_served_as_json_and_as_a_self_contained_page() -> None:
     # Nothing from a CDN: no script at all, no external stylesheet or image.
     assert "<script" not in text
     assert not re.search(r'(src|href)="https?://', text)
+
+
+def test_a_flag_outside_the_contract_is_refused_not_read_as_no(
+    channel: Channel,
+) -> None:
+    """Found by the fuzzing run: `?text=<anything>` was silently read as no."""
+    key = scoped_key(channel.tenant_id, Scope.DOCUMENTS)
+    path = f"/v1/documents/{SAMPLE_ID}/result?text=talvez"
+    response = _request("GET", path, {"X-API-Key": key})
+    assert response.status_code == 400
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "ENTRADA_INVALIDA"
+    assert error["message"] == "O parâmetro 'text' deve ser true ou false."

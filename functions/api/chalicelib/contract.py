@@ -41,6 +41,7 @@ from atende.documents.pdf import (
 )
 from atende.entities import Entity, EntityKind
 from atende.tenancy import Scope
+from chalicelib.web import FLAG_VALUES
 
 API_KEY_HEADER = "X-API-Key"
 REF = "#/components/schemas/{model}"
@@ -244,7 +245,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Param(
                 "text",
                 "query",
-                {"type": "string", "enum": ["true", "false", "1", "0", "sim", "nao"]},
+                {"type": "string", "enum": list(FLAG_VALUES)},
                 "Incluir o texto de cada página (`true`).",
             ),
         ),

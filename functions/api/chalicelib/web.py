@@ -31,6 +31,15 @@ from atende.tenancy import ApiKeyPrincipal, Scope, authenticate_api_key
 Body = TypeVar("Body", bound=BaseModel)
 
 JSON: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+# Query parameter values read as yes/no (the OpenAPI contract lists the same).
+FLAG_VALUES = {
+    "true": True,
+    "1": True,
+    "sim": True,
+    "false": False,
+    "0": False,
+    "nao": False,
+}
 
 
 def error_response(error: AtendeError) -> Response:
@@ -204,6 +213,15 @@ class Plumbing:
             return int(value)
         except ValueError as exc:
             raise InvalidInput(f"O parâmetro '{name}' deve ser um número.") from exc
+
+    def flag(self, name: str) -> bool:
+        """A yes/no query parameter (absent: no); anything else is a 400."""
+        value = self.query().get(name, "false").lower()
+        if value not in FLAG_VALUES:
+            raise InvalidInput(
+                f"O parâmetro '{name}' deve ser true ou false.", field=name
+            )
+        return FLAG_VALUES[value]
 
     def body(self, model: type[Body]) -> Body:
         """The JSON body as ``model`` (400 naming the first wrong field)."""
