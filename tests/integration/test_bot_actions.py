@@ -37,7 +37,12 @@ from atende.conversations import store
 from atende.conversations.handoff import return_to_bot
 from atende.errors import Conflict
 from atende.whatsapp.updates import parse_webhook
-from tests.support.channel import Channel, text_update
+from tests.support.channel import (
+    RASA_JWT_SECRET,
+    Channel,
+    RasaStandIn,
+    text_update,
+)
 from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
@@ -144,7 +149,10 @@ def test_return_to_bot_changes_nothing_when_rasa_cannot_resume(
         raise httpx.ConnectError("refused", request=request)
 
     rasa = RasaClient(
-        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(refuse))
+        "http://rasa.test",
+        jwt_secret=RASA_JWT_SECRET,
+        signing_key=None,
+        http=httpx.Client(transport=httpx.MockTransport(refuse)),
     )
     from atende.audit import Actor
 
@@ -178,7 +186,10 @@ def test_return_to_bot_route_with_api_key(
         return httpx.Response(200, json={"sender_id": str(conversation_id)})
 
     channel.engine.bot = RasaClient(
-        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(rasa))
+        "http://rasa.test",
+        jwt_secret=RASA_JWT_SECRET,
+        signing_key=None,
+        http=httpx.Client(transport=httpx.MockTransport(rasa)),
     )
     from app import app
 
@@ -197,6 +208,9 @@ def test_return_to_bot_route_with_api_key(
         f"/conversations/{conversation_id}/tracker/events"
     ]
     assert json.loads(calls[0].content) == [{"event": "resume"}, {"event": "restart"}]
+    # With a JWT Rasa accepts for this conversation only.
+    assert RasaStandIn.refusal(calls[0], str(conversation_id)) is None
+    assert RasaStandIn.refusal(calls[0], str(uuid4())) is not None
 
 
 def _ollama(answer: dict[str, Any] | None) -> ollama.Client:
@@ -450,13 +464,14 @@ def _forged(ch: Channel, conversation_id: UUID) -> list[dict[str, Any]]:
 
     victim, sender = ch.tenant_id, str(conversation_id)
     another_tenant = sign_tenant(ACTION_SIGNING_KEY, tenant_id=uuid4(), sender=sender)
-    signed = sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=sender)
+    an_hour_ago = time.time() - 3600
     return [
         {"tenant_id": str(victim)},  # what anyone who reaches Rasa could write
         sign_tenant("w" * 48, tenant_id=victim, sender=sender),  # a wrong key
         {**another_tenant, "tenant_id": str(victim)},  # tenant A's signature
         sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=str(uuid4())),
-        {**signed, "tenant_signed_at": str(int(time.time()) - 3600)},  # replayed
+        # Once signed, replayed later.
+        sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=sender, now=an_hour_ago),
     ]
 
 
