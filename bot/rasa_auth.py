@@ -26,7 +26,6 @@ from rasa.core.channels.rest import RestInput
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-SECRET_VARIABLE = "RASA_JWT_SECRET"
 MIN_SECRET_LENGTH = 32
 
 
@@ -36,10 +35,10 @@ class _Refused(SanicException):
 
 
 def _secret() -> str:
-    secret = os.environ.get(SECRET_VARIABLE, "")
+    secret = os.environ.get("RASA_JWT_SECRET", "")
     if len(secret) < MIN_SECRET_LENGTH:
         raise SystemExit(
-            f"rasa_auth: set {SECRET_VARIABLE} (at least {MIN_SECRET_LENGTH} chars)"
+            f"rasa_auth: set RASA_JWT_SECRET (at least {MIN_SECRET_LENGTH} chars)"
         )
     return secret
 

@@ -57,7 +57,9 @@ class BotProcesses:
             "SANIC_HOST": "127.0.0.1",  # rasa-sdk binds 0.0.0.0 otherwise
             # The actions (and the plugin that checks Rasa's token) with the
             # atende of this checkout, not of whichever one is installed.
-            "PYTHONPATH": os.pathsep.join((str(BOT_DIR), str(ROOT / "layers" / "core"))),
+            "PYTHONPATH": os.pathsep.join(
+                (str(BOT_DIR), str(ROOT / "layers" / "core"))
+            ),
         }
         self._spawn(
             [

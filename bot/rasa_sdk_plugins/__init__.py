@@ -24,7 +24,7 @@ OPEN_PATHS = frozenset({"/health"})
 
 
 class BearerToken:
-    @hookimpl  # type: ignore[misc]
+    @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
         secret = get_settings().action_server_token
         token = secret.get_secret_value() if secret else ""

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import jwt
 import psycopg
@@ -79,9 +79,10 @@ def test_rasa_answers_only_callers_with_a_valid_token(bot_stack: LocalStack) -> 
         signing_key=bot_stack.env["ACTION_SIGNING_KEY"],
     )
     replies = client.respond(
+        tenant_id=UUID(bot_stack.demo["tenant_id"]),
         sender=sender,
         text="oi",
-        metadata={"tenant_id": bot_stack.demo["tenant_id"], "wamid": "wamid.trust1"},
+        metadata={"wamid": "wamid.trust1"},
     )
     assert replies and replies[0].text
     assert client.replies_to(sender=sender, wamid="wamid.trust1") == replies

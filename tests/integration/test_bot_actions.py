@@ -471,7 +471,9 @@ def _forged(ch: Channel, conversation_id: UUID) -> list[dict[str, Any]]:
         {**another_tenant, "tenant_id": str(victim)},  # tenant A's signature
         sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=str(uuid4())),
         # Once signed, replayed later.
-        sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=sender, now=an_hour_ago),
+        sign_tenant(
+            ACTION_SIGNING_KEY, tenant_id=victim, sender=sender, now=an_hour_ago
+        ),
     ]
 
 

@@ -4,7 +4,7 @@ it at start; the real server refusing callers is in tests/e2e/test_bot_trust.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +14,7 @@ from rasa_sdk.plugin import plugin_manager
 from atende.config import get_settings
 
 TOKEN = "action-server-token-for-unit-tests-0123456789"
-Middleware = Callable[[Any], Awaitable[Any]]
+Middleware = Callable[[Any], Coroutine[Any, Any, Any]]
 
 
 class App:

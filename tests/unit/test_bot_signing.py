@@ -98,9 +98,7 @@ def test_short_keys_are_refused_on_both_sides() -> None:
 
 def test_rasa_token_is_short_lived_and_scoped_to_one_conversation() -> None:
     token = rasa_token(KEY, sender=SENDER, now=NOW)
-    claims = jwt.decode(
-        token, KEY, algorithms=["HS256"], options={"verify_exp": False}
-    )
+    claims = jwt.decode(token, KEY, algorithms=["HS256"], options={"verify_exp": False})
     assert claims["user"] == {"username": SENDER, "role": "user"}
     assert claims["exp"] - claims["iat"] == 60
     with pytest.raises(jwt.InvalidSignatureError):

@@ -78,13 +78,16 @@ def test_without_its_secrets_the_client_sends_nothing(
     jwt_secret: str | None, signing_key: str | None
 ) -> None:
     sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=[])
+
     client = RasaClient(
         "http://rasa.test",
         jwt_secret=jwt_secret,
         signing_key=signing_key,
-        http=httpx.Client(
-            transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
-        ),
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     with pytest.raises(BotUnavailable):
         _ask(client)

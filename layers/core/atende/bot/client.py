@@ -76,11 +76,15 @@ class RasaClient:
         if not self._jwt_secret:
             logger.error("rasa secret not configured (RASA_JWT_SECRET)")
             raise BotUnavailable()
-        return {"Authorization": f"Bearer {rasa_token(self._jwt_secret, sender=sender)}"}
+        return {
+            "Authorization": f"Bearer {rasa_token(self._jwt_secret, sender=sender)}"
+        }
 
     def _signed(self, tenant_id: UUID, sender: str) -> dict[str, str]:
         try:
-            return sign_tenant(self._signing_key or "", tenant_id=tenant_id, sender=sender)
+            return sign_tenant(
+                self._signing_key or "", tenant_id=tenant_id, sender=sender
+            )
         except ValueError:
             logger.error("action signing key not configured (ACTION_SIGNING_KEY)")
             raise BotUnavailable() from None
@@ -187,7 +191,9 @@ class RasaClient:
 def _check_credentials(response: httpx.Response) -> None:
     """Rasa refusing our token is a configuration fault, not a passing one."""
     if response.status_code in (401, 403):
-        logger.error("rasa refused the credentials", extra={"status": response.status_code})
+        logger.error(
+            "rasa refused the credentials", extra={"status": response.status_code}
+        )
         raise BotUnavailable()
 
 
