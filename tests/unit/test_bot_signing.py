@@ -24,9 +24,9 @@ def _verify(metadata: dict[str, str], *, key: str = KEY, now: float = NOW) -> UU
     return verify_tenant(key, metadata, sender=SENDER, max_age_s=300, now=now)
 
 
-def _reason(metadata: dict[str, str], **kwargs: object) -> str:
+def _reason(metadata: dict[str, str], *, key: str = KEY, now: float = NOW) -> str:
     with pytest.raises(TenantNotVerified) as caught:
-        _verify(metadata, **kwargs)  # type: ignore[arg-type]
+        _verify(metadata, key=key, now=now)
     assert caught.value.code == "TENANT_NAO_VERIFICADO"
     return caught.value.reason
 
