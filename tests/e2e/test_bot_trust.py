@@ -182,7 +182,10 @@ def test_action_server_trusts_only_rasa_and_signed_tenants(
         {**another_tenant, "tenant_id": tenant_id},
         # This tenant's signature, for another conversation.
         sign_tenant(key, tenant_id=tenant_id, sender=str(uuid4())),
-        {**signed, "tenant_signed_at": str(int(time.time()) - 3600)},
+        # Signed once, replayed an hour later.
+        sign_tenant(
+            key, tenant_id=tenant_id, sender=conversation_id, now=time.time() - 3600
+        ),
     ]
     for metadata in forged:
         status, answer = _status(
