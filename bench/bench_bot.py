@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import jwt
 import psutil
 import yaml
 
@@ -33,10 +35,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Rasa answers only callers with a JWT signed with its secret (bot/rasa_auth.py):
+# the benchmark's stack gets this one, and the bench an admin token.
+RASA_SECRET = secrets.token_urlsafe(32)
+
+
 def _json(url: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
+    token = jwt.encode(
+        {"user": {"username": "bench", "role": "admin"}, "exp": time.time() + 600},
+        RASA_SECRET,
+        algorithm="HS256",
+    )
     request = urllib.request.Request(  # noqa: S310 - local URLs
-        url, data=data, headers={"Content-Type": "application/json"}
+        url,
+        data=data,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.loads(response.read())
@@ -100,6 +117,7 @@ def run() -> str:
             "ATENDE_SIMULATOR_PORT": str(ports["sim"]),
             "ATENDE_LOCAL_RASA_PORT": str(ports["rasa"]),
             "ATENDE_LOCAL_ACTIONS_PORT": str(ports["act"]),
+            "RASA_JWT_SECRET": RASA_SECRET,
             "LOG_LEVEL": "WARNING",
         }
         stack = subprocess.Popen(  # noqa: S603

@@ -269,6 +269,9 @@ class Stage:
             "WHATSAPP_ACCESS_TOKEN": "bench-access-token",
             "GRAPH_API_BASE_URL": self.graph_url,
             "RASA_URL": self.rasa_url,
+            # In AWS: the *_ARN variables (Secrets Manager).
+            "RASA_JWT_SECRET": "bench-rasa-jwt-secret-0123456789abcdef",
+            "ACTION_SIGNING_KEY": "bench-action-signing-key-0123456789abcdef",
             "CONVERSATION_QUEUE_URL": self.queue_url,
             "CONVERSATION_DLQ_URL": self.dlq_url,
             "DOCUMENT_PIPELINE_ARN": self.pipeline_arn,

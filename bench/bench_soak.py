@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import secrets
 import tempfile
 import threading
 import time
@@ -28,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from atende.bot.signing import rasa_token
 from bench.results import machine, write_section
 from infra.soak import SoakPlan, SoakReport, run_soak
 from infra.stack_harness import LocalStack
@@ -97,23 +99,23 @@ def _bare_server_baseline(
 def _rasa_baseline(stack: LocalStack, calls: int, callers: int) -> float:
     """Turns per second of Rasa's REST webhook alone."""
     port = stack.ports["rasa"]
+    secret = stack.env["RASA_JWT_SECRET"]
     done = [0]
     lock = threading.Lock()
 
     def caller(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for i in range(calls // callers):
-            body = json.dumps(
-                {
-                    "sender": f"bench-rasa-{n}-{i % 20}",
-                    "message": ANSWERED_BY_THE_BOT[i % 4],
-                }
-            )
+            sender = f"bench-rasa-{n}-{i % 20}"
+            body = json.dumps({"sender": sender, "message": ANSWERED_BY_THE_BOT[i % 4]})
             conn.request(
                 "POST",
                 "/webhooks/rest/webhook",
                 body=body,
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {rasa_token(secret, sender=sender)}",
+                },
             )
             conn.getresponse().read()
             with lock:
@@ -152,7 +154,13 @@ def _row(name: str, report: SoakReport, goal: str = "") -> str:
 
 def run() -> str:
     with tempfile.TemporaryDirectory(prefix="atende-bench-soak-") as tmp:
-        stack = LocalStack(Path(tmp)).start(extra_env={"LOG_LEVEL": "WARNING"})
+        stack = LocalStack(Path(tmp)).start(
+            extra_env={
+                "LOG_LEVEL": "WARNING",
+                # Known here, for the calls straight to Rasa.
+                "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+            }
+        )
         try:
             stack.wait_healthy(bot=True)
             workers = 4

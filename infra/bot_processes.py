@@ -1,4 +1,10 @@
-"""The Rasa server and the action server, as child processes of `make run`."""
+"""The Rasa server and the action server, as child processes of `make run`.
+
+Each gets only its own secrets from the environment (docs/security.md): Rasa
+its JWT secret (RASA_JWT_SECRET) and the action server's token
+(ACTION_SERVER_TOKEN), the action server that token and the key that verifies
+the worker's tenant signature (ACTION_SIGNING_KEY), which Rasa never sees.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOT_DIR = ROOT / "bot"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODEL = BOT_DIR / "models" / "atende.tar.gz"
+# Only the action server may verify (or forge) the worker's tenant signature;
+# only Rasa's callers may mint its JWTs.
+RASA_HIDDEN = ("ACTION_SIGNING_KEY", "ACTION_SIGNING_KEY_SECRET_ARN")
+ACTIONS_HIDDEN = ("RASA_JWT_SECRET", "RASA_JWT_SECRET_ARN")
 
 
 class BotProcesses:
@@ -40,11 +51,15 @@ class BotProcesses:
         log_dir.mkdir(parents=True, exist_ok=True)
         quiet = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
         actions_env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in ACTIONS_HIDDEN},
             **self._app_env,
             **quiet,
             "SANIC_HOST": "127.0.0.1",  # rasa-sdk binds 0.0.0.0 otherwise
-            "PYTHONPATH": str(BOT_DIR),
+            # The actions (and the plugin that checks Rasa's token) with the
+            # atende of this checkout, not of whichever one is installed.
+            "PYTHONPATH": os.pathsep.join(
+                (str(BOT_DIR), str(ROOT / "layers" / "core"))
+            ),
         }
         self._spawn(
             [
@@ -60,20 +75,28 @@ class BotProcesses:
             log_dir / "actions.log",
         )
         # This run's ports and tracker store; bot/endpoints.yml keeps the
-        # defaults that `rasa shell` or `rasa test` use by hand.
+        # defaults that `rasa shell` or `rasa test` use by hand. Rasa reads
+        # the token from its environment (an unquoted ${VAR}), not this file.
         endpoints = log_dir / "rasa-endpoints.yml"
         endpoints.write_text(
             "action_endpoint:\n"
             f'  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            "  headers:\n"
+            "    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
             "tracker_store:\n"
             "  type: SQL\n"
             "  dialect: postgresql\n"
             f'  url: "{self._tracker_url}"\n'
         )
-        rasa_env = {**os.environ, **quiet}
+        rasa_env = {
+            **{k: v for k, v in os.environ.items() if k not in RASA_HIDDEN},
+            **quiet,
+        }
         self._spawn(
             [
-                str(RASA),
+                # `rasa run` with the JWT check on (bot/rasa_auth.py).
+                str(RASA_PYTHON),
+                "rasa_auth.py",
                 "run",
                 "--enable-api",
                 "-i",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -47,6 +48,8 @@ DEV_WHATSAPP = {
     "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
     "WHATSAPP_ACCESS_TOKEN": "dev-access-token",
 }
+# Rasa's JWT secret, the worker's tenant-signing key, the action server's token.
+BOT_SECRETS = ("RASA_JWT_SECRET", "ACTION_SIGNING_KEY", "ACTION_SERVER_TOKEN")
 DEMO_PHONE_NUMBER_ID = "106540352242922"
 DEMO_DISPLAY_NUMBER = "+55 11 4000-1234"
 QUEUE_NAME = "atende-conversations.fifo"
@@ -263,6 +266,9 @@ def _stop(_signum: int, _frame: FrameType | None) -> None:
 def main() -> int:
     for name, value in DEV_WHATSAPP.items():
         os.environ.setdefault(name, value)
+    # The bot's secrets: from the environment, or new ones for this run.
+    for name in BOT_SECRETS:
+        os.environ.setdefault(name, secrets.token_urlsafe(32))
     settings = get_settings()
     os.environ.setdefault("RASA_URL", f"http://127.0.0.1:{settings.local_rasa_port}")
     graph = GraphStandIn(port=settings.local_graph_port)

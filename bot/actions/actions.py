@@ -1,8 +1,11 @@
 """Custom actions: handoff, grounded LLM answers, consent, LGPD rights, forms.
 
-Each action learns the tenant from the metadata the conversation worker sends
-with every message (``tenant_id``) and the conversation from the sender id, then
-calls one atende use case inside that tenant's transaction.
+Each action on a tenant's data learns the tenant from the metadata the
+conversation worker sends with every message, and only once its signature
+checks out (``atende.bot.signing``: this tenant, this conversation, lately);
+the conversation is the sender id. It then calls one atende use case inside
+that tenant's transaction. An unsigned or forged tenant gets a neutral answer
+and an error log, and no data is read or written.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from atende import lgpd, llm
+from atende import composition, lgpd, llm
 from atende.audit import Actor, RequestContext
+from atende.bot.signing import TenantNotVerified, verify_tenant
 from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.handoff import handoff_to_human
@@ -33,6 +37,9 @@ HANDOFF_TEXT = (
     "Certo! Vou te passar para uma pessoa da nossa equipe. Em instantes alguém "
     "continua o atendimento por aqui, tá bom?"
 )
+NOT_VERIFIED_TEXT = (
+    "Desculpe, não consegui concluir isso agora. Pode tentar de novo daqui a pouco?"
+)
 HANDOFF_REASONS = {
     "falar_com_atendente": "pedido_do_cliente",
     "reclamacao": "reclamacao",
@@ -45,12 +52,65 @@ HANDOFF_REASONS = {
 ORDER_NUMBER = re.compile(r"(?:PED-?)?(\d{6,10})")
 
 
-def _tenant_id(tracker: Tracker) -> str:
-    for event in reversed(tracker.events):
-        metadata = event.get("metadata") or {}
-        if event.get("event") == "user" and metadata.get("tenant_id"):
-            return str(metadata["tenant_id"])
-    raise LookupError("no tenant_id in the conversation's metadata")
+def _signed_tenant(tracker: Tracker) -> UUID:
+    """The tenant the worker signed into this turn's message (the last user
+    event: an action runs in the turn of the message that triggered it).
+
+    Raises:
+        TenantNotVerified: unsigned, forged, for another conversation, or old.
+    """
+    metadata = next(
+        (
+            event.get("metadata") or {}
+            for event in reversed(tracker.events)
+            if event.get("event") == "user"
+        ),
+        {},
+    )
+    return verify_tenant(
+        composition.action_signing_key() or "",
+        metadata,
+        sender=str(tracker.sender_id),
+        max_age_s=get_settings().action_signature_max_age_s,
+    )
+
+
+class _TenantAction(Action, abc.ABC):
+    """An action on a tenant's data; abstract, so rasa-sdk doesn't register it.
+
+    ``run`` checks the tenant before anything else; ``run_for`` does the work.
+    """
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            tenant_id = _signed_tenant(tracker)
+        except TenantNotVerified as refused:
+            # Neither the claimed tenant nor the metadata: only why, and where.
+            logger.error(
+                "tenant not verified",
+                extra={
+                    "action": self.name(),
+                    "reason": refused.reason,
+                    "conversation_id": str(tracker.sender_id),
+                },
+            )
+            dispatcher.utter_message(text=NOT_VERIFIED_TEXT)
+            return []
+        return self.run_for(tenant_id, dispatcher, tracker, domain)
+
+    @abc.abstractmethod
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]: ...
 
 
 def _intent(tracker: Tracker) -> str:
@@ -66,12 +126,16 @@ def _masked_cpf(cpf: str) -> str:
     return f"***.***.***-{digits[-2:]}"
 
 
-class ActionHandoff(Action):
+class ActionHandoff(_TenantAction):
     def name(self) -> str:
         return "action_handoff"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[EventType]:
         intents = [
             e["parse_data"]["intent"]["name"]
@@ -93,7 +157,7 @@ class ActionHandoff(Action):
         if last_text:
             details.append(f'Última mensagem: "{mask_pii(last_text)[:200]}"')
         handoff_to_human(
-            _tenant_id(tracker),
+            tenant_id,
             _conversation_id(tracker),
             reason=reason,
             summary="; ".join(details),
@@ -102,19 +166,23 @@ class ActionHandoff(Action):
         return [SlotSet("handoff_motivo", reason), ConversationPaused()]
 
 
-class ActionLlmAnswer(Action):
+class ActionLlmAnswer(_TenantAction):
     """Out-of-scope or low-confidence turns: the tenant's knowledge base via the
     private LLM; ``llm_disponivel=False`` makes the rules hand off instead."""
 
     def name(self) -> str:
         return "action_llm_answer"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[EventType]:
         question = tracker.latest_message.get("text") or ""
         try:
-            with tenant_transaction(_tenant_id(tracker)) as conn:
+            with tenant_transaction(tenant_id) as conn:
                 customer_id = store.get_conversation(
                     conn, _conversation_id(tracker)
                 ).customer_id
@@ -129,15 +197,19 @@ class ActionLlmAnswer(Action):
         return [SlotSet("llm_disponivel", True)]
 
 
-class ActionRegistrarConsentimento(Action):
+class ActionRegistrarConsentimento(_TenantAction):
     def name(self) -> str:
         return "action_registrar_consentimento"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[EventType]:
         granted = _intent(tracker) == "consentimento_aceitar"
-        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
             decision = lgpd.record_consent(
@@ -168,20 +240,21 @@ class ActionRegistrarConsentimento(Action):
         return []
 
 
-class _LgpdRequestAction(Action, abc.ABC):
+class _LgpdRequestAction(_TenantAction, abc.ABC):
     """Base of the LGPD request actions; abstract, so rasa-sdk doesn't register it."""
 
     kind: lgpd.RequestKind
     opened_text: str
     existing_text: str
 
-    @abc.abstractmethod
-    def name(self) -> str: ...
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[EventType]:
-        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
             request_id, new = lgpd.open_request(
@@ -197,17 +270,21 @@ class _LgpdRequestAction(Action, abc.ABC):
         return []
 
 
-class ActionSolicitarAcessoDados(Action):
+class ActionSolicitarAcessoDados(_TenantAction):
     """The customer asks what we hold: the request is opened and fulfilled at
     once with a one-time link to the export (JSON and Excel)."""
 
     def name(self) -> str:
         return "action_solicitar_acesso_dados"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> list[EventType]:
-        tenant_id, conversation_id = _tenant_id(tracker), _conversation_id(tracker)
+        conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
             request_id, _new = lgpd.open_request(
@@ -219,7 +296,7 @@ class ActionSolicitarAcessoDados(Action):
             )
         protocol = str(request_id).split("-")[0].upper()
         link = access.create_export(
-            UUID(tenant_id),
+            tenant_id,
             customer_id,
             context=RequestContext(Actor("customer", str(customer_id))),
         )

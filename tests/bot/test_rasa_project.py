@@ -170,3 +170,34 @@ def test_end_to_end_stories_pass(tmp_path: Path) -> None:
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text()[-3000:] if failed.exists() else result.stdout[-3000:]
     assert result.returncode == 0, detail
+
+
+def test_deployed_endpoints_take_their_values_from_the_environment() -> None:
+    """Rasa expands ${VARS} in unquoted values only: a quoted one stays literal,
+    and the service would call "${ACTION_SERVER_URL}"."""
+    read = (
+        "import json; from rasa.core.utils import AvailableEndpoints as E;"
+        " e = E.read_endpoints('endpoints.deploy.yml');"
+        " print(json.dumps([e.action.url, e.action.headers, e.tracker_store.url]))"
+    )
+    env = {
+        **ENV,
+        "ACTION_SERVER_URL": "http://actions.atende.internal:5055/webhook",
+        "ACTION_SERVER_TOKEN": "the-token",
+        "RASA_TRACKER_URL": "postgresql://atende_rasa:p%40ss@db:5432/rasa_tracker",
+    }
+    result = subprocess.run(
+        [str(RASA.parent / "python"), "-W", "ignore", "-c", read],
+        cwd=BOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        env["ACTION_SERVER_URL"],
+        {"Authorization": "Bearer the-token"},
+        env["RASA_TRACKER_URL"],
+    ]

@@ -4,6 +4,7 @@ one takes a minute. Each test uses customers of its own."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,12 @@ BOT_READY = (ROOT / ".venv-rasa" / "bin" / "rasa").exists() and (
 def bot_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     if not BOT_READY:
         pytest.skip("needs `make bot`")
-    stack = LocalStack(tmp_path_factory.mktemp("stack")).start()
+    # The bot's secrets, known to the tests (make run generates its own).
+    bot_secrets = {
+        name: secrets.token_urlsafe(32)
+        for name in ("RASA_JWT_SECRET", "ACTION_SIGNING_KEY", "ACTION_SERVER_TOKEN")
+    }
+    stack = LocalStack(tmp_path_factory.mktemp("stack")).start(extra_env=bot_secrets)
     try:
         stack.wait_healthy(bot=True)
         yield stack

@@ -8,8 +8,10 @@ its recorded wire shape through ``httpx.MockTransport``.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import ollama
@@ -18,6 +20,7 @@ from actions.actions import (
     ActionHandoff,
     ActionLlmAnswer,
     ActionRegistrarConsentimento,
+    ActionSolicitarAcessoDados,
     ActionSolicitarExclusaoDados,
     ValidateCpfForm,
     ValidatePedidoForm,
@@ -34,7 +37,12 @@ from atende.conversations import store
 from atende.conversations.handoff import return_to_bot
 from atende.errors import Conflict
 from atende.whatsapp.updates import parse_webhook
-from tests.support.channel import Channel, text_update
+from tests.support.channel import (
+    RASA_JWT_SECRET,
+    Channel,
+    RasaStandIn,
+    text_update,
+)
 from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
@@ -141,7 +149,10 @@ def test_return_to_bot_changes_nothing_when_rasa_cannot_resume(
         raise httpx.ConnectError("refused", request=request)
 
     rasa = RasaClient(
-        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(refuse))
+        "http://rasa.test",
+        jwt_secret=RASA_JWT_SECRET,
+        signing_key=None,
+        http=httpx.Client(transport=httpx.MockTransport(refuse)),
     )
     from atende.audit import Actor
 
@@ -177,7 +188,10 @@ def test_return_to_bot_route_with_api_key(
         return httpx.Response(200, json={"sender_id": str(conversation_id)})
 
     channel.engine.bot = RasaClient(
-        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(rasa))
+        "http://rasa.test",
+        jwt_secret=RASA_JWT_SECRET,
+        signing_key=None,
+        http=httpx.Client(transport=httpx.MockTransport(rasa)),
     )
     from app import app
 
@@ -196,6 +210,9 @@ def test_return_to_bot_route_with_api_key(
         f"/conversations/{conversation_id}/tracker/events"
     ]
     assert json.loads(calls[0].content) == [{"event": "resume"}, {"event": "restart"}]
+    # With a JWT Rasa accepts for this conversation only.
+    assert RasaStandIn.refusal(calls[0], str(conversation_id)) is None
+    assert RasaStandIn.refusal(calls[0], str(uuid4())) is not None
 
 
 def _ollama(answer: dict[str, Any] | None) -> ollama.Client:
@@ -426,3 +443,92 @@ def test_action_server_registers_exactly_the_domain_actions() -> None:
         "validate_cpf_form",
         "validate_pedido_form",
     }
+
+
+def _tenant_snapshot(ch: Channel, conversation_id: UUID) -> dict[str, Any]:
+    """What an action could have read into a reply or written, in one view."""
+    with db.tenant_transaction(ch.tenant_id) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM handoffs) AS handoffs,"
+            " (SELECT count(*) FROM consents) AS consents,"
+            " (SELECT count(*) FROM lgpd_requests) AS lgpd_requests,"
+            " (SELECT count(*) FROM audit_events) AS audit_events,"
+            " (SELECT count(*) FROM messages WHERE direction = 'outbound')"
+            " AS outbound"
+        ).fetchone()
+    assert counts is not None
+    return {**counts, "state": _state(ch, conversation_id)}
+
+
+def _forged(ch: Channel, conversation_id: UUID) -> list[dict[str, Any]]:
+    from atende.bot.signing import sign_tenant
+    from tests.support.channel import ACTION_SIGNING_KEY
+
+    victim, sender = ch.tenant_id, str(conversation_id)
+    another_tenant = sign_tenant(ACTION_SIGNING_KEY, tenant_id=uuid4(), sender=sender)
+    an_hour_ago = time.time() - 3600
+    return [
+        {"tenant_id": str(victim)},  # what anyone who reaches Rasa could write
+        sign_tenant("w" * 48, tenant_id=victim, sender=sender),  # a wrong key
+        {**another_tenant, "tenant_id": str(victim)},  # tenant A's signature
+        sign_tenant(ACTION_SIGNING_KEY, tenant_id=victim, sender=str(uuid4())),
+        # Once signed, replayed later.
+        sign_tenant(
+            ACTION_SIGNING_KEY, tenant_id=victim, sender=sender, now=an_hour_ago
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        ActionHandoff,
+        ActionLlmAnswer,
+        ActionRegistrarConsentimento,
+        ActionSolicitarAcessoDados,
+        ActionSolicitarExclusaoDados,
+    ],
+)
+def test_actions_open_no_data_for_a_tenant_the_worker_did_not_sign(
+    channel: Channel, action: Any
+) -> None:
+    from atende.observability import logger
+
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    seen = Records()
+    logging.getLogger(logger.name).addHandler(seen)
+    _seed_kb(channel)
+    conversation_id = _conversation(channel)
+    before = _tenant_snapshot(channel, conversation_id)
+    for metadata in _forged(channel, conversation_id):
+        dispatcher = CollectingDispatcher()
+        tracker = tracker_for(
+            channel,
+            conversation_id,
+            "quero meus dados",
+            "meus_dados",
+            metadata=metadata,
+        )
+        events = action().run(dispatcher, tracker, {})
+        assert events == []
+        # One neutral answer, nothing of the tenant's in it.
+        [reply] = dispatcher.messages
+        assert "protocolo" not in reply["text"] and "http" not in reply["text"]
+        assert _tenant_snapshot(channel, conversation_id) == before
+    logging.getLogger(logger.name).removeHandler(seen)
+    refusals = [r for r in seen.records if r.getMessage() == "tenant not verified"]
+    assert [r.levelno for r in refusals] == [logging.ERROR] * 5
+    # Why, for whom: never the metadata itself.
+    assert {r.__dict__["reason"] for r in refusals} == {
+        "missing_or_malformed",
+        "bad_signature",
+        "expired",
+    }
+    assert all("tenant_signature" not in r.__dict__ for r in refusals)

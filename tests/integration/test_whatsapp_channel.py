@@ -12,9 +12,11 @@ import pytest
 from chalice.test import Client
 
 from atende import aws, db
+from atende.bot.signing import verify_tenant
 from atende.conversations.engine import RetryLater
 from atende.whatsapp.updates import StatusUpdate, parse_webhook
 from tests.support.channel import (
+    ACTION_SIGNING_KEY,
     APP_SECRET,
     VERIFY_TOKEN,
     Channel,
@@ -203,6 +205,13 @@ def test_message_goes_through_queue_worker_and_bot_to_whatsapp(
     [conversation] = _rows(channel, "SELECT id, state FROM conversations")
     assert turn["sender"] == str(conversation["id"])
     assert turn["metadata"]["tenant_id"] == str(channel.tenant_id)
+    # Signed for the action server, which trusts no unsigned tenant.
+    assert (
+        verify_tenant(
+            ACTION_SIGNING_KEY, turn["metadata"], sender=turn["sender"], max_age_s=60
+        )
+        == channel.tenant_id
+    )
     [sent] = channel.sent()
     assert sent["to"] == "5511987654321"
     assert sent["text"]["body"] == channel.rasa.reply

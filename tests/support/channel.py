@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import jwt
 import pytest
 
 from atende import aws, composition, db, tenancy
@@ -37,6 +38,9 @@ FIXTURES = ROOT / "tests" / "fixtures" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
+# The bot's secrets in tests: Rasa's JWT secret, the worker's tenant-signing key.
+RASA_JWT_SECRET = "test-rasa-jwt-secret-0123456789abcdef"
+ACTION_SIGNING_KEY = "test-action-signing-key-0123456789abcdef"
 
 
 WORKER = load_handler("functions/conversation_worker/handler.py")
@@ -160,10 +164,29 @@ class RasaStandIn:
     fail_after_turn: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @staticmethod
+    def refusal(request: httpx.Request, sender: str) -> httpx.Response | None:
+        """Rasa's answer to a caller without a valid JWT for ``sender``."""
+        header = request.headers.get("Authorization", "")
+        try:
+            claims = jwt.decode(
+                header.removeprefix("Bearer "), RASA_JWT_SECRET, algorithms=["HS256"]
+            )
+        except jwt.InvalidTokenError:
+            return httpx.Response(401, json={"reason": "NotAuthenticated"})
+        if claims["user"] != {"username": sender, "role": "user"}:
+            return httpx.Response(403, json={"reason": "NotAuthorized"})
+        return None
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         sender = request.url.path.split("/")[2]
+        if request.method == "POST" and sender == "rest":  # the REST channel
+            sender = json.loads(request.content)["sender"]
+        refused = self.refusal(request, sender)
+        if refused is not None:
+            return refused
         if request.method == "GET":  # the tracker, with the turns Rasa ran
             with self._lock:
                 events = list(self.trackers.get(sender, []))
@@ -207,6 +230,8 @@ class RasaStandIn:
     def client(self) -> RasaClient:
         return RasaClient(
             "http://rasa.test:5005",
+            jwt_secret=RASA_JWT_SECRET,
+            signing_key=ACTION_SIGNING_KEY,
             http=httpx.Client(transport=httpx.MockTransport(self.handler)),
             sleep=lambda _s: None,
         )
@@ -294,6 +319,8 @@ def open_channel(
     graph = GraphStandIn().start()
     monkeypatch.setenv("WHATSAPP_APP_SECRET", APP_SECRET)
     monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+    monkeypatch.setenv("RASA_JWT_SECRET", RASA_JWT_SECRET)
+    monkeypatch.setenv("ACTION_SIGNING_KEY", ACTION_SIGNING_KEY)
     monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "test-access-token")
     monkeypatch.setenv("GRAPH_API_BASE_URL", graph.url)
     monkeypatch.setenv("CONVERSATION_QUEUE_URL", queue_url)

@@ -7,17 +7,29 @@ from uuid import UUID
 
 from rasa_sdk import Tracker
 
-from tests.support.channel import Channel
+from atende.bot.signing import sign_tenant
+from tests.support.channel import ACTION_SIGNING_KEY, Channel
 
 
 def tracker_for(
-    ch: Channel, conversation_id: UUID, text: str, intent: str, **slots: Any
+    ch: Channel,
+    conversation_id: UUID,
+    text: str,
+    intent: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+    **slots: Any,
 ) -> Tracker:
+    """The tracker of a turn; its metadata as the worker signs it, unless given."""
+    if metadata is None:
+        metadata = sign_tenant(
+            ACTION_SIGNING_KEY, tenant_id=ch.tenant_id, sender=str(conversation_id)
+        )
     message = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.97},
         "entities": [],
-        "metadata": {"tenant_id": str(ch.tenant_id)},
+        "metadata": metadata,
     }
     events = [
         {

@@ -4,11 +4,18 @@ would be run twice (Rasa's tracker has no idempotency key)."""
 from __future__ import annotations
 
 import json
+from uuid import uuid4
 
 import httpx
+import jwt
 import pytest
 
 from atende.bot import BotUnavailable, RasaClient
+from atende.bot.signing import verify_tenant
+
+JWT_SECRET = "rasa-jwt-secret-for-unit-tests-0123456789"
+SIGNING_KEY = "action-signing-key-for-unit-tests-0123456789"
+TENANT = uuid4()
 
 
 def _client(*outcomes: object) -> tuple[RasaClient, list[dict[str, object]]]:
@@ -25,6 +32,8 @@ def _client(*outcomes: object) -> tuple[RasaClient, list[dict[str, object]]]:
 
     client = RasaClient(
         "http://rasa.test",
+        jwt_secret=JWT_SECRET,
+        signing_key=SIGNING_KEY,
         http=httpx.Client(transport=httpx.MockTransport(handler)),
         sleep=lambda _s: None,
     )
@@ -32,8 +41,65 @@ def _client(*outcomes: object) -> tuple[RasaClient, list[dict[str, object]]]:
 
 
 def _ask(client: RasaClient) -> list[str]:
-    replies = client.respond(sender="c1", text="oi", metadata={"wamid": "w1"})
+    replies = client.respond(
+        tenant_id=TENANT, sender="c1", text="oi", metadata={"wamid": "w1"}
+    )
     return [r.text for r in replies]
+
+
+def test_a_turn_carries_a_jwt_for_its_conversation_and_the_signed_tenant() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=[{"text": "Olá!"}])
+
+    client = RasaClient(
+        "http://rasa.test",
+        jwt_secret=JWT_SECRET,
+        signing_key=SIGNING_KEY,
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    client.respond(tenant_id=TENANT, sender="c1", text="oi", metadata={"wamid": "w1"})
+    [request] = seen
+    scheme, token = request.headers["Authorization"].split(" ")
+    claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"])
+    assert scheme == "Bearer" and claims["user"] == {"username": "c1", "role": "user"}
+    metadata = json.loads(request.content)["metadata"]
+    assert metadata["wamid"] == "w1"
+    assert verify_tenant(SIGNING_KEY, metadata, sender="c1", max_age_s=5) == TENANT
+
+
+@pytest.mark.parametrize(
+    ("jwt_secret", "signing_key"),
+    [(None, SIGNING_KEY), (JWT_SECRET, None), (JWT_SECRET, "SET-ME")],
+)
+def test_without_its_secrets_the_client_sends_nothing(
+    jwt_secret: str | None, signing_key: str | None
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=[])
+
+    client = RasaClient(
+        "http://rasa.test",
+        jwt_secret=jwt_secret,
+        signing_key=signing_key,
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    with pytest.raises(BotUnavailable):
+        _ask(client)
+    assert sent == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_bot_unavailable_at_once(status: int) -> None:
+    client, calls = _client(httpx.Response(status, json={}), httpx.Response(200))
+    with pytest.raises(BotUnavailable):
+        _ask(client)
+    assert len(calls) == 1
 
 
 def test_connection_refused_is_tried_again() -> None:
@@ -68,7 +134,10 @@ def _tracker_client(events: object, status: int = 200) -> RasaClient:
         return httpx.Response(status, json={"events": events})
 
     return RasaClient(
-        "http://rasa.test", http=httpx.Client(transport=httpx.MockTransport(handler))
+        "http://rasa.test",
+        jwt_secret=JWT_SECRET,
+        signing_key=None,  # reading a tracker signs nothing
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
     )
 
 

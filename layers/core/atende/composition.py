@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
+from pydantic import SecretStr
+
 from atende import aws
 from atende.bot import RasaClient
 from atende.config import get_settings
@@ -62,6 +64,30 @@ def secrets() -> WhatsAppSecrets:
     return WhatsAppSecrets(app_secret, verify_token, access_token)
 
 
+def _secret(value: SecretStr | None, arn: str | None) -> str | None:
+    """A plain secret: from the environment, or the secret string at ``arn``."""
+    if value is not None:
+        return value.get_secret_value()
+    if arn:
+        raw = aws.client("secretsmanager").get_secret_value(SecretId=arn)
+        return str(raw["SecretString"])
+    return None
+
+
+@lru_cache(maxsize=1)
+def rasa_jwt_secret() -> str | None:
+    """Signs the JWTs sent to Rasa (RASA_JWT_SECRET or RASA_JWT_SECRET_ARN)."""
+    settings = get_settings()
+    return _secret(settings.rasa_jwt_secret, settings.rasa_jwt_secret_arn)
+
+
+@lru_cache(maxsize=1)
+def action_signing_key() -> str | None:
+    """Signs (worker) and verifies (action server) the tenant in Rasa's metadata."""
+    settings = get_settings()
+    return _secret(settings.action_signing_key, settings.action_signing_key_arn)
+
+
 @lru_cache(maxsize=1)
 def directory() -> TenantDirectory:
     return TenantDirectory()
@@ -108,7 +134,12 @@ def graph_client(phone_number_id: str) -> GraphClient:
 def engine() -> ConversationEngine:
     settings = get_settings()
     return ConversationEngine(
-        bot=RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s),
+        bot=RasaClient(
+            settings.rasa_url,
+            jwt_secret=rasa_jwt_secret(),
+            signing_key=action_signing_key(),
+            timeout_s=settings.rasa_timeout_s,
+        ),
         graph_for=graph_client,
         config=EngineConfig(
             idle_timeout=timedelta(minutes=settings.conversation_idle_timeout_min),
@@ -120,7 +151,15 @@ def engine() -> ConversationEngine:
 
 def reset() -> None:
     """Forget every built part (tests, settings changes)."""
-    for cached in (secrets, directory, queue, dead_letters, engine):
+    for cached in (
+        secrets,
+        rasa_jwt_secret,
+        action_signing_key,
+        directory,
+        queue,
+        dead_letters,
+        engine,
+    ):
         cached.cache_clear()
     with _graph_lock:
         for client in _graph_clients.values():

@@ -158,6 +158,42 @@ class Settings(BaseSettings):
         description="Secret of the tracker store's role (AWS), when no URL is set.",
     )
     rasa_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RASA_TIMEOUT_S")
+    # The bot's secrets (docs/security.md). In AWS the functions read them from
+    # Secrets Manager (the *_ARN variables); ECS injects them into the tasks.
+    rasa_jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="RASA_JWT_SECRET",
+        description="Signs the JWTs Rasa's callers send (Rasa's --jwt-secret).",
+    )
+    rasa_jwt_secret_arn: str | None = Field(
+        default=None,
+        validation_alias="RASA_JWT_SECRET_ARN",
+        description="Secret holding RASA_JWT_SECRET (AWS), when it is not set.",
+    )
+    action_signing_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="ACTION_SIGNING_KEY",
+        description=(
+            "HMAC key of the tenant the worker signs into a message's metadata and"
+            " the action server verifies (at least 32 characters)."
+        ),
+    )
+    action_signing_key_arn: str | None = Field(
+        default=None,
+        validation_alias="ACTION_SIGNING_KEY_SECRET_ARN",
+        description="Secret holding ACTION_SIGNING_KEY (AWS), when it is not set.",
+    )
+    action_signature_max_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias="ACTION_SIGNATURE_MAX_AGE_S",
+        description="How long a signed tenant opens its data to the action server.",
+    )
+    action_server_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="ACTION_SERVER_TOKEN",
+        description="Bearer token Rasa sends the action server (which requires it).",
+    )
 
     # Private LLM (Ollama). Unset: the bot runs degraded (handoff instead of
     # generated answers) and says so.

@@ -65,7 +65,7 @@ class RetryLater(Exception):
 
 class Bot(Protocol):
     def respond(
-        self, *, sender: str, text: str, metadata: dict[str, str]
+        self, *, tenant_id: UUID, sender: str, text: str, metadata: dict[str, str]
     ) -> list[BotReply]: ...
 
     def replies_to(self, *, sender: str, wamid: str) -> list[BotReply] | None: ...
@@ -228,9 +228,10 @@ class ConversationEngine:
                 )
                 if replies is None:
                     replies = self.bot.respond(
+                        tenant_id=tenant_id,
                         sender=str(conversation_id),
                         text=msg.text,
-                        metadata={"tenant_id": str(tenant_id), "wamid": msg.wamid},
+                        metadata={"wamid": msg.wamid},
                     )
                 else:
                     metrics.add_metric(name="BotTurnsRecovered", unit="Count", value=1)
