@@ -6,7 +6,9 @@ of ``a!a!…``. Each case below is a 150,000-character page built against one
 pattern: long runs that a pattern's prefix accepts and its suffix rejects,
 repeated separators, near misses, and pages full of entities (for the overlap
 resolution and the summary). The 1 s limit is a denial-of-service gate with a
-wide margin on a shared machine (the slowest case takes about 0.3 s there).
+wide margin (the slowest case takes about 0.35 s of CPU on a shared machine);
+it counts this process's CPU time, so other processes' load doesn't make it
+flaky, while a quadratic pattern still blows far past it.
 """
 
 from __future__ import annotations
@@ -133,10 +135,10 @@ def test_an_adversarial_page_extracts_in_under_a_second(case: str) -> None:
     text = WORST_CASES[case]()
     assert len(text) == PAGE_CHARS
     with _give_up_after(GIVE_UP_S):
-        started = time.perf_counter()
+        started = time.process_time()
         summarize(extract_entities(text))
-        elapsed = time.perf_counter() - started
-    assert elapsed < LIMIT_S, f"{case}: {elapsed:.2f} s"
+        elapsed = time.process_time() - started
+    assert elapsed < LIMIT_S, f"{case}: {elapsed:.2f} s of CPU"
 
 
 def test_pages_full_of_entities_still_find_every_one() -> None:
