@@ -6,7 +6,7 @@ of ``a!a!…``. Each case below is a 150,000-character page built against one
 pattern: long runs that a pattern's prefix accepts and its suffix rejects,
 repeated separators, near misses, and pages full of entities (for the overlap
 resolution and the summary). The 1 s limit is a denial-of-service gate with a
-wide margin (the slowest case takes about 0.35 s of CPU on a shared machine);
+wide margin (the slowest case takes about 0.2 s of CPU on a shared machine);
 it counts this process's CPU time, so other processes' load doesn't make it
 flaky, while a quadratic pattern still blows far past it.
 """
