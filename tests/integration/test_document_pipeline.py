@@ -20,7 +20,7 @@ from moto.core.config import DefaultConfig
 from atende import aws, crypto, db, tenancy
 from atende.config import get_settings
 from atende.db.embedded import EmbeddedDatabase
-from atende.documents import jobs
+from atende.documents import jobs, limits
 from atende.errors import DependencyFailed
 from infra import pipeline_local
 from tests.support import documents as kit
@@ -362,3 +362,31 @@ def test_result_is_gone_after_its_ttl(pipeline: Pipeline, admin_conn: Any) -> No
     again = pipeline.post(kit.simple_pdf())
     assert again.status_code == 202
     assert json.loads(again.body)["id"] != document_id
+
+
+def test_a_page_with_more_text_than_a_page_holds_fails_the_job(
+    pipeline: Pipeline,
+) -> None:
+    dense = kit.dense_text_pdf(limits.MAX_PAGE_TEXT_CHARS + 1)
+    document_id = json.loads(pipeline.post(dense).body)["id"]
+    job = pipeline.wait(document_id)
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "PAGINA_COM_TEXTO_DEMAIS"
+    assert "página 1 do PDF" in job["error"]["message"]
+    assert pipeline.objects() == []
+    assert pipeline.get(f"/v1/documents/{document_id}/result").status_code == 409
+
+
+def test_a_document_with_more_text_than_a_document_may_have_fails_the_job(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two pages of ~1,600 characters against a cap of 2,000 (the real cap,
+    # 2,000,000, would take 21 full pages).
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_TEXT_CHARS", 2_000)
+    dense = kit.dense_text_pdf(1_500, pages=2)
+    document_id = json.loads(pipeline.post(dense).body)["id"]
+    job = pipeline.wait(document_id)
+    assert job["status"] == "FAILED"
+    assert job["error"]["code"] == "DOCUMENTO_COM_TEXTO_DEMAIS"
+    assert "Divida o documento" in job["error"]["message"]
+    assert pipeline.objects() == []

@@ -309,6 +309,21 @@ def zero_page_pdf() -> bytes:
     return bytes(out)
 
 
+def dense_text_pdf(chars: int, pages: int = 1) -> bytes:
+    """Pages whose text layers hold at least ``chars`` characters each, in a 1 pt
+    font: generated or hidden text, a few KB of PDF for a lot of text."""
+    line = ("palavra " * 100)[:800]
+    text = "\n".join([line] * (chars // len(line) + 1))
+    doc = pymupdf.open()
+    try:
+        for _ in range(pages):
+            page = doc.new_page(width=A4.width, height=A4.height)
+            page.insert_text((MARGIN, MARGIN), text, fontsize=1)
+        return bytes(doc.tobytes(deflate=True))
+    finally:
+        doc.close()
+
+
 def many_pages_pdf(pages: int) -> bytes:
     """A valid PDF with ``pages`` pages (for page-cap tests)."""
     return simple_pdf(pages)

@@ -29,6 +29,7 @@ from atende.documents.jobs import (
     PipelineBusy,
     ResultExpired,
     ResultNotReady,
+    TooManyDocumentsRunning,
 )
 from atende.documents.pdf import (
     EmptyUpload,
@@ -174,6 +175,7 @@ OPERATIONS: tuple[Operation, ...] = (
             PdfTooManyPages,
             PdfTooLarge,
             NotAPdf,
+            TooManyDocumentsRunning,
             PipelineBusy,
         ),
     ),

@@ -222,6 +222,11 @@ class Settings(BaseSettings):
     document_max_running: int = Field(
         default=50, gt=0, validation_alias="DOCUMENT_MAX_RUNNING_EXECUTIONS"
     )
+    # Each tenant's share of the pipeline: one tenant's burst leaves room for
+    # the others (documents.limits).
+    document_max_running_per_tenant: int = Field(
+        default=10, gt=0, validation_alias="DOCUMENT_MAX_RUNNING_PER_TENANT"
+    )
     api_rate_limit_per_minute: int = Field(
         default=60, gt=0, validation_alias="API_RATE_LIMIT_PER_MINUTE"
     )

@@ -31,13 +31,18 @@ Decisions:
   also ``1.234,56 reais`` (the word ``reais`` is as clear a cue as ``R$``); a
   following ``mil``/``milhão``/``milhões``/``bilhão``/``bilhões`` multiplies
   (``R$ 2 milhões`` is ``2000000.00``). Normalised to a decimal string with two
-  places (``1234.56``, ``500.00``).
+  places (``1234.56``, ``500.00``). A number with more digits than a decimal
+  holds (28 with the cents) is not money and is not taken.
 - **E-mails.** Lower-cased; trailing punctuation is left out.
+- **Linear time.** A page is any tenant's input: every pattern has a bounded
+  length or may only start where a run of what it accepts starts (the
+  lookbehinds), e-mails are found from their ``@``, and overlaps and the
+  summary are resolved in one pass, so extraction time grows with the text's
+  length, never with its square (``tests/unit/test_entities_worst_cases.py``).
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -106,12 +111,20 @@ _CNPJ_FORMATTED = re.compile(
 # 12-letter word followed by two digits is not read as a CNPJ.
 _CNPJ_BARE = re.compile(_B + r"(?=[A-Z]{0,11}\d)[0-9A-Z]{12}\d{2}" + _E)
 
-_EMAIL = re.compile(
-    r"(?<![\w.+-])"
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+# E-mails are found from their '@', not by trying every start: a pattern that
+# scans the local part from each position was quadratic on ``a!a!a!…``. Each
+# '@' comes with the run of local-part characters and dots before it; the
+# lookbehind starts that run where it starts, and the possessive run never
+# gives back, so every character is read a bounded number of times.
+_LOCAL_CHARS = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_AT_AFTER_LOCAL_RUN = re.compile(rf"(?<![.{_LOCAL_CHARS}])[.{_LOCAL_CHARS}]*+@")
+# Where a local part may start: not glued to a word character, dot, + or -.
+_LOCAL_START = re.compile(r"(?<![\w.+-])[^.]")
+_EMAIL_DOMAIN = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
     r"(?![\w-])(?!\.[A-Za-z0-9])"
 )
+_MAX_LOCAL_CHARS = 64  # RFC 5321
 
 _CEP_FORMATTED = re.compile(_B + r"(?:\d{5}|\d{2}\.\d{3})-\d{3}" + _E)
 _CEP_BARE = re.compile(_B + r"\d{8}" + _E)
@@ -200,12 +213,31 @@ def _cnpjs(text: str) -> Iterator[tuple[str, int, int]]:
                 yield f"{c[:2]}.{c[2:5]}.{c[5:8]}/{c[8:12]}-{c[12:]}", *m.span()
 
 
+def _local_start(text: str, run_start: int, at: int) -> int | None:
+    """Where the local part ending at ``at`` starts: the leftmost start after
+    which no ``..`` comes, no trailing dot, and not glued to what precedes."""
+    if at == run_start or text[at - 1] == ".":
+        return None
+    double_dot = text.rfind("..", run_start, at)
+    if double_dot != -1:
+        run_start = double_dot + 2
+    found = _LOCAL_START.search(text, run_start, at)
+    return found.start() if found else None
+
+
 def _emails(text: str) -> Iterator[tuple[str, int, int]]:
-    for m in _EMAIL.finditer(text):
-        local = m.group().split("@", 1)[0]
-        if ".." in local or len(local) > 64:
+    taken_until = 0  # an e-mail's domain is never read as the next local part
+    for run in _AT_AFTER_LOCAL_RUN.finditer(text):
+        at = run.end() - 1
+        start = _local_start(text, max(run.start(), taken_until), at)
+        if start is None:
             continue
-        yield m.group().lower(), m.start(), m.end()
+        domain = _EMAIL_DOMAIN.match(text, at + 1)
+        if domain is None:
+            continue
+        taken_until = domain.end()
+        if at - start <= _MAX_LOCAL_CHARS:
+            yield text[start : domain.end()].lower(), start, domain.end()
 
 
 def _ceps(text: str) -> Iterator[tuple[str, int, int]]:
@@ -261,14 +293,14 @@ _SCALES = {"mil": Decimal(1000), "milh": Decimal(10**6), "bilh": Decimal(10**9)}
 
 
 def _amount_value(number: str, scale: str | None) -> str | None:
-    try:
-        amount = Decimal(number.replace(".", "").replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the pattern only lets numbers in
-        return None
+    amount = Decimal(number.replace(".", "").replace(",", "."))
     if scale:
         word = scale.lower()
         amount *= _SCALES["mil" if word == "mil" else word[:4]]
-    return str(amount.quantize(Decimal("0.01")))
+    try:
+        return str(amount.quantize(Decimal("0.01")))
+    except InvalidOperation:  # more digits than a decimal holds: not money
+        return None
 
 
 def _amounts(text: str) -> Iterator[tuple[str, int, int]]:
@@ -307,18 +339,19 @@ def extract_entities(text: str, *, page: int | None = None) -> list[Entity]:
         for value, start, end in extractor(text)
     ]
     candidates.sort(key=lambda e: (_PRIORITY[e.kind], e.start - e.end, e.start))
-    # Taken spans stay sorted and disjoint: a candidate only has to be checked
-    # against its neighbours.
-    starts: list[int] = []
+    # One mark per character taken: checking and marking a candidate costs its
+    # length, and each pattern's matches are disjoint, so the whole resolution
+    # stays linear in the text (inserting into sorted lists was quadratic).
+    occupied = bytearray(len(text))
     taken: list[Entity] = []
     for candidate in candidates:
-        i = bisect.bisect_right(starts, candidate.start)
-        if i > 0 and taken[i - 1].end > candidate.start:
+        if occupied.find(1, candidate.start, candidate.end) != -1:
             continue
-        if i < len(taken) and taken[i].start < candidate.end:
-            continue
-        starts.insert(i, candidate.start)
-        taken.insert(i, candidate)
+        occupied[candidate.start : candidate.end] = b"\x01" * (
+            candidate.end - candidate.start
+        )
+        taken.append(candidate)
+    taken.sort(key=lambda e: e.start)
     return taken
 
 
@@ -328,9 +361,9 @@ def summarize(entities: Iterable[Entity]) -> dict[EntityKind, list[str]]:
     Every kind is a key (an empty list when none was found), so the shape is
     stable for API responses.
     """
-    summary: dict[EntityKind, list[str]] = {kind: [] for kind in KINDS}
+    # dict keys keep the order of first appearance; a list lookup per entity
+    # was quadratic on a page of distinct values.
+    seen: dict[EntityKind, dict[str, None]] = {kind: {} for kind in KINDS}
     for entity in entities:
-        values = summary[entity.kind]
-        if entity.value not in values:
-            values.append(entity.value)
-    return summary
+        seen[entity.kind].setdefault(entity.value, None)
+    return {kind: list(values) for kind, values in seen.items()}

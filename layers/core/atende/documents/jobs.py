@@ -27,7 +27,8 @@ from atende.config import get_settings
 from atende.crypto import TenantKey
 from atende.db import Connection, tenant_transaction
 from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
-from atende.documents import contract_llm, keys, pdf
+from atende.documents import contract_llm, keys, limits, pdf
+from atende.documents.limits import TooManyDocumentsRunning
 from atende.errors import (
     Conflict,
     DependencyFailed,
@@ -201,6 +202,7 @@ def submit(
     Raises:
         RateLimited: the key's per-minute budget is spent (429).
         pdf validation errors: nothing is stored (4xx).
+        TooManyDocumentsRunning: the tenant has its share running (503).
         PipelineBusy: too many executions running (503).
     """
     settings = get_settings()
@@ -223,14 +225,16 @@ def submit(
         ).fetchone()
         if existing is not None:
             return Submission(_job_view(existing), created=False)
+        # Refused here, a tenant over its share never spends the global check's
+        # shared ListExecutions budget; the check that counts is the one below.
+        limits.check_tenant_share(conn)
         tenant = get_tenant(conn)
     _check_capacity()
 
     document_id = uuid4()
-    key = tenant_key(tenant)
     s3_key = keys.source_key(principal.tenant_id, document_id)
-    _write(key, s3_key, data, "document.source", document_id)
     with tenant_transaction(principal.tenant_id) as conn:
+        limits.take_tenant_slot(conn)
         row = conn.execute(
             "INSERT INTO documents (tenant_id, id, api_key_id, sha256, size_bytes,"
             " page_count, s3_key) VALUES (current_tenant_id(), %s, %s, %s, %s, %s, %s)"
@@ -254,6 +258,7 @@ def submit(
             details={"pages": info.page_count, "bytes": info.size_bytes},
         )
     try:
+        _write(tenant_key(tenant), s3_key, data, "document.source", document_id)
         execution = aws.client("stepfunctions").start_execution(
             stateMachineArn=_pipeline_arn(),
             name=str(document_id),
@@ -261,7 +266,8 @@ def submit(
                 {"tenant_id": str(principal.tenant_id), "document_id": str(document_id)}
             ),
         )
-    except (BotoCoreError, ClientError) as exc:
+    except Exception as exc:
+        # The job holds one of the tenant's slots: ending it frees the slot.
         fail(
             principal.tenant_id,
             document_id,
@@ -269,7 +275,9 @@ def submit(
             message="Não foi possível iniciar o processamento.",
         )
         purge(principal.tenant_id, document_id)
-        raise DependencyFailed("Não foi possível iniciar o processamento.") from exc
+        if isinstance(exc, BotoCoreError | ClientError):
+            raise DependencyFailed("Não foi possível iniciar o processamento.") from exc
+        raise
     with tenant_transaction(principal.tenant_id) as conn:
         conn.execute(
             "UPDATE documents SET execution_arn = %s WHERE id = %s",
@@ -383,7 +391,11 @@ def inspect(tenant_id: UUID | str, document_id: UUID | str) -> list[dict[str, An
 def read_page(
     tenant_id: UUID | str, document_id: UUID | str, index: int, *, use_ocr: bool
 ) -> dict[str, Any]:
-    """Text of one page (text layer or OCR), stored encrypted; a small summary out."""
+    """Text of one page (text layer or OCR), stored encrypted; a small summary out.
+
+    Raises:
+        PageTextTooLong: more text than a page holds (the job fails).
+    """
     started = time.perf_counter()
     key = _key_of(tenant_id)
     data = _source(key, tenant_id, document_id)
@@ -403,6 +415,7 @@ def read_page(
         text, confidence = page.text, page.mean_confidence
     else:
         text = pdf.page_text(data, index)
+    limits.check_page_text(text, index)
     _write(
         key,
         keys.page_key(tenant_id, document_id, index),
@@ -422,17 +435,24 @@ def read_page(
 def extract(
     tenant_id: UUID | str, document_id: UUID | str, pages: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Entities from every page; the encrypted result stored with its TTL."""
+    """Entities from every page; the encrypted result stored with its TTL.
+
+    Raises:
+        DocumentTextTooLong: more text than a document may have (the job fails).
+    """
     key = _key_of(tenant_id)
-    texts = [
-        _read(
+    texts: list[str] = []
+    total_chars = 0
+    for page in sorted(pages, key=lambda p: int(p["index"])):
+        text = _read(
             key,
             keys.page_key(tenant_id, document_id, int(page["index"])),
             "document.page_text",
             document_id,
         ).decode()
-        for page in sorted(pages, key=lambda p: int(p["index"]))
-    ]
+        total_chars += len(text)
+        limits.check_document_text(total_chars)
+        texts.append(text)
     found = [
         entity
         for index, text in enumerate(texts)
@@ -559,6 +579,7 @@ __all__ = [
     "ResultExpired",
     "ResultNotReady",
     "Submission",
+    "TooManyDocumentsRunning",
     "extract",
     "fail",
     "failure_from_state",
