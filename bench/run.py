@@ -13,6 +13,7 @@ from bench import (
     bench_console,
     bench_documents,
     bench_lgpd,
+    bench_reports,
     bench_rls,
     bench_soak,
     bench_webhook,
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "documents": bench_documents.main,
     "lgpd": bench_lgpd.main,
     "console": bench_console.main,
+    "reports": bench_reports.main,
     "soak": bench_soak.main,
     "coldstart": bench_coldstart.main,
 }

@@ -346,3 +346,18 @@ def test_csv_export_for_excel_in_portuguese(signed_in: dict[str, str]) -> None:
         _get("/v1/console/reports/export?formato=pdf", signed_in["admin"]).status_code
         == 400
     )
+
+
+def test_bench_at_one_percent_agrees_with_the_naive_query(
+    database: EmbeddedDatabase,
+) -> None:
+    """`make bench`'s data set at 1%: the facts and the raw tables agree (the
+    benchmark asserts it), in a database of its own."""
+    from bench import bench_reports
+
+    try:
+        result = bench_reports.run(scale=0.01, record=False)
+    finally:
+        db.configure(database.app_url)
+    assert result["messages"] == 10_000
+    assert result["totals"].conversations == 1_000
