@@ -20,6 +20,7 @@ __all__ = ["FACTS_SQL", "refresh", "refresh_everywhere", "refresh_tenant"]
 # Late commits: a transaction that started before the last refresh and
 # committed after it carries an older last_activity_at.
 _MARGIN = timedelta(hours=1)
+_BATCH = 2000
 
 # The facts of the conversations ``ids``; shared
 # with the benchmark's naive baseline, which runs them over every conversation.
@@ -100,15 +101,18 @@ def refresh_tenant(conn: Connection, *, full: bool = False) -> int:
             (last["refreshed_at"] - _MARGIN,),
         ).fetchall()
     # Fixed once: a conversation touched meanwhile waits for the next run.
-    params = {"ids": [r["id"] for r in rows]}
-    for table in FACTS_SQL:
-        conn.execute(
-            # The table names are this module's constants.
-            f"DELETE FROM {table} WHERE conversation_id = ANY(%(ids)s)",  # noqa: S608
-            params,
-        )
-    for sql in FACTS_SQL.values():
-        conn.execute(sql, params)
+    # In batches, so no statement nears the statement timeout on a backfill.
+    ids = [r["id"] for r in rows]
+    for first in range(0, len(ids), _BATCH):
+        params = {"ids": ids[first : first + _BATCH]}
+        for table in FACTS_SQL:
+            conn.execute(
+                # The table names are this module's constants.
+                f"DELETE FROM {table} WHERE conversation_id = ANY(%(ids)s)",  # noqa: S608
+                params,
+            )
+        for sql in FACTS_SQL.values():
+            conn.execute(sql, params)
     conn.execute(
         "INSERT INTO report_refreshes (tenant_id, refreshed_at)"
         " VALUES (current_tenant_id(), now()) ON CONFLICT (tenant_id)"

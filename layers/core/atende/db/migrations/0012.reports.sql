@@ -60,6 +60,10 @@ CREATE INDEX report_template_sends_sent_idx ON report_template_sends (tenant_id,
 CREATE INDEX report_template_sends_conversation_idx
     ON report_template_sends (tenant_id, conversation_id);
 
+-- A customer's conversations: the 24-hour window of a template send above is
+-- the customer's (and LGPD erasure finds a customer's conversations by it).
+CREATE INDEX conversations_customer_idx ON conversations (tenant_id, customer_id);
+
 -- When each tenant's facts were last refreshed (shown on the page).
 CREATE TABLE report_refreshes (
     tenant_id     uuid NOT NULL REFERENCES tenants (id),
