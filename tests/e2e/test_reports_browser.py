@@ -71,7 +71,7 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox"]
+            executable_path=_chromium(), args=["--no-sandbox", "--lang=pt-BR"]
         )
         page = browser.new_page(
             viewport={"width": 1280, "height": 900},
@@ -115,8 +115,8 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             positions = [order.index(c) for c in controls]
             assert positions == sorted(positions), order
 
-            page.get_by_label("De").fill("2025-03-10")
-            page.get_by_label("Até").fill("2025-03-11")
+            page.get_by_label("De", exact=True).fill("2025-03-10")
+            page.get_by_label("Até", exact=True).fill("2025-03-11")
             page.get_by_role("button", name="Aplicar").focus()
             page.keyboard.press("Enter")
             expect(page.get_by_role("status")).to_contain_text("Relatórios carregados")
@@ -164,8 +164,8 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             _shoot(page, shots, "02-table-view")
 
             # Hourly, filtered to one team: the charts redraw.
-            page.get_by_label("Agrupar").select_option("hour")
-            page.get_by_label("Equipe").select_option("suporte")
+            page.get_by_label("Agrupar", exact=True).select_option("hour")
+            page.get_by_label("Equipe", exact=True).select_option("suporte")
             page.get_by_role("button", name="Aplicar").click()
             expect(cards.locator("div", has_text="Abandono")).to_contain_text("1 de 3")
             page.locator("#chart-volume").scroll_into_view_if_needed()

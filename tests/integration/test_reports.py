@@ -361,3 +361,25 @@ def test_bench_at_one_percent_agrees_with_the_naive_query(
         db.configure(database.app_url)
     assert result["messages"] == 10_000
     assert result["totals"].conversations == 1_000
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("reports.html", "text/html"),
+        ("reports.js", "text/javascript"),
+        ("uplot.min.js", "text/javascript"),
+        ("uplot.min.css", "text/css"),
+    ],
+)
+def test_the_page_and_its_chart_library_are_served_by_atende(
+    name: str, kind: str
+) -> None:
+    """No CDN: the page's files come from the API, under the console's CSP."""
+    with Client(app) as client:
+        answer = client.http.get(f"/console/{name}")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith(kind)
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    if name == "reports.html":
+        assert "http" not in answer.body.decode().split("<body>")[0]

@@ -139,7 +139,23 @@
   }
 
   const charts = {};
-  function chart(id, series, data, yFormat) {
+  // Tick steps (seconds) that fall on whole periods; labels in pt-BR.
+  const INCRS = {
+    hour: [3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400],
+    day: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+    week: [7 * 86400, 14 * 86400, 28 * 86400, 56 * 86400],
+  };
+  const tickLabel = new Intl.DateTimeFormat("pt-BR", { day: "2-digit", month: "2-digit", timeZone: "UTC" });
+  const tickHour = new Intl.DateTimeFormat("pt-BR", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+  function xTicks(granularity) {
+    return (_u, ticks) => ticks.map((t) => {
+      const d = new Date(t * 1000);
+      if (granularity !== "hour" || d.getUTCHours() === 0) return tickLabel.format(d);
+      return tickHour.format(d);
+    });
+  }
+
+  function chart(id, series, data, yFormat, granularity) {
     if (charts[id]) charts[id].destroy();
     const el = $(id);
     el.replaceChildren();
@@ -149,7 +165,10 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       fmtDate: (tpl) => uPlot.fmtDate(tpl, DATE_NAMES),
       series: [{}, ...series],
-      axes: [{}, { values: (_u, ticks) => ticks.map(yFormat), size: 70 }],
+      axes: [
+        { values: xTicks(granularity), incrs: INCRS[granularity], space: 60 },
+        { values: (_u, ticks) => ticks.map(yFormat), size: 70 },
+      ],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
     }, data, el);
@@ -164,7 +183,7 @@
       { label: "Contidas pelo bot", stroke: "#1d6b35", width: 2, dash: [6, 4] },
       { label: "Transferidas a pessoas", stroke: "#b3261e", width: 2, dash: [2, 3] },
     ], [xs, m.map((x) => x.conversations), m.map((x) => x.contained), m.map((x) => x.handed_off)],
-    (v) => num.format(v));
+    (v) => num.format(v), r.granularity);
     const busiest = r.periods.reduce((a, p) => (p.measures.conversations > (a?.measures.conversations ?? -1) ? p : a), null);
     $("volume-desc").textContent = `${count(r.totals.conversations)} conversas no período; ` +
       `${rate(r.totals.containment_rate)} das encerradas ficaram só com o bot.` +
@@ -184,7 +203,7 @@
       { label: "Mediana (min)", stroke: "#0b5cad", width: 2 },
       { label: "p90 (min)", stroke: "#8c1d18", width: 2, dash: [6, 4] },
     ], [xs, fr.map((d) => minutes(d.median_seconds)), fr.map((d) => minutes(d.p90_seconds))],
-    (v) => `${dec.format(v)} min`);
+    (v) => `${dec.format(v)} min`, r.granularity);
     $("response-desc").textContent = `Do pedido de atendimento à primeira resposta de uma pessoa: mediana ` +
       `${duration(r.totals.first_response.median_seconds)}, p90 ${duration(r.totals.first_response.p90_seconds)} ` +
       `(${count(r.totals.first_response.count)} atendimentos respondidos).`;
