@@ -125,9 +125,14 @@ def run_sweeper() -> None:
     sweeper = load_handler("functions/conversation_sweeper/handler.py")
     schedule = Schedule(get_settings().local_sweep_every_s, sweeper.handler, "sweeper")
     schedule.start()
+    # The report facts, every 5 minutes as in AWS (ReportsRefreshFunction).
+    reports = load_handler("functions/reports_refresh/handler.py")
+    refresh = Schedule(300, reports.handler, "reports")
+    refresh.start()
     _stopping.wait()
-    schedule.stop()
-    schedule.join(timeout=10)
+    for running in (schedule, refresh):
+        running.stop()
+        running.join(timeout=10)
 
 
 ROLES = {

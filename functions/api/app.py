@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes, lgpd_routes
+from chalicelib import console_routes, lgpd_routes, reports_routes
 from chalicelib.web import (
     JSON,
     Plumbing,
@@ -36,6 +36,8 @@ app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_type
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
 app.register_blueprint(console_routes.blueprint)
 app.register_blueprint(lgpd_routes.blueprint)
+app.register_blueprint(reports_routes.blueprint)
+app.api.binary_types.append(reports_routes.XLSX_TYPE)
 
 __all__ = ["JSON", "api_errors", "app"]
 route = Plumbing(app)

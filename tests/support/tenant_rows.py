@@ -147,6 +147,32 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " RETURNING wamid",
         (t, f"wamid.{uuid.uuid4().hex}"),
     ),
+    "report_conversations": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO report_conversations (tenant_id, conversation_id, opened_at,"
+        " handoffs, returns_to_bot, transfers, teams, attendant_ids)"
+        " VALUES (%s, %s, now(), 1, 0, 0, '{}', '{}') RETURNING conversation_id",
+        (t, ids["conversations"]),
+    ),
+    "report_handoffs": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO report_handoffs (tenant_id, handoff_id, conversation_id,"
+        " reason, requested_at) VALUES (%s, %s, %s, 'x', now()) RETURNING handoff_id",
+        (t, ids["handoffs"], ids["conversations"]),
+    ),
+    "report_template_sends": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO report_template_sends (tenant_id, message_id, conversation_id,"
+        " sent_at, category, outside_window) VALUES (%s, %s, %s, now(), 'utility',"
+        " true) RETURNING message_id",
+        (t, ids["messages"], ids["conversations"]),
+    ),
+    "report_refreshes": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO report_refreshes (tenant_id, refreshed_at) VALUES (%s, now())"
+        " RETURNING tenant_id",
+        (t,),
+    ),
     "audit_events": lambda c, t, ids: _insert(
         c,
         "INSERT INTO audit_events (tenant_id, action, subject_type, actor_type) "

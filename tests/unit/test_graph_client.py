@@ -735,3 +735,25 @@ def test_token_never_in_errors_or_repr(
     with pytest.raises(WhatsAppUnavailable) as unavailable:
         make_client(rec, max_attempts=2).send_text(CUSTOMER, "Oi")
     assert TOKEN not in repr(unavailable.value) + str(vars(unavailable.value))
+
+
+def test_throttling_is_counted_for_the_graph_throttled_alarm(
+    make_client: Callable[..., GraphClient],
+    fake_time: FakeTime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from atende.observability import metrics
+
+    counted: list[str] = []
+    monkeypatch.setattr(
+        metrics,
+        "add_metric",
+        lambda name, unit, value: counted.append(name),
+    )
+    throttled = httpx.Response(400, json={"error": {"code": 130429}})
+    make_client(Recorder(httpx.Response(429), throttled, ok())).send_text(
+        CUSTOMER, "Oi"
+    )
+    assert counted == ["GraphThrottled", "GraphThrottled"]
+    make_client(Recorder(httpx.Response(503), ok())).send_text(CUSTOMER, "Oi")
+    assert counted == ["GraphThrottled", "GraphThrottled"]

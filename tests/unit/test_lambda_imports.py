@@ -30,6 +30,7 @@ HANDLERS = {
     "conversation_sweeper": "handler",
     "conversation_worker": "handler",
     "document_tasks": "handler",
+    "reports_refresh": "handler",
     "retention": "handler",
 }
 

@@ -27,6 +27,12 @@ _ASSET_TYPES = {
     "index.html": "text/html; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
+    # The reports page and its chart library (VENDORED.md).
+    "reports.html": "text/html; charset=utf-8",
+    "reports.js": "text/javascript; charset=utf-8",
+    "reports.css": "text/css; charset=utf-8",
+    "uplot.min.js": "text/javascript; charset=utf-8",
+    "uplot.min.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
 # live-updates socket.

@@ -341,6 +341,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("me-name").textContent = state.me.display_name || state.me.email;
     $("me-role").textContent = ROLES[state.me.role] + (state.me.team ? ` · equipe ${state.me.team}` : "");
     $("all-panel").hidden = !oversees();
+    $("reports-link").hidden = !oversees();
     $("attendants-panel").hidden = !isAdmin();
     clearErrors();
     if (fromForm) announce(`Bem-vindo(a), ${state.me.display_name || ""}.`);

@@ -21,7 +21,7 @@ from typing import Any, Final
 import httpx
 
 from atende.errors import InvalidInput
-from atende.observability import logger
+from atende.observability import logger, metrics
 from atende.whatsapp.graph._responses import (
     _int_or_none,
     _json_object,
@@ -498,6 +498,9 @@ class GraphClient:
             or code in TRANSIENT_CODES
             or obj.get("is_transient") is True
         )
+        if response.status_code == 429 or code in THROTTLING_CODES:
+            # The GraphThrottled alarm (docs/operations.md) watches this.
+            metrics.add_metric(name="GraphThrottled", unit="Count", value=1)
         cls = WhatsAppUnavailable if retryable else GraphApiError
         return cls(
             _GRAPH_MESSAGES.get(code) if code is not None else None,
