@@ -22,6 +22,8 @@ from atende.db.embedded import EmbeddedDatabase
 from atende.errors import Forbidden, InvalidInput
 from atende.identity import AttendantPrincipal, Role
 from atende.reports import ReportQuery
+from atende.tenancy import Scope
+from tests.support.api_routes import scoped_key
 from tests.support.identity import IdentityPool
 from tests.support.reports import D1, D2, Built, at, build, expected, scenario
 
@@ -289,6 +291,27 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
         }
         assert body["periods"][0]["start"] == "2025-03-10T00:00:00"
         assert body["satisfaction"]["available"] is False
+
+
+def test_api_keys_with_the_reports_scope_read_the_same_numbers(
+    signed_in: dict[str, str], history: Built
+) -> None:
+    query = "?de=2025-03-10&ate=2025-03-11"
+    reports_key = scoped_key(history.tenant_id, Scope.REPORTS)
+    documents_key = scoped_key(history.tenant_id, Scope.DOCUMENTS)
+    with Client(app) as client:
+        answer = client.http.get(
+            f"/v1/reports{query}", headers={"X-API-Key": reports_key}
+        )
+        refused = client.http.get(
+            f"/v1/reports{query}", headers={"X-API-Key": documents_key}
+        )
+    console = _get(f"/v1/console/reports{query}", signed_in["supervisor"])
+    assert answer.status_code == 200
+    assert json.loads(answer.body) == json.loads(console.body)
+    assert json.loads(answer.body)["totals"]["conversations"] == 7
+    assert refused.status_code == 403
+    assert "'reports'" in json.loads(refused.body)["error"]["message"]
 
 
 def test_xlsx_export_keeps_text_literal(signed_in: dict[str, str]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from atende import errors
+from atende import errors, reports
 from atende.documents import jobs
 from atende.documents.contract_llm import ContractFields
 from atende.documents.jobs import (
@@ -41,6 +41,7 @@ from atende.documents.pdf import (
     PdfWithoutPages,
 )
 from atende.entities import Entity, EntityKind
+from atende.reports.measures import Report
 from atende.tenancy import Scope
 from chalicelib.web import FLAG_VALUES
 
@@ -149,6 +150,39 @@ _PDF_BODY = {
         },
     },
 }
+
+_REPORT_PARAMS = (
+    Param(
+        "de",
+        "query",
+        {"type": "string", "format": "date"},
+        "Primeiro dia (horário de São Paulo, AAAA-MM-DD); padrão: 29 dias "
+        "antes de `ate`.",
+    ),
+    Param(
+        "ate",
+        "query",
+        {"type": "string", "format": "date"},
+        "Último dia, incluído; padrão: hoje.",
+    ),
+    Param(
+        "granularidade",
+        "query",
+        {"type": "string", "enum": ["hour", "day", "week"], "default": "day"},
+        f"Períodos do relatório (por hora: até {reports.MAX_HOURLY_DAYS} dias; "
+        f"no total, até {reports.MAX_DAYS}).",
+    ),
+    Param("equipe", "query", {"type": "string"}, "Só esta equipe."),
+    Param(
+        "atendente", "query", {"type": "string", "format": "uuid"}, "Só este atendente."
+    ),
+    Param(
+        "entrada",
+        "query",
+        {"type": "string"},
+        "Só este ponto de entrada (o `phone_number_id` do WhatsApp).",
+    ),
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -277,6 +311,25 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(errors.InvalidInput, errors.NotFound, errors.Conflict),
         tags=("Conversas",),
     ),
+    Operation(
+        "GET",
+        "/v1/reports",
+        "obterRelatorio",
+        scope=Scope.REPORTS,
+        summary="Obter os relatórios",
+        description=(
+            "Os números da página Relatórios do console: conversas, contenção pelo "
+            "robô, transferências e motivos, tempo até a primeira resposta humana, "
+            "atendimento e resolução, abandono, modelos enviados fora da janela de "
+            "24 horas e documentos, por período, equipe, atendente e ponto de "
+            "entrada. Atualizados a cada poucos minutos (`refreshed_at`)."
+        ),
+        ok_status=200,
+        ok_body=Report,
+        params=_REPORT_PARAMS,
+        errors=(errors.InvalidInput,),
+        tags=("Relatórios",),
+    ),
 )
 
 
@@ -296,6 +349,7 @@ _DESCRIPTIONS = {
     "PageText": "O texto de uma página.",
     "Parte": "Uma parte do contrato.",
     "ConversationState": "A situação da conversa depois da operação.",
+    "Report": "Os números de um período, com os filtros aplicados.",
 }
 
 
@@ -397,7 +451,8 @@ def openapi_document() -> dict[str, Any]:
                 "Envio de PDFs para leitura e extração de dados, e integração com as "
                 "conversas do WhatsApp. Autentique cada chamada com o cabeçalho "
                 f"`{API_KEY_HEADER}`; cada chave tem escopos (`documents`, "
-                "`conversations`) escolhidos na criação. Erros vêm sempre como "
+                "`conversations`, `reports`) escolhidos na criação. Erros vêm "
+                "sempre como "
                 '`{"error": {"code": ..., "message": ...}}`, com um código estável e '
                 "uma mensagem em português."
             ),
@@ -406,6 +461,7 @@ def openapi_document() -> dict[str, Any]:
         "tags": [
             {"name": "Documentos", "description": "Leitura de PDFs."},
             {"name": "Conversas", "description": "Conversas do WhatsApp."},
+            {"name": "Relatórios", "description": "Os números do atendimento."},
         ],
         "paths": dict(paths),
         "components": {

@@ -1,4 +1,5 @@
-"""The console's reports (``/v1/console/reports``): supervisors and admins.
+"""The reports: the console's (``/v1/console/reports``, supervisors and
+admins) and the API's (``/v1/reports``, API keys with the ``reports`` scope).
 
 Query string: ``de`` and ``ate`` (São Paulo days, AAAA-MM-DD, both included;
 the last 30 days by default), ``granularidade`` (hour, day, week), ``equipe``,
@@ -16,6 +17,7 @@ from atende import reports
 from atende.errors import InvalidInput
 from atende.identity import Role
 from atende.reports.measures import SAO_PAULO
+from atende.tenancy import Scope
 
 from .web import Plumbing, api_errors, json_response
 
@@ -38,6 +40,14 @@ def _query() -> reports.ReportQuery:
 def console_reports() -> Response:
     me = route.attendant(Role.SUPERVISOR, Role.ADMIN)
     return json_response(reports.attendant_report(me, _query()))
+
+
+@blueprint.route("/v1/reports", methods=["GET"])
+@api_errors
+def api_reports() -> Response:
+    """The same numbers for integrations (a BI tool, a spreadsheet)."""
+    principal = route.api_key(Scope.REPORTS)
+    return json_response(reports.tenant_report(principal.tenant_id, _query()))
 
 
 @blueprint.route("/v1/console/reports/export", methods=["GET"])

@@ -225,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--scope",
         action="append",
-        help="the first API key's scopes: documents, conversations (repeatable;"
-        " default: both)",
+        help="the first API key's scopes: documents, conversations, reports"
+        " (repeatable; default: all)",
     )
     create.set_defaults(func=_tenant_create)
 
@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         help="documents: upload and read documents; conversations: return"
-        " conversations to the bot (repeatable)",
+        " conversations to the bot; reports: read the reports (repeatable)",
     )
     key_create.set_defaults(func=_apikey_create)
     key_list = apikey.add_parser("list", help="keys, their scopes and state")

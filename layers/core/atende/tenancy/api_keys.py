@@ -28,6 +28,7 @@ class Scope(StrEnum):
 
     DOCUMENTS = "documents"  # upload PDFs, read their jobs and results
     CONVERSATIONS = "conversations"  # integrate with conversations (return to bot)
+    REPORTS = "reports"  # read the reports' numbers (GET /v1/reports)
 
 
 @dataclass(frozen=True)

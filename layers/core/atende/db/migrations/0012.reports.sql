@@ -3,7 +3,7 @@
 -- report reads tens of thousands of narrow rows instead of a million messages.
 -- The facts follow their sources out: LGPD erasure and retention delete
 -- conversations, handoffs and messages, and these rows go with them (CASCADE).
--- depends: 0007.exactly-once
+-- depends: 0008.api-key-scopes
 
 CREATE TABLE report_conversations (
     tenant_id        uuid NOT NULL,
