@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 from atende import composition, lgpd, llm
 from atende.audit import Actor, RequestContext
 from atende.bot.signing import TenantNotVerified, verify_tenant
+from atende.bot.tracker import GROUNDED_SLOT
 from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.handoff import handoff_to_human
@@ -194,7 +195,10 @@ class ActionLlmAnswer(_TenantAction):
         except llm.LlmUnavailable:
             return [SlotSet("llm_disponivel", False)]
         dispatcher.utter_message(text=answer.text)
-        return [SlotSet("llm_disponivel", True)]
+        return [
+            SlotSet("llm_disponivel", True),
+            SlotSet(GROUNDED_SLOT, answer.grounded),
+        ]
 
 
 class ActionRegistrarConsentimento(_TenantAction):

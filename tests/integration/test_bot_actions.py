@@ -327,7 +327,11 @@ def test_action_llm_answer_with_llm(
         tracker_for(channel, conversation_id, "vcs abrem sabado?", "nlu_fallback"),
         {},
     )
-    assert events == [SlotSet("llm_disponivel", True)]
+    # The reports count grounded answers apart from "não sei" (this slot).
+    assert events == [
+        SlotSet("llm_disponivel", True),
+        SlotSet("llm_fundamentada", True),
+    ]
     assert dispatcher.messages[0]["text"].startswith("Atendemos de segunda a sábado")
 
 

@@ -8,16 +8,18 @@ import csv
 import io
 import json
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from app import app
 from chalice.test import Client
 from openpyxl import load_workbook
 
 from atende import db, reports
+from atende.bot.tracker import GROUNDED_SLOT
 from atende.db.embedded import EmbeddedDatabase
 from atende.errors import Forbidden, InvalidInput
 from atende.identity import AttendantPrincipal, Role
@@ -25,6 +27,7 @@ from atende.reports import ReportQuery
 from atende.tenancy import Scope
 from tests.support.api_routes import scoped_key
 from tests.support.identity import IdentityPool
+from tests.support.lgpd import TrackerStore
 from tests.support.reports import D1, D2, Built, at, build, expected, scenario
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -406,3 +409,93 @@ def test_the_page_and_its_chart_library_are_served_by_atende(
     assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
     if name == "reports.html":
         assert "http" not in answer.body.decode().split("<body>")[0]
+
+
+def _tracker_events(
+    store: TrackerStore, conversation_id: UUID, events: list[tuple[Any, ...]]
+) -> None:
+    """Rasa's SQL tracker rows: (type_name, when, intent_name, action_name, data)."""
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        for type_name, when, intent, action, data in events:
+            conn.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, intent_name,"
+                " action_name, data) VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    str(conversation_id),
+                    type_name,
+                    when.timestamp(),
+                    intent,
+                    action,
+                    json.dumps(data),
+                ),
+            )
+
+
+def test_bot_measures_come_from_the_bots_own_records(
+    history: Built, tracker_store: TrackerStore
+) -> None:
+    """Intents, fallback rate, LLM answers and "não sei" from Rasa's tracker
+    store, counted in the period (São Paulo days), tenant by tenant."""
+    assert _report(history.tenant_id).bot.available is False  # no tracker read yet
+    c1, c2, c8 = (history.conversations[k] for k in ("c1", "c2", "c8"))
+    grounded, dont_know = (
+        {"event": "slot", "name": GROUNDED_SLOT, "value": value}
+        for value in (True, False)
+    )
+    _tracker_events(
+        tracker_store,
+        c1,
+        [
+            ("user", at(D1, "09:00"), "segunda_via", None, {"text": "boleto"}),
+            ("action", at(D1, "09:00"), None, "utter_segunda_via", {}),
+            ("user", at(D1, "09:02"), "nlu_fallback", None, {"text": "hã"}),
+            ("action", at(D1, "09:02"), None, "action_llm_answer", {}),
+            ("slot", at(D1, "09:02"), None, None, grounded),
+            ("user", at(D1, "09:03"), "segunda_via", None, {"text": "de março"}),
+        ],
+    )
+    _tracker_events(
+        tracker_store,
+        c2,
+        [
+            # Older trackers keep the intent only in the parse data.
+            (
+                "user",
+                at(D1, "23:50"),
+                None,
+                None,
+                {"parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.2}}},
+            ),
+            ("slot", at(D1, "23:50"), None, None, dont_know),
+            ("action", at(D2, "00:10"), None, "action_esclarecer", {}),
+        ],
+    )
+    # Outside the range in São Paulo time (D1 in UTC): not counted.
+    _tracker_events(
+        tracker_store,
+        c8,
+        [
+            ("user", at(D1 - timedelta(days=1), "23:59"), "saudacao", None, {}),
+        ],
+    )
+    reports.refresh(history.tenant_id, full=True, tracker_db_url=tracker_store.url)
+
+    bot = _report(history.tenant_id).bot
+    assert bot.available is True
+    assert [(c.key, c.count) for c in bot.top_intents] == [
+        ("nlu_fallback", 2),
+        ("segunda_via", 2),
+    ]
+    assert bot.fallback_rate == 2 / 4
+    assert bot.clarification_rate == 1 / 4
+    assert (bot.llm_answers, bot.dont_know_answers) == (1, 1)
+    # One day, one number: the measures follow the period and the entry point.
+    day2 = reports.tenant_report(history.tenant_id, ReportQuery(start=D2, end=D2)).bot
+    assert (day2.top_intents, day2.clarification_rate) == ([], None)
+    # Erasure and retention take the facts along with the conversation.
+    with db.tenant_transaction(history.tenant_id) as conn:
+        for table, column in (("messages", "conversation_id"), ("conversations", "id")):
+            conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (c1,))  # noqa: S608
+    assert [(c.key, c.count) for c in _report(history.tenant_id).bot.top_intents] == [
+        ("nlu_fallback", 1)
+    ]

@@ -167,6 +167,13 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " true) RETURNING message_id",
         (t, ids["messages"], ids["conversations"]),
     ),
+    "report_bot_events": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO report_bot_events (tenant_id, tracker_event_id, conversation_id,"
+        " at, kind, intent) VALUES (%s, 1, %s, now(), 'intent', 'saudacao')"
+        " RETURNING tracker_event_id",
+        (t, ids["conversations"]),
+    ),
     "report_refreshes": lambda c, t, ids: _insert(
         c,
         "INSERT INTO report_refreshes (tenant_id, refreshed_at) VALUES (%s, now())"

@@ -11,13 +11,11 @@ Rasa tracker erasure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
-import psycopg
-
 from atende.audit import RequestContext, record_event
+from atende.bot.tracker import delete_trackers
 from atende.consent import PURPOSE, has_consent, record_consent
 from atende.db import Connection
 
@@ -115,7 +113,7 @@ def erase_bot_memory(
         "SELECT id::text AS id FROM conversations WHERE customer_id = %s",
         (customer_id,),
     ).fetchall()
-    deleted = _delete_trackers(tracker_db_url, [r["id"] for r in rows])
+    deleted = delete_trackers(tracker_db_url, [r["id"] for r in rows])
     record_event(
         conn,
         action="BOT_MEMORY_ERASED",
@@ -125,12 +123,3 @@ def erase_bot_memory(
         details={"conversations": len(rows), "events": deleted},
     )
     return deleted
-
-
-def _delete_trackers(tracker_db_url: str, sender_ids: Sequence[str]) -> int:
-    if not sender_ids:
-        return 0
-    with psycopg.connect(tracker_db_url, autocommit=True) as tracker_db:
-        return tracker_db.execute(
-            "DELETE FROM events WHERE sender_id = ANY(%s)", (list(sender_ids),)
-        ).rowcount

@@ -24,11 +24,11 @@ from psycopg.types.json import Jsonb
 
 from atende import lgpd, storage
 from atende.audit import RequestContext, record_event
+from atende.bot.tracker import tracker_store_url
 from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.db import Connection, tenant_transaction
-from atende.db.secrets import conninfo_from_secret
 from atende.lgpd import access
 from atende.lgpd.access import CustomerNotFound
 from atende.whatsapp.media import stored_media_keys
@@ -96,16 +96,6 @@ def _customer_keys(conn: Connection, customer_id: UUID) -> list[str]:
         return []
     keys = [row["wa_user_id"], row["phone"], *row["previous_user_ids"]]
     return sorted({str(k) for k in keys if k})
-
-
-def tracker_store_url() -> str | None:
-    """Rasa's tracker store, when the bot is deployed (settings or secret)."""
-    settings = get_settings()
-    if settings.rasa_tracker_db_url is not None:
-        return settings.rasa_tracker_db_url.get_secret_value()
-    if settings.rasa_tracker_db_secret_arn is not None:
-        return conninfo_from_secret(settings.rasa_tracker_db_secret_arn)
-    return None
 
 
 def _delete(conn: Connection, sql: str, customer_id: UUID) -> int:

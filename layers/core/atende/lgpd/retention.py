@@ -29,6 +29,7 @@ import psycopg
 
 from atende import storage
 from atende.audit import SYSTEM_CONTEXT, RequestContext, record_event
+from atende.bot.tracker import tracker_store_url
 from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.dead_letters import DeadLetterQueue
@@ -36,7 +37,6 @@ from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.documents.keys import result_key
 from atende.errors import InvalidInput
 from atende.lgpd import access
-from atende.lgpd.erasure import tracker_store_url
 from atende.observability import logger
 from atende.whatsapp.media import stored_media_keys
 

@@ -22,6 +22,7 @@ one who held the handoff last) and the conversations that had one of them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -30,6 +31,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from atende.db import Connection
+
+FALLBACK_INTENT = "nlu_fallback"
 
 __all__ = [
     "BotMeasures",
@@ -140,7 +143,8 @@ class Satisfaction:
 
 @dataclass(frozen=True)
 class BotMeasures:
-    """From the bot's own records (Rasa's tracker store); not read yet."""
+    """From the bot's own records (Rasa's tracker store, copied by the refresh);
+    rates over the customer messages the bot read in the period."""
 
     available: bool = False
     top_intents: list[Count] = field(default_factory=list)
@@ -446,7 +450,9 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
             handling=m.handling,
         )
 
-    refreshed = conn.execute("SELECT refreshed_at FROM report_refreshes").fetchone()
+    refreshed = conn.execute(
+        "SELECT refreshed_at, with_bot FROM report_refreshes"
+    ).fetchone()
     return Report(
         start=query.start,
         end=query.end,
@@ -496,5 +502,46 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
         templates=_templates(conn, query),
         documents=_documents(conn, query),
         satisfaction=Satisfaction(),
-        bot=BotMeasures(),
+        bot=_bot(conn, query) if refreshed and refreshed["with_bot"] else BotMeasures(),
+    )
+
+
+TOP_INTENTS = 5
+
+
+def _bot(conn: Connection, query: ReportQuery) -> BotMeasures:
+    """The bot's measures over the period (and entry point, when filtered):
+    they are not a team's or an attendant's."""
+    rows = conn.execute(
+        """
+        SELECT e.kind, e.intent, count(*) AS n
+        FROM report_bot_events e
+        JOIN conversations v ON v.tenant_id = e.tenant_id AND v.id = e.conversation_id
+        WHERE e.at >= %(starts_at)s AND e.at < %(ends_at)s
+          AND (%(entry_point)s::text IS NULL OR v.phone_number_id = %(entry_point)s)
+        GROUP BY e.kind, e.intent
+        """,
+        {
+            "starts_at": query.starts_at,
+            "ends_at": query.ends_at,
+            "entry_point": query.entry_point,
+        },
+    ).fetchall()
+    intents = {r["intent"]: int(r["n"]) for r in rows if r["kind"] == "intent"}
+    kinds: dict[str, int] = defaultdict(int)
+    for r in rows:
+        kinds[r["kind"]] += int(r["n"])
+    understood = kinds["intent"]
+    return BotMeasures(
+        available=True,
+        top_intents=sorted(
+            (Count(i, i, n) for i, n in intents.items()),
+            key=lambda c: (-c.count, c.key),
+        )[:TOP_INTENTS],
+        fallback_rate=intents.get(FALLBACK_INTENT, 0) / understood
+        if understood
+        else None,
+        clarification_rate=kinds["clarification"] / understood if understood else None,
+        llm_answers=kinds["llm_answer"],
+        dont_know_answers=kinds["dont_know"],
     )

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import LiteralString
 from uuid import UUID
 
+from atende.bot.tracker import bot_events, tracker_store_url
 from atende.db import Connection, directory_transaction, tenant_transaction
 from atende.observability import logger
 
@@ -84,10 +85,32 @@ FACTS_SQL: dict[str, LiteralString] = {
 }
 
 
-def refresh_tenant(conn: Connection, *, full: bool = False) -> int:
+def _refresh_bot_events(conn: Connection, ids: list[UUID], tracker_db_url: str) -> None:
+    """Copy what the bot recorded for these conversations (Rasa's tracker)."""
+    events = bot_events(tracker_db_url, [str(i) for i in ids])
+    conn.execute(
+        "DELETE FROM report_bot_events WHERE conversation_id = ANY(%s)", (ids,)
+    )
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO report_bot_events (tenant_id, tracker_event_id,"
+            " conversation_id, at, kind, intent)"
+            " VALUES (current_tenant_id(), %s, %s, %s, %s, %s)",
+            [
+                (e.tracker_event_id, e.conversation_id, e.at, e.kind, e.intent)
+                for e in events
+            ],
+        )
+
+
+def refresh_tenant(
+    conn: Connection, *, full: bool = False, tracker_db_url: str | None = None
+) -> int:
     """Recompute the current tenant's facts; returns how many conversations.
 
     ``full`` recomputes every conversation (first run, tests, backfills).
+    ``tracker_db_url``: Rasa's tracker store, for the bot's measures (none when
+    no bot is deployed: they show as unavailable).
     """
     last = conn.execute(
         "SELECT refreshed_at FROM report_refreshes FOR UPDATE"
@@ -113,18 +136,27 @@ def refresh_tenant(conn: Connection, *, full: bool = False) -> int:
             )
         for sql in FACTS_SQL.values():
             conn.execute(sql, params)
+        if tracker_db_url is not None:
+            _refresh_bot_events(conn, params["ids"], tracker_db_url)
     conn.execute(
-        "INSERT INTO report_refreshes (tenant_id, refreshed_at)"
-        " VALUES (current_tenant_id(), now()) ON CONFLICT (tenant_id)"
-        " DO UPDATE SET refreshed_at = excluded.refreshed_at"
+        "INSERT INTO report_refreshes (tenant_id, refreshed_at, with_bot)"
+        " VALUES (current_tenant_id(), now(), %s) ON CONFLICT (tenant_id)"
+        " DO UPDATE SET refreshed_at = excluded.refreshed_at,"
+        " with_bot = excluded.with_bot",
+        (tracker_db_url is not None,),
     )
     return len(rows)
 
 
-def refresh(tenant_id: UUID | str, *, full: bool = False) -> int:
-    """Refresh one tenant's facts (its own transaction)."""
+def refresh(
+    tenant_id: UUID | str, *, full: bool = False, tracker_db_url: str | None = None
+) -> int:
+    """Refresh one tenant's facts (its own transaction); the tracker store
+    from the settings unless given."""
     with tenant_transaction(tenant_id) as conn:
-        return refresh_tenant(conn, full=full)
+        return refresh_tenant(
+            conn, full=full, tracker_db_url=tracker_db_url or tracker_store_url()
+        )
 
 
 def refresh_everywhere() -> int:
