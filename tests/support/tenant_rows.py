@@ -72,6 +72,14 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         "VALUES (%s, %s, 'pedido do cliente') RETURNING id",
         (t, ids["conversations"]),
     ),
+    "satisfaction_surveys": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO satisfaction_surveys (tenant_id, conversation_id, customer_id,"
+        " attendant_id, expires_at, score, rated_at, comment)"
+        " VALUES (%s, %s, %s, %s, now() + interval '1 day', 4, now(), 'Bom')"
+        " RETURNING id",
+        (t, ids["conversations"], ids["customers"], ids["attendants"]),
+    ),
     "documents": lambda c, t, ids: _insert(
         c,
         "INSERT INTO documents (tenant_id, sha256, size_bytes) "

@@ -246,6 +246,7 @@ def console_close(conversation_id: str) -> Response:
             me,
             uuid_param(conversation_id, "conversa"),
             reason=body.reason,
+            engine=composition.engine(),
             context=route.context(me.actor),
         )
     )
