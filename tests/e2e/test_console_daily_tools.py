@@ -150,3 +150,85 @@ def test_a_closed_conversation_is_rated_on_whatsapp_and_reported(
             assert errors == []
         finally:
             browser.close()
+
+
+RITA = SimulatedCustomer(
+    user_id="BR.5500000000000015", phone="5511955000015", name="Rita Alves"
+)
+
+
+def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--lang=pt-BR"]
+        )
+        page = browser.new_page(
+            viewport={"width": 1280, "height": 900},
+            locale="pt-BR",
+            timezone_id="America/Sao_Paulo",
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            _sign_in(page, bot_stack.api, "supervisora@loja.example")
+            labels_panel = page.get_by_role("region", name="Etiquetas")
+            expect(labels_panel).to_be_visible()
+            page.get_by_label("Nome da etiqueta").fill("Cliente VIP")
+            page.get_by_label("Cor da etiqueta").fill("#8c1d18")
+            page.get_by_role("button", name="Criar etiqueta").click()
+            expect(page.get_by_role("status")).to_contain_text(
+                "Etiqueta Cliente VIP criada"
+            )
+
+            payload = text_payload(
+                "quero falar com um atendente",
+                RITA,
+                phone_number_id=PHONE_NUMBER_ID,
+                display_phone_number=DISPLAY_PHONE_NUMBER,
+            )
+            assert post_signed(bot_stack.webhook, payload, APP_SECRET) == 200
+            queue = page.get_by_role("list", name="Fila de espera")
+            queue.get_by_role("button", name="Assumir conversa de Rita Alves").click(
+                timeout=30_000
+            )
+            sends = len(bot_stack.graph_sends())
+
+            # A private note: in the timeline, marked, never sent.
+            page.get_by_label("Nota interna").fill("Cliente pediu retorno às 15h.")
+            page.get_by_role("button", name="Salvar nota").click()
+            expect(page.get_by_role("status")).to_contain_text("Nota interna salva")
+            log = page.get_by_role("log", name="Mensagens")
+            note = log.get_by_role("listitem").filter(has_text="retorno às 15h")
+            expect(note).to_contain_text("Nota interna · Sara Supervisora")
+            expect(note).to_have_class("msg note")
+
+            # A label on the conversation, then the lists filtered by it.
+            page.get_by_label("Adicionar etiqueta").select_option(label="Cliente VIP")
+            page.get_by_role("button", name="Adicionar", exact=True).click()
+            expect(page.get_by_role("status")).to_contain_text(
+                "Etiqueta Cliente VIP adicionada"
+            )
+            mine = page.get_by_role("list", name="Minhas conversas")
+            expect(
+                mine.get_by_role("listitem").filter(has_text="Rita Alves")
+            ).to_contain_text("Cliente VIP")
+            page.get_by_label("Filtrar por etiqueta").select_option(label="Cliente VIP")
+            expect(page.get_by_role("status")).to_contain_text(
+                "Mostrando conversas com a etiqueta Cliente VIP"
+            )
+            expect(mine.get_by_role("listitem")).to_have_count(1)
+            _shoot(page, shots, "06-notes-and-labels")
+            assert len(bot_stack.graph_sends()) == sends  # the note stayed here
+
+            page.get_by_role("button", name="Remover etiqueta Cliente VIP").click()
+            expect(page.get_by_role("status")).to_contain_text(
+                "Etiqueta Cliente VIP removida"
+            )
+            expect(mine.get_by_role("listitem")).to_have_count(0)
+            assert errors == []
+        finally:
+            browser.close()

@@ -155,7 +155,7 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             row = periods.get_by_role("row", name="10/03/2025")
             expect(row).to_contain_text("3")
             expect(periods.get_by_role("row", name="11/03/2025")).to_contain_text("4")
-            teams = page.get_by_role("table", name="Por equipe")
+            teams = page.get_by_role("table", name="Por equipe", exact=True)
             expect(teams.get_by_role("row", name="suporte")).to_contain_text("3")
             expect(
                 page.get_by_role("table", name="Medidas do bot e satisfação")
