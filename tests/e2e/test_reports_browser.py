@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from atende.reports.refresh import refresh_tenant
 from infra.stack_harness import LocalStack
 from tests.e2e.test_console_browser import LOCAL_PASSWORD, _chromium
-from tests.support.reports import build, scenario
+from tests.support.reports import build, rate, scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
@@ -42,7 +42,7 @@ def _seed_history(stack: LocalStack) -> None:
     tenant_id = UUID(stack.demo["tenant_id"])
     with psycopg.connect(stack.database_url(), row_factory=dict_row) as conn:
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
-        build(conn, tenant_id, scenario())
+        rate(conn, build(conn, tenant_id, scenario()))
         refresh_tenant(conn, full=True)
 
 
@@ -134,9 +134,9 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             expect(cards.locator("div", has_text="1ª resposta humana")).to_contain_text(
                 "p90: 14 min 24 s"
             )
-            expect(cards.locator("div", has_text="Satisfação")).to_contain_text(
-                "Indisponível"
-            )
+            csat_card = cards.locator("div", has_text="Satisfação")
+            expect(csat_card).to_contain_text("3,0 de 5")
+            expect(csat_card).to_contain_text("3 respostas de 4 pesquisas (75%)")
             expect(page.locator("#freshness")).to_contain_text("atualização a cada 5")
 
             # The charts are drawn, named for assistive technology, and their
@@ -155,11 +155,18 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             row = periods.get_by_role("row", name="10/03/2025")
             expect(row).to_contain_text("3")
             expect(periods.get_by_role("row", name="11/03/2025")).to_contain_text("4")
-            teams = page.get_by_role("table", name="Por equipe")
+            teams = page.get_by_role("table", name="Por equipe", exact=True)
             expect(teams.get_by_role("row", name="suporte")).to_contain_text("3")
             expect(
                 page.get_by_role("table", name="Medidas do bot e satisfação")
             ).to_contain_text("Indisponível")
+            by_attendant = page.get_by_role("table", name="Satisfação por atendente")
+            # Ana: two surveys, two answers, 4,0, one 3 and one 5.
+            expect(
+                by_attendant.get_by_role("row", name="Ana").get_by_role("cell")
+            ).to_have_text(["2", "2", "4,0", "0", "0", "1", "0", "1"])
+            by_attendant.scroll_into_view_if_needed()
+            _shoot(page, shots, "04-satisfaction")
             periods.scroll_into_view_if_needed()
             _shoot(page, shots, "02-table-view")
 

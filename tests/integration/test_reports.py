@@ -28,7 +28,16 @@ from atende.tenancy import Scope
 from tests.support.api_routes import scoped_key
 from tests.support.identity import IdentityPool
 from tests.support.lgpd import TrackerStore
-from tests.support.reports import D1, D2, Built, at, build, expected, scenario
+from tests.support.reports import (
+    D1,
+    D2,
+    Built,
+    at,
+    build,
+    expected,
+    rate,
+    scenario,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -155,8 +164,55 @@ def test_breakdowns_by_reason_team_attendant_and_entry_point(history: Built) -> 
         (t.category, t.outside_window, t.inside_window) for t in report.templates
     }
     assert templates == {("marketing", 1, 0), ("utility", 0, 1)}
-    assert report.satisfaction.available is False
+    assert report.satisfaction.available is True  # no survey in the scenario
+    assert (report.satisfaction.surveys, report.satisfaction.average) == (0, None)
     assert report.bot.available is False
+
+
+def test_satisfaction_overall_by_team_and_attendant(history: Built) -> None:
+    with db.tenant_transaction(history.tenant_id) as conn:
+        rate(conn, history)
+    csat = _report(history.tenant_id).satisfaction
+    assert (csat.surveys, csat.responses, csat.response_rate) == (4, 3, 0.75)
+    assert csat.average == 3.0 and csat.distribution == [1, 0, 1, 0, 1]
+    assert {g.label: (g.surveys, g.average, g.distribution) for g in csat.teams} == {
+        "suporte": (2, 1.0, [1, 0, 0, 0, 0]),
+        "vendas": (2, 4.0, [0, 0, 1, 0, 1]),
+    }
+    assert {g.label: (g.responses, g.average) for g in csat.attendants} == {
+        "Ana": (2, 4.0),
+        "Bruno": (1, 1.0),
+        "Carla": (0, None),
+    }
+    # The people's breakdowns carry their average too.
+    report = _report(history.tenant_id)
+    people = {b.label: b.satisfaction_average for b in report.attendants}
+    assert (people["Ana"], people["Bruno"], people["Carla"]) == (4.0, 1.0, None)
+    assert {b.label: b.satisfaction_average for b in report.teams}["vendas"] == 4.0
+
+    only_ana = _report(
+        history.tenant_id, attendant_id=history.attendants["ana"]
+    ).satisfaction
+    assert (only_ana.responses, only_ana.average) == (2, 4.0)
+    suporte = _report(history.tenant_id, team="suporte").satisfaction
+    assert (suporte.surveys, suporte.responses, suporte.average) == (2, 1, 1.0)
+    day_two = reports.tenant_report(
+        history.tenant_id, ReportQuery(start=D2, end=D2)
+    ).satisfaction
+    assert (day_two.surveys, day_two.distribution) == (2, [0, 0, 1, 0, 0])
+
+    tables = {t.title: t for t in reports.export.report_tables(report)}
+    assert tables["Satisfação por atendente"].rows[0] == [
+        "Ana",
+        2,
+        2,
+        4.0,
+        0,
+        0,
+        1,
+        0,
+        1,
+    ]
 
 
 def test_filters(history: Built) -> None:
@@ -293,7 +349,7 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
             "p90_seconds": 864.0,
         }
         assert body["periods"][0]["start"] == "2025-03-10T00:00:00"
-        assert body["satisfaction"]["available"] is False
+        assert body["satisfaction"]["available"] is True
 
 
 def test_api_keys_with_the_reports_scope_read_the_same_numbers(

@@ -22,7 +22,8 @@ TENANT_TABLES = sorted(ROW_BUILDERS)
 # Tables the app role may not DELETE from (append-only or long-lived).
 # consent_texts and erasure_proofs are evidence: written once, never changed.
 NO_DELETE = {"audit_events", "consent_texts", "erasure_proofs"}
-NO_UPDATE = {"audit_events", "consent_texts", "erasure_proofs"}
+# Notes are added, never edited.
+NO_UPDATE = {"audit_events", "consent_texts", "erasure_proofs", "conversation_notes"}
 
 
 @pytest.fixture(scope="module")

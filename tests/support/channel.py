@@ -126,6 +126,19 @@ def text_update(
     )
 
 
+def as_list_reply(payload: dict[str, Any], row_id: str, title: str) -> dict[str, Any]:
+    """``payload`` (one message) turned into the customer's pick from a list
+    message, in the Cloud API's shape (``interactive.list_reply``)."""
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del message["text"]
+    message["type"] = "interactive"
+    message["interactive"] = {
+        "type": "list_reply",
+        "list_reply": {"id": row_id, "title": title},
+    }
+    return payload
+
+
 def status_update(
     wamid: str,
     status: str = "delivered",

@@ -302,6 +302,36 @@ def build(conn: Connection, tenant_id: UUID, convs: list[Conv]) -> Built:
     return Built(tenant_id, attendants, ids)
 
 
+def rate(conn: Connection, built: Built) -> None:
+    """CSAT surveys of four conversations (the attendant and team they closed
+    with), one unanswered and one sent after the range."""
+    rows = [
+        ("c1", "ana", "vendas", at(D1, "09:20"), 5),
+        ("c2", "ana", "vendas", at(D2, "00:40"), 3),
+        ("c3", "bruno", "suporte", at(D1, "10:50"), 1),
+        ("c4", "carla", "suporte", at(D2, "15:10"), None),
+        ("c5", "bruno", "suporte", at(date(2025, 3, 12), "00:10"), 5),
+    ]
+    for conv, who, team, sent, score in rows:
+        conn.execute(
+            "INSERT INTO satisfaction_surveys (tenant_id, conversation_id,"
+            " customer_id, attendant_id, team, sent_at, expires_at, score,"
+            " rated_at) SELECT tenant_id, id, customer_id, %s, %s, %s,"
+            " %s + interval '1 day', %s, CASE WHEN %s::int IS NOT NULL THEN %s END"
+            " FROM conversations WHERE id = %s",
+            (
+                built.attendants[who],
+                team,
+                sent,
+                sent,
+                score,
+                score,
+                sent,
+                built.conversations[conv],
+            ),
+        )
+
+
 def _message(
     conn: Connection,
     tenant_id: UUID,

@@ -72,6 +72,32 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         "VALUES (%s, %s, 'pedido do cliente') RETURNING id",
         (t, ids["conversations"]),
     ),
+    "satisfaction_surveys": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO satisfaction_surveys (tenant_id, conversation_id, customer_id,"
+        " attendant_id, expires_at, score, rated_at, comment)"
+        " VALUES (%s, %s, %s, %s, now() + interval '1 day', 4, now(), 'Bom')"
+        " RETURNING id",
+        (t, ids["conversations"], ids["customers"], ids["attendants"]),
+    ),
+    "conversation_notes": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO conversation_notes (tenant_id, conversation_id, attendant_id,"
+        " body) VALUES (%s, %s, %s, 'Cliente VIP') RETURNING id",
+        (t, ids["conversations"], ids["attendants"]),
+    ),
+    "labels": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO labels (tenant_id, name, color) VALUES (%s, 'VIP', '#aa0000')"
+        " RETURNING id",
+        (t,),
+    ),
+    "conversation_labels": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO conversation_labels (tenant_id, conversation_id, label_id)"
+        " VALUES (%s, %s, %s) RETURNING label_id",
+        (t, ids["conversations"], ids["labels"]),
+    ),
     "documents": lambda c, t, ids: _insert(
         c,
         "INSERT INTO documents (tenant_id, sha256, size_bytes) "

@@ -42,6 +42,15 @@ class Close(_Body):
     reason: str = ""
 
 
+class Note(_Body):
+    text: str = ""
+
+
+class NewLabel(_Body):
+    name: str = ""
+    color: str = ""
+
+
 class NewAttendant(_Body):
     email: str = ""
     display_name: str = ""

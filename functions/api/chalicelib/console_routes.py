@@ -8,6 +8,7 @@ each handler parses input, calls one use case in ``atende.console`` or
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 from chalice.app import Blueprint, Response
 
@@ -16,7 +17,16 @@ from atende.config import get_settings
 from atende.errors import NotFound
 from atende.identity import Role
 
-from .bodies import AttendantChange, Close, NewAttendant, Reply, SignIn, Transfer
+from .bodies import (
+    AttendantChange,
+    Close,
+    NewAttendant,
+    NewLabel,
+    Note,
+    Reply,
+    SignIn,
+    Transfer,
+)
 from .web import Plumbing, api_errors, json_response, uuid_param
 
 blueprint = Blueprint(__name__)
@@ -115,6 +125,11 @@ def console_me() -> Response:
     )
 
 
+def _label_filter() -> UUID | None:
+    label = route.query().get("label")
+    return uuid_param(label, "etiqueta") if label else None
+
+
 @blueprint.route("/v1/console/queue", methods=["GET"])
 @api_errors
 def console_queue() -> Response:
@@ -123,6 +138,7 @@ def console_queue() -> Response:
             route.attendant(),
             limit=route.optional_int("limit"),
             cursor=route.query().get("cursor"),
+            label=_label_filter(),
         )
     )
 
@@ -135,6 +151,7 @@ def console_conversations() -> Response:
         scope=route.query().get("scope", "mine"),
         limit=route.optional_int("limit"),
         cursor=route.query().get("cursor"),
+        label=_label_filter(),
     )
     return json_response({"conversations": page.items, "next_cursor": page.next_cursor})
 
@@ -246,9 +263,83 @@ def console_close(conversation_id: str) -> Response:
             me,
             uuid_param(conversation_id, "conversa"),
             reason=body.reason,
+            engine=composition.engine(),
             context=route.context(me.actor),
         )
     )
+
+
+@blueprint.route("/v1/console/conversations/{conversation_id}/notes", methods=["POST"])
+@api_errors
+def console_add_note(conversation_id: str) -> Response:
+    """A private note in the timeline: never sent to the customer."""
+    body = route.body(Note)
+    me = route.attendant()
+    return json_response(
+        console.add_note(
+            me,
+            uuid_param(conversation_id, "conversa"),
+            text=body.text,
+            context=route.context(me.actor),
+        ),
+        201,
+    )
+
+
+@blueprint.route(
+    "/v1/console/conversations/{conversation_id}/labels/{label_id}",
+    methods=["PUT", "DELETE"],
+)
+@api_errors
+def console_conversation_label(conversation_id: str, label_id: str) -> Response:
+    me = route.attendant()
+    change = (
+        console.label_conversation
+        if route.request().method == "PUT"
+        else console.unlabel_conversation
+    )
+    labels = change(
+        me,
+        uuid_param(conversation_id, "conversa"),
+        uuid_param(label_id, "etiqueta"),
+        context=route.context(me.actor),
+    )
+    return json_response({"labels": labels})
+
+
+@blueprint.route("/v1/console/labels", methods=["GET"])
+@api_errors
+def console_labels() -> Response:
+    page = console.list_labels(
+        route.attendant(),
+        limit=route.optional_int("limit"),
+        cursor=route.query().get("cursor"),
+    )
+    return json_response({"labels": page.items, "next_cursor": page.next_cursor})
+
+
+@blueprint.route("/v1/console/labels", methods=["POST"])
+@api_errors
+def console_create_label() -> Response:
+    """Supervisors and admins define the tenant's labels."""
+    me = route.attendant(Role.ADMIN, Role.SUPERVISOR)
+    body = route.body(NewLabel)
+    return json_response(
+        console.create_label(
+            me, name=body.name, color=body.color, context=route.context(me.actor)
+        ),
+        201,
+    )
+
+
+@blueprint.route("/v1/console/labels/{label_id}", methods=["DELETE"])
+@api_errors
+def console_delete_label(label_id: str) -> Response:
+    me = route.attendant(Role.ADMIN, Role.SUPERVISOR)
+    console.delete_label(
+        me, uuid_param(label_id, "etiqueta"), context=route.context(me.actor)
+    )
+    return Response(body="", status_code=204)
 
 
 @blueprint.route("/v1/console/attendants", methods=["GET"])

@@ -46,6 +46,11 @@ class CursorInvalid(InvalidInput):
     message = "O cursor de paginação é inválido. Recomece da primeira página."
 
 
+class UnknownLabel(InvalidInput):
+    code = "ETIQUETA_INEXISTENTE"
+    message = "Etiqueta não encontrada. Atualize a lista de etiquetas."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."

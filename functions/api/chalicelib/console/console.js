@@ -42,6 +42,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   const state = {
     token: null, config: { live_url: null }, me: null,
     queue: [], queueTotal: 0, mine: [], all: [], attendants: [],
+    labels: [], labelFilter: "", // the tenant's labels; the lists' filter (a label id)
     knownQueue: null, // ids already seen, to announce only new arrivals
     news: new Set(), // conversations with activity the user has not opened
     open: null, // the open conversation's detail
@@ -343,6 +344,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("all-panel").hidden = !oversees();
     $("reports-link").hidden = !oversees();
     $("attendants-panel").hidden = !isAdmin();
+    $("labels-panel").hidden = !oversees();
     clearErrors();
     if (fromForm) announce(`Bem-vindo(a), ${state.me.display_name || ""}.`);
     $("queue-title").focus();
@@ -366,6 +368,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 
   async function refreshAll() {
     await Promise.all([
+      refreshLabels(),
       refreshLists(),
       isAdmin() ? refreshAttendants() : null,
       state.open ? reloadOpen() : null,
@@ -376,7 +379,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 
   async function refreshQueue() {
     try {
-      const data = await latest("queue", () => api("GET", "/v1/console/queue"));
+      const data = await latest("queue", () => api("GET", filtered("/v1/console/queue")));
       if (!data) return;
       const now = Date.now();
       state.queueTotal = data.total;
@@ -418,6 +421,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         q.phone ? el("p", { cls: "muted", text: q.phone }) : null,
         el("p", { cls: "tags" }, [el("span", { cls: "sr-only", text: "Motivo: " }), ...tags]),
         q.summary ? el("p", { cls: "summary", text: q.summary }) : null,
+        labelChips(q.labels),
         el("div", { cls: "card-actions" }, [claimBtn, view]),
       ]);
       li.dataset.id = q.conversation_id;
@@ -448,7 +452,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   async function refreshList(kind) {
     if (kind === "all" && !oversees()) return;
     try {
-      const conversations = await latest(kind, () => allPages(`/v1/console/conversations?scope=${kind}`, "conversations"));
+      const conversations = await latest(kind, () => allPages(filtered(`/v1/console/conversations?scope=${kind}`), "conversations"));
       if (!conversations) return;
       state[kind] = conversations;
       renderConversationList(kind);
@@ -474,6 +478,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
           hasNews ? el("span", { cls: "tag news", text: "Nova atividade" }) : null,
         ]),
         el("p", { cls: "muted", text: `${STATES[c.state] || c.state}${kind === "all" ? who : ""} · ${timeLabel(c.last_activity_at)}` }),
+        labelChips(c.labels),
         el("div", { cls: "card-actions" }, [open]),
       ]);
       li.dataset.id = c.conversation_id;
@@ -581,6 +586,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       state.olderCursor = c.older_cursor;
     }
     renderMessages(c.messages);
+    renderNotes(c.notes || []);
+    renderConversationLabels(c);
     $("conv-older").hidden = !state.olderCursor;
   }
 
@@ -698,7 +705,176 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       ]));
     }
     li.dataset.id = m.id;
+    li.dataset.at = m.created_at || "";
     return li;
+  }
+
+  // ------------------------------------------------ private notes and labels
+
+  /** With "?" or "&": the lists' label filter on an API path. */
+  function filtered(path) {
+    if (!state.labelFilter) return path;
+    return `${path}${path.includes("?") ? "&" : "?"}label=${encodeURIComponent(state.labelFilter)}`;
+  }
+
+  /** Black or white text, whichever reads better on the label's colour. */
+  function chipText(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#000000" : "#ffffff";
+  }
+
+  function chip(label, extra) {
+    const node = el("span", { cls: "chip", text: label.name });
+    node.style.background = label.color;
+    node.style.color = chipText(label.color);
+    if (extra) node.append(extra);
+    return node;
+  }
+
+  function labelChips(labels) {
+    if (!labels || !labels.length) return null;
+    return el("p", { cls: "chips" }, [el("span", { cls: "sr-only", text: "Etiquetas: " }), ...labels.map((l) => chip(l))]);
+  }
+
+  /** Notes go in the timeline among the messages, by time; never sent. */
+  function renderNotes(notes) {
+    const log = $("conv-messages");
+    for (const n of notes) {
+      if (log.querySelector(`li[data-id="${CSS.escape(n.id)}"]`)) continue;
+      const li = el("li", { cls: "msg note" }, [
+        el("p", { cls: "msg-meta" }, [
+          el("span", { cls: "author", text: `Nota interna · ${n.attendant || "Equipe"}` }),
+          el("span", { cls: "sr-only", text: ", " }),
+          el("time", { text: timeLabel(n.created_at), attrs: { datetime: n.created_at } }),
+        ]),
+        el("p", { cls: "msg-body", text: n.body }),
+      ]);
+      li.dataset.id = n.id;
+      li.dataset.at = n.created_at;
+      const at = Date.parse(n.created_at);
+      const after = [...log.children].find((item) => item.dataset.at && Date.parse(item.dataset.at) > at);
+      // Older than the oldest message shown: it appears when those load.
+      if (after === log.firstElementChild && state.olderCursor) continue;
+      log.insertBefore(li, after || null);
+    }
+  }
+
+  function renderConversationLabels(c) {
+    const applied = new Set((c.labels || []).map((l) => l.id));
+    rebuildList($("conv-labels"), (c.labels || []).map((l) => {
+      const remove = actionButton("×", `Remover etiqueta ${l.name}`, () => setLabel(l.id, false), "small");
+      remove.dataset.key = `unlabel:${l.id}`;
+      const li = el("li", {}, [chip(l, remove)]);
+      li.dataset.id = l.id;
+      return li;
+    }));
+    const options = state.labels.filter((l) => !applied.has(l.id)).map((l) => el("option", { text: l.name, attrs: { value: l.id } }));
+    $("label-add").replaceChildren(...options);
+    $("label-add").disabled = $("label-add-btn").disabled = !options.length;
+  }
+
+  async function setLabel(labelId, on) {
+    const id = state.open && state.open.conversation_id;
+    if (!id || !labelId) return;
+    clearErrors();
+    try {
+      const path = `/v1/console/conversations/${encodeURIComponent(id)}/labels/${encodeURIComponent(labelId)}`;
+      const body = await api(on ? "PUT" : "DELETE", path);
+      const name = (state.labels.find((l) => l.id === labelId) || {}).name || "";
+      if (isOpen(id)) {
+        state.open.labels = body.labels;
+        renderConversationLabels(state.open);
+      }
+      announce(on ? `Etiqueta ${name} adicionada.` : `Etiqueta ${name} removida.`);
+      // The control used may be gone (the last label added, or a chip removed).
+      ($("label-add").disabled ? $("conv-title") : $("label-add")).focus();
+      refreshLists();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function onNote(event) {
+    event.preventDefault();
+    const box = $("note-text");
+    const text = box.value.trim();
+    if (!text) return invalid("Escreva a nota antes de salvar.", box);
+    const id = state.open.conversation_id;
+    clearErrors();
+    try {
+      const note = await api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/notes`, { text });
+      if (isOpen(id)) {
+        state.open.notes = (state.open.notes || []).concat([note]);
+        renderNotes([note]);
+        $("conv-messages").scrollTop = $("conv-messages").scrollHeight;
+      }
+      box.value = "";
+      announce("Nota interna salva. Ela não foi enviada ao cliente.");
+      box.focus();
+    } catch (error) {
+      report(error);
+      box.focus();
+    }
+  }
+
+  async function refreshLabels() {
+    try {
+      const labels = await latest("labels", () => allPages("/v1/console/labels", "labels"));
+      if (!labels) return;
+      state.labels = labels;
+      if (state.labelFilter && !labels.some((l) => l.id === state.labelFilter)) state.labelFilter = "";
+      const filter = $("label-filter");
+      filter.replaceChildren(el("option", { text: "Todas as conversas", attrs: { value: "" } }),
+        ...labels.map((l) => el("option", { text: l.name, attrs: { value: l.id } })));
+      filter.value = state.labelFilter;
+      rebuildList($("labels-list"), labels.map((l) => {
+        const del = actionButton("Excluir", `etiqueta ${l.name}`, () => deleteLabel(l), "small danger");
+        del.dataset.key = `delete-label:${l.id}`;
+        const li = el("li", {}, [chip(l, oversees() ? del : null)]);
+        li.dataset.id = l.id;
+        return li;
+      }));
+      if (state.open) renderConversationLabels(state.open);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function onCreateLabel(event) {
+    event.preventDefault();
+    const name = $("label-name");
+    if (!name.value.trim()) return invalid("Informe o nome da etiqueta.", name);
+    clearErrors();
+    try {
+      const label = await api("POST", "/v1/console/labels", { name: name.value, color: $("label-color").value });
+      name.value = "";
+      announce(`Etiqueta ${label.name} criada.`);
+      await refreshLabels();
+      name.focus();
+    } catch (error) {
+      report(error);
+      name.focus();
+    }
+  }
+
+  async function deleteLabel(label) {
+    clearErrors();
+    try {
+      await api("DELETE", `/v1/console/labels/${encodeURIComponent(label.id)}`);
+      announce(`Etiqueta ${label.name} excluída.`);
+      await refreshLabels();
+      await refreshLists();
+      if (state.open) await reloadOpen();
+      $("labels-title").focus();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function onFilter() {
+    state.labelFilter = $("label-filter").value;
+    const name = (state.labels.find((l) => l.id === state.labelFilter) || {}).name;
+    refreshLists().then(() => announce(name ? `Mostrando conversas com a etiqueta ${name}.` : "Mostrando todas as conversas."));
   }
 
   // ----------------------------------------------------------------- actions
@@ -1026,6 +1202,10 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("template-form").addEventListener("submit", onTemplate);
     $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);
+    $("note-form").addEventListener("submit", onNote);
+    $("label-add-btn").addEventListener("click", () => setLabel($("label-add").value, true));
+    $("label-filter").addEventListener("change", onFilter);
+    $("label-form").addEventListener("submit", onCreateLabel);
   }
 
   async function boot() {

@@ -15,6 +15,7 @@
   const num = new Intl.NumberFormat("pt-BR");
   const pct = new Intl.NumberFormat("pt-BR", { style: "percent", maximumFractionDigits: 1 });
   const dec = new Intl.NumberFormat("pt-BR", { maximumFractionDigits: 1 });
+  const score = new Intl.NumberFormat("pt-BR", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const dayFmt = new Intl.DateTimeFormat("pt-BR", { day: "2-digit", month: "2-digit", year: "numeric", timeZone: "UTC" });
   const hourFmt = new Intl.DateTimeFormat("pt-BR", { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
   const stampFmt = new Intl.DateTimeFormat("pt-BR", { dateStyle: "short", timeStyle: "short", timeZone: "America/Sao_Paulo" });
@@ -123,6 +124,18 @@
     return div;
   }
 
+  // CSAT: 1 to 5; "Sem respostas" when no survey was answered in the period.
+  function csatAverage(c) {
+    if (!c.available) return UNAVAILABLE;
+    return c.average == null ? "Sem respostas" : `${score.format(c.average)} de 5`;
+  }
+
+  function csatRows(groups) {
+    return groups.map((g) => [g.label, count(g.surveys), count(g.responses),
+      g.average == null ? "Sem respostas" : score.format(g.average), ...g.distribution.map(count)]);
+  }
+  const CSAT_COLUMNS = ["Pesquisas", "Respostas", "Média", "Nota 1", "Nota 2", "Nota 3", "Nota 4", "Nota 5"];
+
   function renderSummary(r) {
     const t = r.totals;
     $("summary").replaceChildren(
@@ -133,8 +146,8 @@
       card("1ª resposta humana (mediana)", duration(t.first_response.median_seconds), `p90: ${duration(t.first_response.p90_seconds)}`),
       card("Tempo de atendimento (mediana)", duration(t.handling.median_seconds), `p90: ${duration(t.handling.p90_seconds)}`),
       card("Resolução (mediana)", duration(t.resolution.median_seconds), `p90: ${duration(t.resolution.p90_seconds)}`),
-      card("Satisfação (CSAT)", r.satisfaction.available ? dec.format(r.satisfaction.average) : UNAVAILABLE,
-        r.satisfaction.available ? `${count(r.satisfaction.responses)} respostas` : "A pesquisa de satisfação ainda não está ativa."),
+      card("Satisfação (CSAT)", csatAverage(r.satisfaction),
+        `${count(r.satisfaction.responses)} respostas de ${count(r.satisfaction.surveys)} pesquisas (${rate(r.satisfaction.response_rate)})`),
     );
   }
 
@@ -217,7 +230,7 @@
   function breakdownRows(items, withConversations) {
     return items.map((b) => [b.label, ...(withConversations ? [count(b.conversations), count(b.contained)] : []),
       count(b.handoffs), count(b.abandoned), duration(b.first_response.median_seconds), duration(b.first_response.p90_seconds),
-      duration(b.handling.median_seconds), b.satisfaction_average == null ? UNAVAILABLE : dec.format(b.satisfaction_average)]);
+      duration(b.handling.median_seconds), b.satisfaction_average == null ? "—" : score.format(b.satisfaction_average)]);
   }
   const BREAKDOWN = ["Entradas na fila", "Abandonadas", "1ª resposta (mediana)", "1ª resposta (p90)", "Atendimento (mediana)", "Satisfação"];
 
@@ -233,8 +246,13 @@
       ["Taxa de fallback", bot.available ? rate(bot.fallback_rate) : UNAVAILABLE],
       ["Taxa de esclarecimento", bot.available ? rate(bot.clarification_rate) : UNAVAILABLE],
       ["Respostas do LLM / \"não sei\"", bot.available ? `${count(bot.llm_answers)} / ${count(bot.dont_know_answers)}` : UNAVAILABLE],
-      ["Satisfação (CSAT) média", r.satisfaction.available ? dec.format(r.satisfaction.average) : UNAVAILABLE],
+      ["Satisfação (CSAT) média", csatAverage(r.satisfaction)],
     ]));
+    const c = r.satisfaction;
+    put("table-csat", table("Satisfação (CSAT): notas de 1 a 5", ["Grupo", ...CSAT_COLUMNS],
+      [["Total", count(c.surveys), count(c.responses), csatAverage(c), ...c.distribution.map(count)]]));
+    put("table-csat-teams", table("Satisfação por equipe", ["Equipe", ...CSAT_COLUMNS], csatRows(c.teams)));
+    put("table-csat-attendants", table("Satisfação por atendente", ["Atendente", ...CSAT_COLUMNS], csatRows(c.attendants)));
     put("table-templates", table("Modelos enviados por categoria", ["Categoria", "Fora da janela de 24 h", "Dentro da janela"],
       r.templates.map((t) => [t.category, count(t.outside_window), count(t.inside_window)])));
     const d = r.documents;

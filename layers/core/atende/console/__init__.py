@@ -4,11 +4,20 @@
 - :mod:`~atende.console.reading` — the queue, the lists, one conversation.
 - :mod:`~atende.console.actions` — claim, reply, transfer, return to bot, close.
 - :mod:`~atende.console.views` — what they return (the API makes it JSON).
+- :mod:`~atende.console.annotations` — private notes and labels.
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
 """
 
 from atende.console.actions import claim, close, reply, return_to_bot, transfer
+from atende.console.annotations import (
+    add_note,
+    create_label,
+    delete_label,
+    label_conversation,
+    list_labels,
+    unlabel_conversation,
+)
 from atende.console.attendants import update_attendant
 from atende.console.reading import (
     conversation_detail,
@@ -19,8 +28,10 @@ from atende.console.reading import (
 from atende.console.views import (
     ConversationDetail,
     ConversationItem,
+    LabelView,
     MessagesPage,
     MessageView,
+    NoteView,
     Queue,
     QueueItem,
     StateChange,
@@ -29,19 +40,27 @@ from atende.console.views import (
 __all__ = [
     "ConversationDetail",
     "ConversationItem",
+    "LabelView",
     "MessageView",
     "MessagesPage",
+    "NoteView",
     "Queue",
     "QueueItem",
     "StateChange",
+    "add_note",
     "claim",
     "close",
     "conversation_detail",
     "conversation_messages",
+    "create_label",
+    "delete_label",
+    "label_conversation",
     "list_conversations",
+    "list_labels",
     "queue",
     "reply",
     "return_to_bot",
     "transfer",
+    "unlabel_conversation",
     "update_attendant",
 ]

@@ -234,9 +234,14 @@ def close(
     conversation_id: UUID,
     *,
     reason: str,
+    engine: ConversationEngine,
     context: RequestContext,
 ) -> StateChange:
-    """End the conversation with a reason (the assignee or a supervisor)."""
+    """End the conversation with a reason (the assignee or a supervisor).
+
+    A conversation a person handled gets the satisfaction survey, if the
+    customer's 24-hour window is still open.
+    """
     clean = (reason or "").strip()
     if not clean or len(clean) > 200:
         raise InvalidInput("Informe o motivo do encerramento (até 200 caracteres).")
@@ -246,11 +251,15 @@ def close(
             raise Conflict("Esta conversa já foi encerrada.")
         require_handler(principal, conv)
         store.close_conversation(conn, conversation_id, reason=clean)
+        surveyed = store.offer_survey(conn, conversation_id, now=datetime.now(UTC))
         audit(
             conn,
             action="CONVERSATION_CLOSED",
             conversation_id=conversation_id,
             context=context,
+            details={"survey": "sent" if surveyed else "not_sent"},
         )
     live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
+    if surveyed:
+        engine.deliver_outbox(principal.tenant_id, conversation_id)
     return StateChange(conversation_id, State.CLOSED)

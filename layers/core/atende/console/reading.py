@@ -18,6 +18,7 @@ from uuid import UUID
 
 from atende.audit import RequestContext
 from atende.console.access import audit, load, masked_phone, may_read
+from atende.console.annotations import labels_of, notes_of, require_label
 from atende.console.views import (
     ConversationDetail,
     ConversationItem,
@@ -47,6 +48,11 @@ __all__ = [
     "queue",
 ]
 
+# The lists' label filter (the label is checked to be the tenant's first).
+_LABELLED = (
+    " AND EXISTS (SELECT 1 FROM conversation_labels cl"
+    " WHERE cl.conversation_id = v.id AND cl.label_id = %(label)s)"
+)
 QUEUE_LIMIT = 200
 LIST_LIMIT = 200
 MESSAGES_PAGE = 50  # what a conversation opens on
@@ -58,14 +64,20 @@ def queue(
     *,
     limit: int | None = None,
     cursor: str | None = None,
+    label: UUID | None = None,
 ) -> Queue:
     """Conversations waiting for people: highest priority, then longest wait.
 
     Attendants see the general queue and their team's. A page of at most
-    ``limit`` items (the head of the queue first); ``total`` counts all.
+    ``limit`` items (the head of the queue first); ``total`` counts all
+    (with that ``label``, when given).
     """
     limit = page_limit(limit, default=QUEUE_LIMIT, maximum=QUEUE_LIMIT)
-    params: dict[str, Any] = {"team": principal.team, "limit": limit + 1}
+    params: dict[str, Any] = {
+        "team": principal.team,
+        "limit": limit + 1,
+        "label": label,
+    }
     # Attendants: the general queue and their team's (none for no team), the
     # same rule may_read applies to opening and claiming.
     waiting = (
@@ -75,6 +87,7 @@ def queue(
         " JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id"
         " WHERE h.accepted_at IS NULL AND h.resolved_at IS NULL"
         + ("" if principal.oversees else " AND (h.team IS NULL OR h.team = %(team)s)")
+        + (_LABELLED if label is not None else "")
     )
     after = ""
     if cursor is not None:
@@ -86,6 +99,8 @@ def queue(
             " AND (h.requested_at, h.id) > (%(at)s, %(h)s)))"
         )
     with tenant_transaction(principal.tenant_id) as conn:
+        if label is not None:
+            require_label(conn, label)
         rows = conn.execute(
             "SELECT v.id, h.id AS handoff_id, h.reason, h.summary, h.priority,"
             " h.team, h.requested_at, c.display_name, c.phone, c.username"
@@ -95,9 +110,10 @@ def queue(
             params,
         ).fetchall()
         counted = conn.execute("SELECT count(*) AS n" + waiting, params).fetchone()
-    page, next_cursor = keyset_page(
-        rows, limit, lambda r: (r["priority"], r["requested_at"], r["handoff_id"])
-    )
+        page, next_cursor = keyset_page(
+            rows, limit, lambda r: (r["priority"], r["requested_at"], r["handoff_id"])
+        )
+        labels = labels_of(conn, [r["id"] for r in page])
     now = datetime.now(UTC)
     items = [
         QueueItem(
@@ -110,6 +126,7 @@ def queue(
             team=r["team"],
             requested_at=r["requested_at"],
             waiting_s=int((now - r["requested_at"]).total_seconds()),
+            labels=labels.get(r["id"], []),
         )
         for r in page
     ]
@@ -124,15 +141,20 @@ def list_conversations(
     scope: str = "mine",
     limit: int | None = None,
     cursor: str | None = None,
+    label: UUID | None = None,
 ) -> Page[ConversationItem]:
     """Conversations with people, latest activity first: one's own, or
-    (supervisors) all open ones."""
+    (supervisors) all open ones; only those with ``label``, when given."""
     if scope not in {"mine", "all"}:
         raise InvalidInput("Use scope=mine ou scope=all.")
     if scope == "all":
         principal.require(Role.ADMIN, Role.SUPERVISOR)
     limit = page_limit(limit, default=LIST_LIMIT, maximum=LIST_LIMIT)
-    params: dict[str, Any] = {"me": principal.attendant_id, "limit": limit + 1}
+    params: dict[str, Any] = {
+        "me": principal.attendant_id,
+        "limit": limit + 1,
+        "label": label,
+    }
     condition = (
         "v.state IN ('waiting_human', 'with_human')"
         if scope == "all"
@@ -141,7 +163,11 @@ def list_conversations(
     if cursor is not None:
         params["at"], params["id"] = decode_cursor(cursor, datetime, UUID)
         condition += " AND (v.last_activity_at, v.id) < (%(at)s, %(id)s)"
+    if label is not None:
+        condition += _LABELLED
     with tenant_transaction(principal.tenant_id) as conn:
+        if label is not None:
+            require_label(conn, label)
         rows = conn.execute(
             "SELECT v.id, v.state, v.team, v.last_activity_at, v.last_inbound_at,"
             " v.assigned_attendant_id, a.display_name AS attendant,"
@@ -154,9 +180,10 @@ def list_conversations(
             " ORDER BY v.last_activity_at DESC, v.id DESC LIMIT %(limit)s",
             params,
         ).fetchall()
-    page, next_cursor = keyset_page(
-        rows, limit, lambda r: (r["last_activity_at"], r["id"])
-    )
+        page, next_cursor = keyset_page(
+            rows, limit, lambda r: (r["last_activity_at"], r["id"])
+        )
+        labels = labels_of(conn, [r["id"] for r in page])
     return Page(
         [
             ConversationItem(
@@ -167,6 +194,7 @@ def list_conversations(
                 assigned_attendant_id=r["assigned_attendant_id"],
                 attendant=r["attendant"],
                 last_activity_at=r["last_activity_at"],
+                labels=labels.get(r["id"], []),
             )
             for r in page
         ],
@@ -254,6 +282,8 @@ def conversation_detail(
             " WHERE conversation_id = %s ORDER BY requested_at DESC LIMIT 1",
             (conversation_id,),
         ).fetchone()
+        notes = notes_of(conn, conversation_id)
+        labels = labels_of(conn, [conversation_id]).get(conversation_id, [])
         audit(
             conn,
             action="CONVERSATION_VIEWED",
@@ -289,4 +319,6 @@ def conversation_detail(
         else None,
         messages=latest.messages,
         older_cursor=latest.older_cursor,
+        notes=notes,
+        labels=labels,
     )

@@ -13,12 +13,31 @@ __all__ = [
     "ConversationItem",
     "CustomerView",
     "HandoffView",
+    "LabelView",
     "MessageView",
     "MessagesPage",
+    "NoteView",
     "Queue",
     "QueueItem",
     "StateChange",
 ]
+
+
+@dataclass(frozen=True)
+class LabelView:
+    id: UUID
+    name: str
+    color: str  # "#rrggbb"
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A private note: seen by the team in the timeline, never sent."""
+
+    id: UUID
+    body: str
+    created_at: datetime
+    attendant: str | None
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,7 @@ class QueueItem:
     team: str | None
     requested_at: datetime
     waiting_s: int
+    labels: list[LabelView]
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ class ConversationItem:
     assigned_attendant_id: UUID | None
     attendant: str | None
     last_activity_at: datetime
+    labels: list[LabelView]
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,8 @@ class ConversationDetail:
     handoff: HandoffView | None
     messages: list[MessageView]  # the latest page, oldest first
     older_cursor: str | None  # where the page before it starts
+    notes: list[NoteView]  # private, the latest 200, oldest first
+    labels: list[LabelView]
 
 
 @dataclass(frozen=True)

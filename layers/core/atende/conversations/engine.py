@@ -35,6 +35,8 @@ from atende.whatsapp.graph import (
     CircuitOpenError,
     GraphApiError,
     GraphClient,
+    ListRow,
+    ListSection,
     OutsideCustomerWindow,
     Recipient,
     SentMessage,
@@ -148,13 +150,27 @@ class ConversationEngine:
             )
             found = store.find_inbound(conn, msg.wamid)
             if found is None:
-                conversation, _closed = store.open_conversation(
+                # A satisfaction rating or comment belongs to the closed
+                # conversation it rates, never to the bot.
+                answered = store.answer_survey(
                     conn,
                     customer_id=customer.id,
-                    phone_number_id=msg.phone_number_id,
-                    now=max(self._clock(), msg.timestamp),
-                    idle_timeout=self._config.idle_timeout,
+                    reply_id=msg.interactive.id if msg.interactive else None,
+                    text=msg.text if msg.type == "text" else None,
+                    at=max(self._clock(), msg.timestamp),
                 )
+                if answered is not None:
+                    conversation = store.get_conversation(
+                        conn, answered.conversation_id
+                    )
+                else:
+                    conversation, _closed = store.open_conversation(
+                        conn,
+                        customer_id=customer.id,
+                        phone_number_id=msg.phone_number_id,
+                        now=max(self._clock(), msg.timestamp),
+                        idle_timeout=self._config.idle_timeout,
+                    )
                 message_id, _new = store.record_inbound(
                     conn,
                     conversation_id=conversation.id,
@@ -481,6 +497,16 @@ def _send(
             str(template["name"]),
             language=str(template.get("language") or "pt_BR"),
             components=template.get("components") or (),
+            last_inbound_at=last_inbound_at,
+        )
+    listed = item.payload.get("list")
+    if isinstance(listed, dict):  # e.g. the satisfaction survey
+        rows = [ListRow(id=str(r[0]), title=str(r[1])) for r in listed["rows"]]
+        return graph.send_list(
+            to,
+            item.body,
+            str(listed["button"]),
+            [ListSection(rows=rows)],
             last_inbound_at=last_inbound_at,
         )
     buttons = [(str(b[0]), str(b[1])) for b in item.payload.get("buttons") or ()]

@@ -32,6 +32,7 @@ from atende.reports.measures import (
     read_report,
 )
 from atende.reports.refresh import refresh, refresh_everywhere
+from atende.reports.satisfaction import SatisfactionGroup
 
 __all__ = [
     "BotMeasures",
@@ -45,6 +46,7 @@ __all__ = [
     "Report",
     "ReportQuery",
     "Satisfaction",
+    "SatisfactionGroup",
     "TemplateSends",
     "attendant_report",
     "export_csv",

@@ -18,6 +18,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from atende.reports.measures import Durations, Measures, Report
+from atende.reports.satisfaction import SCORES, SatisfactionGroup
 from atende.spreadsheets import literal
 
 __all__ = ["Table", "export_csv", "export_xlsx", "report_tables"]
@@ -125,7 +126,18 @@ def report_tables(report: Report) -> list[Table]:
             ],
         )
 
+    def satisfaction_groups(title: str, groups: Sequence[SatisfactionGroup]) -> Table:
+        return Table(
+            title,
+            ["Nome", "Pesquisas", "Respostas", "Média", *(f"Nota {n}" for n in SCORES)],
+            [
+                [g.label, g.surveys, g.responses, g.average, *g.distribution]
+                for g in groups
+            ],
+        )
+
     docs = report.documents
+    csat = report.satisfaction
     return [
         Table(
             "Resumo",
@@ -188,10 +200,18 @@ def report_tables(report: Report) -> list[Table]:
             "Satisfação e bot",
             ["Medida", "Valor"],
             [
-                ["Satisfação (CSAT)", unavailable],
+                [
+                    "Satisfação (CSAT) média",
+                    unavailable if csat.average is None else csat.average,
+                ],
+                ["Pesquisas enviadas", csat.surveys],
+                ["Respostas", csat.responses],
+                ["Taxa de resposta (%)", _pct(csat.response_rate)],
                 ["Intenções, fallback e respostas do LLM", unavailable],
             ],
         ),
+        satisfaction_groups("Satisfação por equipe", csat.teams),
+        satisfaction_groups("Satisfação por atendente", csat.attendants),
     ]
 
 

@@ -31,6 +31,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from atende.db import Connection
+from atende.reports.satisfaction import Satisfaction, read_satisfaction
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -129,16 +130,6 @@ class Breakdown:
     first_response: Durations
     handling: Durations
     satisfaction_average: float | None = None
-
-
-@dataclass(frozen=True)
-class Satisfaction:
-    """The console's CSAT (issue 14); unavailable until it exists."""
-
-    available: bool = False
-    average: float | None = None
-    responses: int = 0
-    distribution: list[Count] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -422,6 +413,14 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
     hand_total = next((r for r in hand_rows if r["grouping"] == _H_ALL), None)
 
     names = _labels(conn, "attendants", "id", "display_name", by["attendant_id"])
+    satisfaction = read_satisfaction(
+        conn,
+        params,
+        where,
+        lambda ids: _labels(conn, "attendants", "id", "display_name", ids),
+    )
+    team_csat = {g.key: g.average for g in satisfaction.teams}
+    attendant_csat = {g.key: g.average for g in satisfaction.attendants}
     numbers = _labels(
         conn,
         "whatsapp_numbers",
@@ -437,10 +436,12 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
         conv: dict[str, Any] | None,
         *,
         with_conversations: bool,
+        csat: dict[str | None, float | None] | None = None,
     ) -> Breakdown:
         m = _measures(conv, hand)
+        key = None if key is None else str(key)
         return Breakdown(
-            key=None if key is None else str(key),
+            key=key,
             label=label,
             conversations=m.conversations if with_conversations else None,
             contained=m.contained if with_conversations else None,
@@ -448,6 +449,7 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
             abandoned=m.abandoned,
             first_response=m.first_response,
             handling=m.handling,
+            satisfaction_average=(csat or {}).get(key),
         )
 
     refreshed = conn.execute(
@@ -471,7 +473,9 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
             key=lambda c: (-c.count, c.key),
         ),
         teams=[
-            breakdown(k, k or "Fila geral", r, None, with_conversations=False)
+            breakdown(
+                k, k or "Fila geral", r, None, with_conversations=False, csat=team_csat
+            )
             for k, r in sorted(
                 by["team"].items(), key=lambda i: (i[0] is None, i[0] or "")
             )
@@ -484,6 +488,7 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
                     r,
                     None,
                     with_conversations=False,
+                    csat=attendant_csat,
                 )
                 for k, r in by["attendant_id"].items()
             ),
@@ -501,7 +506,7 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
         ],
         templates=_templates(conn, query),
         documents=_documents(conn, query),
-        satisfaction=Satisfaction(),
+        satisfaction=satisfaction,
         bot=_bot(conn, query) if refreshed and refreshed["with_bot"] else BotMeasures(),
     )
 

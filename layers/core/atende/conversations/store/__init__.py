@@ -9,6 +9,7 @@ function runs in the caller's tenant transaction
 - :mod:`~atende.conversations.store.outbox` — replies waiting to go out.
 - :mod:`~atende.conversations.store.statuses` — delivery statuses, parked ones.
 - :mod:`~atende.conversations.store.lifecycle` — retention and erasure.
+- :mod:`~atende.conversations.store.satisfaction` — CSAT surveys and answers.
 """
 
 from atende.conversations.store.conversations import (
@@ -51,6 +52,11 @@ from atende.conversations.store.outbox import (
     mark_sent,
     redact,
 )
+from atende.conversations.store.satisfaction import (
+    SurveyAnswer,
+    answer_survey,
+    offer_survey,
+)
 from atende.conversations.store.statuses import (
     PARKABLE_STATUSES,
     apply_status,
@@ -74,8 +80,10 @@ __all__ = [
     "Customer",
     "OutboxItem",
     "State",
+    "SurveyAnswer",
     "TurnClaim",
     "anonymize_customer",
+    "answer_survey",
     "apply_status",
     "assign",
     "change_customer_id",
@@ -97,6 +105,7 @@ __all__ = [
     "mark_failed",
     "mark_sent",
     "messages_older_than",
+    "offer_survey",
     "open_conversation",
     "park_status",
     "recipient_of",

@@ -3,7 +3,7 @@
 -- questions), copied by the reports refresh into a tenant table, so a report
 -- never reads the tracker store (another database, without tenants). The rows
 -- follow their conversation out (LGPD erasure and retention): CASCADE.
--- depends: 0013.api-key-reports-scope
+-- depends: 0016.notes-and-labels
 
 CREATE TABLE report_bot_events (
     tenant_id         uuid NOT NULL,
