@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from chalicelib.contract import OPERATIONS, openapi_document
+from openapi_schema_validator import OAS31Validator
+from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import validate
 
 from atende.tenancy import Scope
@@ -89,3 +91,23 @@ def test_a_flag_outside_the_contract_is_refused_not_read_as_no(
     error = json.loads(response.body)["error"]
     assert error["code"] == "ENTRADA_INVALIDA"
     assert error["message"] == "O parâmetro 'text' deve ser true ou false."
+
+
+def test_a_report_matches_its_schema(channel: Channel) -> None:
+    """Found by the full-size fuzzing run: a period's start is São Paulo's
+    naive local time, which "date-time" refused."""
+    key = scoped_key(channel.tenant_id, Scope.REPORTS)
+    response = _request(
+        "GET", "/v1/reports?de=2025-03-10&ate=2025-03-11", {"X-API-Key": key}
+    )
+    assert response.status_code == 200
+    body = json.loads(response.body)
+    assert body["periods"][0]["start"] == "2025-03-10T00:00:00"
+    document = openapi_document()
+    schema = {
+        "$ref": "#/components/schemas/Report",
+        "components": document["components"],
+    }
+    validate_instance(
+        body, schema, cls=OAS31Validator, format_checker=OAS31Validator.FORMAT_CHECKER
+    )

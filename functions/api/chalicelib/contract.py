@@ -353,6 +353,18 @@ _DESCRIPTIONS = {
 }
 
 
+# Fields whose JSON differs from what their Python type says.
+_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    # Naive on purpose: a report's periods are São Paulo's calendar (found by
+    # the fuzzing run: "date-time" demands an offset).
+    ("Period", "start"): {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+        "description": "Início do período, hora local de São Paulo (sem fuso).",
+    },
+}
+
+
 def _schema_of(
     python_type: type, components: dict[str, Any], name: str | None = None
 ) -> dict[str, Any]:
@@ -438,6 +450,8 @@ def openapi_document() -> dict[str, Any]:
         if operation.request_body:
             entry["requestBody"] = operation.request_body
         paths[operation.path][operation.method.lower()] = entry
+    for (name, field_name), field_schema in _FIELD_SCHEMAS.items():
+        components[name]["properties"][field_name] = field_schema
     for name, schema in components.items():
         schema.pop("description", None)
         if name in _DESCRIPTIONS:
