@@ -25,6 +25,7 @@ from atende.audit import Actor, RequestContext
 from atende.bot.signing import TenantNotVerified, verify_tenant
 from atende.bot.tracker import GROUNDED_SLOT
 from atende.config import get_settings
+from atende.consent import PROMPT_BUTTONS
 from atende.conversations import store
 from atende.conversations.handoff import handoff_to_human
 from atende.db import tenant_transaction
@@ -201,7 +202,15 @@ class ActionLlmAnswer(_TenantAction):
         ]
 
 
+CONFIRM_CONSENT = (
+    "Só para confirmar, porque é sobre os seus dados: você autoriza o uso dos "
+    "seus dados neste atendimento? Toque em um dos botões."
+)
+
+
 class ActionRegistrarConsentimento(_TenantAction):
+    """Records a consent decision only from a tap on the consent buttons."""
+
     def name(self) -> str:
         return "action_registrar_consentimento"
 
@@ -212,7 +221,16 @@ class ActionRegistrarConsentimento(_TenantAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[EventType]:
-        granted = _intent(tracker) == "consentimento_aceitar"
+        intent = _intent(tracker)
+        if tracker.latest_message.get("text") != f"/{intent}":
+            # Typed words are the NLU's guess (an "aceito" may be a refusal
+            # misread): only a tap on a button decides, so ask with buttons.
+            dispatcher.utter_message(
+                text=CONFIRM_CONSENT,
+                buttons=[{"payload": p, "title": t} for p, t in PROMPT_BUTTONS],
+            )
+            return []
+        granted = intent == "consentimento_aceitar"
         conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id

@@ -20,8 +20,14 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = BOT / "models" / "atende.tar.gz"
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
-MIN_INTENT_ACCURACY = 0.90
-MIN_OUT_OF_SCOPE_RECALL = 0.80
+# Gates on both held-out sets (bot/evaluate_nlu.py scores them as the bot routes).
+MIN_INTENT_ACCURACY = 0.93
+MIN_MACRO_F1 = 0.93
+MIN_OUT_OF_SCOPE_RECALL = 0.90
+MAX_PARSE_P95_MS = 20.0
+# A held-out text this similar to a training one (difflib ratio, normalised) is a copy.
+NEAR_DUPLICATE = 0.88
+UNSEEN = BOT / "tests" / "nlu_unseen.yml"
 REQUIRED_INTENTS = {
     "saudacao",
     "despedida",
@@ -88,12 +94,6 @@ def _plain(text: str) -> str:
     ).strip()
 
 
-def _fallback_threshold() -> float:
-    config = yaml.safe_load((BOT / "config.yml").read_text())
-    fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
-    return float(fallback["threshold"])
-
-
 def test_data_validates_cleanly() -> None:
     result = _rasa("data", "validate", "--fail-on-warnings")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -117,38 +117,96 @@ def test_holdout_is_separate_from_training_and_large_enough() -> None:
     assert [t for t in texts if _plain(t) in training] == []
 
 
-def test_holdout_intent_accuracy_and_out_of_scope_recall(tmp_path: Path) -> None:
-    result = _rasa(
-        "test",
-        "nlu",
-        "--nlu",
-        "tests/nlu_holdout.yml",
-        "--model",
-        str(MODEL),
-        "--out",
-        str(tmp_path),
+def _near_duplicates(texts: list[str], known: list[str]) -> list[tuple[str, str]]:
+    from difflib import SequenceMatcher
+
+    found = []
+    for text in texts:
+        plain = _plain(text)
+        for other in known:
+            if not plain:  # only emoji/punctuation: compare as written
+                if text.strip() == other.strip():
+                    found.append((text, other))
+                continue
+            matcher = SequenceMatcher(None, plain, _plain(other))
+            if (
+                matcher.real_quick_ratio() >= NEAR_DUPLICATE
+                and matcher.quick_ratio() >= NEAR_DUPLICATE
+                and matcher.ratio() >= NEAR_DUPLICATE
+            ):
+                found.append((text, other))
+    return found
+
+
+def test_unseen_set_is_independent_of_training_and_large_enough() -> None:
+    """The unseen set shares no text, nor a near copy, with training or the old set."""
+    unseen = _examples(UNSEEN)
+    assert set(unseen) >= REQUIRED_INTENTS | {"informar_cpf", "informar_pedido"}
+    assert {i: len(t) for i, t in unseen.items() if len(t) < 30} == {}
+    known = [
+        t
+        for path in (BOT / "data" / "nlu.yml", BOT / "tests" / "nlu_holdout.yml")
+        for ex in _examples(path).values()
+        for t in ex
+    ]
+    texts = [t for ex in unseen.values() for t in ex]
+    assert _near_duplicates(texts, known) == []
+
+
+def test_near_duplicate_check_catches_a_lightly_edited_copy() -> None:
+    assert _near_duplicates(["Cadê o meu pedido??"], ["cade meu pedido"]) != []
+    assert _near_duplicates(["😂😂😂"], ["😂😂😂"]) != []
+    assert _near_duplicates(["vou levar isso pro procon"], ["vou no procon"]) == []
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, dict]:
+    result = subprocess.run(
+        [
+            str(RASA.parent / "python"),
+            "evaluate_nlu.py",
+            str(MODEL),
+            str(UNSEEN),
+            str(BOT / "tests" / "nlu_holdout.yml"),
+        ],
+        cwd=BOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "intent_report.json").read_text())
-    accuracy = report["accuracy"]
-    errors = json.loads((tmp_path / "intent_errors.json").read_text())
-    oos_total = report["fora_do_escopo"]["support"]
-    # `rasa test nlu` scores without the FallbackClassifier; below its threshold
-    # a turn is nlu_fallback, which routes to the same grounded-LLM action.
-    threshold = _fallback_threshold()
-    oos_missed = [
-        e
-        for e in errors
-        if e["intent"] == "fora_do_escopo"
-        and e["intent_prediction"]["name"] != "fora_do_escopo"
-        and e["intent_prediction"]["confidence"] >= threshold
-    ]
-    oos_recall = 1 - len(oos_missed) / oos_total
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("held_out", ["nlu_unseen.yml", "nlu_holdout.yml"])
+def test_held_out_accuracy_f1_and_out_of_scope_recall(
+    scores: dict[str, dict], held_out: str
+) -> None:
+    found = scores[held_out]
     print(
-        f"holdout intent accuracy={accuracy:.3f} out-of-scope recall={oos_recall:.3f}"
+        f"{held_out}: accuracy={found['accuracy']} macro F1={found['macro_f1']}"
+        f" OOS recall={found['oos_recall']} parse p95={found['parse_ms_p95']} ms"
+        f" misses={found['misses']}"
     )
-    assert accuracy >= MIN_INTENT_ACCURACY
-    assert oos_recall >= MIN_OUT_OF_SCOPE_RECALL
+    assert found["accuracy"] >= MIN_INTENT_ACCURACY
+    assert found["macro_f1"] >= MIN_MACRO_F1
+    assert found["oos_recall"] >= MIN_OUT_OF_SCOPE_RECALL
+
+
+@pytest.mark.parametrize("held_out", ["nlu_unseen.yml", "nlu_holdout.yml"])
+def test_consent_is_never_swapped(scores: dict[str, dict], held_out: str) -> None:
+    """Taking a refusal for an acceptance (or back) is the worst error (LGPD).
+
+    Since a decision needs a tap on the consent buttons, a swap only asks the
+    (neutral) question again; one swap in the 64 unseen consent texts is tolerated.
+    """
+    assert scores[held_out]["consent_swapped"] <= 1
+
+
+def test_parse_is_fast_enough(scores: dict[str, dict]) -> None:
+    assert scores["nlu_unseen.yml"]["parse_ms_p95"] <= MAX_PARSE_P95_MS
 
 
 def test_end_to_end_stories_pass(tmp_path: Path) -> None:

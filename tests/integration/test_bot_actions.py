@@ -345,7 +345,7 @@ def test_consent_is_recorded_and_audited(
     conversation_id = _conversation(channel)
     dispatcher = CollectingDispatcher()
     ActionRegistrarConsentimento().run(
-        dispatcher, tracker_for(channel, conversation_id, "sim", intent), {}
+        dispatcher, tracker_for(channel, conversation_id, f"/{intent}", intent), {}
     )
     with db.tenant_transaction(channel.tenant_id) as conn:
         consent = conn.execute(
@@ -362,6 +362,35 @@ def test_consent_is_recorded_and_audited(
     assert audit is not None
     assert audit["action"] == ("CONSENT_GRANTED" if granted else "CONSENT_REFUSED")
     assert dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("aceito sim", "consentimento_aceitar"),
+        ("não autorizo", "consentimento_recusar"),
+        # The other decision's payload with this intent: not this button.
+        ("/consentimento_recusar", "consentimento_aceitar"),
+        ("Sim, autorizo", "consentimento_aceitar"),  # the title, typed
+    ],
+)
+def test_typed_consent_is_never_recorded_but_asked_with_buttons(
+    channel: Channel, text: str, intent: str
+) -> None:
+    conversation_id = _conversation(channel)
+    dispatcher = CollectingDispatcher()
+    events = ActionRegistrarConsentimento().run(
+        dispatcher, tracker_for(channel, conversation_id, text, intent), {}
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        consents = conn.execute("SELECT count(*) AS n FROM consents").fetchone()
+    assert consents == {"n": 0} and events == []
+    [asked] = dispatcher.messages
+    assert "autoriza" in asked["text"]
+    assert [(b["payload"], b["title"]) for b in asked["buttons"]] == [
+        ("/consentimento_aceitar", "Sim, autorizo"),
+        ("/consentimento_recusar", "Não autorizo"),
+    ]
 
 
 # Access requests are fulfilled at once (tests/integration/test_lgpd_export.py).

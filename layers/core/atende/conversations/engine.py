@@ -246,7 +246,7 @@ class ConversationEngine:
                     replies = self.bot.respond(
                         tenant_id=tenant_id,
                         sender=str(conversation_id),
-                        text=msg.text,
+                        text=_text_for_bot(msg),
                         metadata={"wamid": msg.wamid},
                     )
                 else:
@@ -524,6 +524,17 @@ def _send(
                 to, f"{item.body}\n\n{options}", last_inbound_at=last_inbound_at
             )
     return graph.send_text(to, item.body, last_inbound_at=last_inbound_at)
+
+
+def _text_for_bot(msg: InboundMessage) -> str:
+    """What Rasa reads: a tap on one of the bot's buttons sends the button's
+    payload (``/intent``, taken as is, never guessed by the NLU); typed text
+    never starts with ``/``, so words can't pose as a tap (consent is decided
+    only by a tap, see bot/actions)."""
+    tapped = msg.interactive.id if msg.interactive else None
+    if tapped and tapped.startswith("/"):
+        return tapped
+    return (msg.text or "").lstrip("/ ") or "?"
 
 
 def _recipient(wa_user_id: str, phone: str | None) -> Recipient:
