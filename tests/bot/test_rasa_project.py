@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -160,7 +161,7 @@ def test_near_duplicate_check_catches_a_lightly_edited_copy() -> None:
 
 
 @pytest.fixture(scope="module")
-def scores() -> dict[str, dict]:
+def scores() -> dict[str, dict[str, Any]]:
     result = subprocess.run(
         [
             str(RASA.parent / "python"),
@@ -177,12 +178,13 @@ def scores() -> dict[str, dict]:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.splitlines()[-1])
+    found: dict[str, dict[str, Any]] = json.loads(result.stdout.splitlines()[-1])
+    return found
 
 
 @pytest.mark.parametrize("held_out", ["nlu_unseen.yml", "nlu_holdout.yml"])
 def test_held_out_accuracy_f1_and_out_of_scope_recall(
-    scores: dict[str, dict], held_out: str
+    scores: dict[str, dict[str, Any]], held_out: str
 ) -> None:
     found = scores[held_out]
     print(
@@ -196,7 +198,9 @@ def test_held_out_accuracy_f1_and_out_of_scope_recall(
 
 
 @pytest.mark.parametrize("held_out", ["nlu_unseen.yml", "nlu_holdout.yml"])
-def test_consent_is_never_swapped(scores: dict[str, dict], held_out: str) -> None:
+def test_consent_is_never_swapped(
+    scores: dict[str, dict[str, Any]], held_out: str
+) -> None:
     """Taking a refusal for an acceptance (or back) is the worst error (LGPD).
 
     Since a decision needs a tap on the consent buttons, a swap only asks the
@@ -205,7 +209,7 @@ def test_consent_is_never_swapped(scores: dict[str, dict], held_out: str) -> Non
     assert scores[held_out]["consent_swapped"] <= 1
 
 
-def test_parse_is_fast_enough(scores: dict[str, dict]) -> None:
+def test_parse_is_fast_enough(scores: dict[str, dict[str, Any]]) -> None:
     assert scores["nlu_unseen.yml"]["parse_ms_p95"] <= MAX_PARSE_P95_MS
 
 
