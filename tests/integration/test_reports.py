@@ -338,6 +338,10 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
     assert json.loads(refused.body)["error"]["code"] == "ACESSO_NEGADO"
     bad = _get("/v1/console/reports?de=ontem", signed_in["supervisor"])
     assert bad.status_code == 400
+    # Found by the fuzzing run: an empty date was read as "not given".
+    empty = _get("/v1/console/reports?de=", signed_in["supervisor"])
+    assert empty.status_code == 400
+    assert "Data inválida em 'de'" in json.loads(empty.body)["error"]["message"]
     for role in ("supervisor", "admin"):
         answer = _get(path, signed_in[role])
         assert answer.status_code == 200

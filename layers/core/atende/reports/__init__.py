@@ -75,8 +75,9 @@ def parse_query(params: Mapping[str, str], *, today: date) -> ReportQuery:
     Raises:
         InvalidInput: a bad date, range, granularity or attendant id.
     """
-    end = _date(params["ate"], "ate") if params.get("ate") else today
-    start = _date(params["de"], "de") if params.get("de") else end - timedelta(days=29)
+    # Absent means the default; present, it must be a date (even empty).
+    end = _date(params["ate"], "ate") if "ate" in params else today
+    start = _date(params["de"], "de") if "de" in params else end - timedelta(days=29)
     granularity = _GRANULARITIES.get(params.get("granularidade") or "day")
     if granularity is None:
         raise InvalidInput("Granularidade inválida (use hour, day ou week).")
