@@ -127,8 +127,9 @@ def test_withdrawal_through_the_bot_is_recorded_and_stops_processing(
         conversation_message,
     )[0]["conversation_id"]
     for intent, text in (
-        ("consentimento_aceitar", "Sim, autorizo"),
-        ("consentimento_recusar", "não quero mais que usem meus dados"),
+        # The taps on the consent buttons (typed words only ask again).
+        ("consentimento_aceitar", "/consentimento_aceitar"),
+        ("consentimento_recusar", "/consentimento_recusar"),
     ):
         dispatcher = CollectingDispatcher()
         ActionRegistrarConsentimento().run(
