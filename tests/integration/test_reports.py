@@ -342,6 +342,8 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
     empty = _get("/v1/console/reports?de=", signed_in["supervisor"])
     assert empty.status_code == 400
     assert "Data inválida em 'de'" in json.loads(empty.body)["error"]["message"]
+    nobody = _get("/v1/console/reports?atendente=", signed_in["supervisor"])
+    assert nobody.status_code == 400
     for role in ("supervisor", "admin"):
         answer = _get(path, signed_in[role])
         assert answer.status_code == 200

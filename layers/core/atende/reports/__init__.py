@@ -90,9 +90,9 @@ def parse_query(params: Mapping[str, str], *, today: date) -> ReportQuery:
         raise InvalidInput(
             f"Por hora, o período pode ter no máximo {MAX_HOURLY_DAYS} dias."
         )
-    attendant = params.get("atendente") or None
+    attendant = params.get("atendente")
     try:
-        attendant_id = UUID(attendant) if attendant else None
+        attendant_id = UUID(attendant) if attendant is not None else None
     except ValueError as exc:
         raise InvalidInput("Identificador de atendente inválido.") from exc
     return ReportQuery(
