@@ -342,8 +342,9 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
     empty = _get("/v1/console/reports?de=", signed_in["supervisor"])
     assert empty.status_code == 400
     assert "Data inválida em 'de'" in json.loads(empty.body)["error"]["message"]
-    nobody = _get("/v1/console/reports?atendente=", signed_in["supervisor"])
-    assert nobody.status_code == 400
+    for empty_filter in ("atendente", "granularidade"):
+        answer = _get(f"/v1/console/reports?{empty_filter}=", signed_in["supervisor"])
+        assert answer.status_code == 400, empty_filter
     for role in ("supervisor", "admin"):
         answer = _get(path, signed_in[role])
         assert answer.status_code == 200

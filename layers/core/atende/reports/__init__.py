@@ -78,7 +78,7 @@ def parse_query(params: Mapping[str, str], *, today: date) -> ReportQuery:
     # Absent means the default; present, it must be a date (even empty).
     end = _date(params["ate"], "ate") if "ate" in params else today
     start = _date(params["de"], "de") if "de" in params else end - timedelta(days=29)
-    granularity = _GRANULARITIES.get(params.get("granularidade") or "day")
+    granularity = _GRANULARITIES.get(params.get("granularidade", "day"))
     if granularity is None:
         raise InvalidInput("Granularidade inválida (use hour, day ou week).")
     if start > end:
