@@ -110,8 +110,13 @@ def run() -> str:
     from chalice.test import Client
     from moto import mock_aws
 
-    from atende import aws, composition, db
     from atende.config import get_settings
+
+    # Importing the benchmarks already read the settings (ATENDE_ENV=local,
+    # the moto *server*); read them again for the in-process moto.
+    get_settings.cache_clear()
+
+    from atende import aws, composition, db
     from atende.db.embedded import start_embedded
     from atende.whatsapp.updates import parse_webhook
     from atende.whatsapp.webhook import sign, verify_signature
