@@ -2,9 +2,10 @@
 
 Two writers. Large streamed tables (the contacts export) go through
 :func:`write_table`, XlsxWriter in ``constant_memory`` mode: each row is written
-to a temporary file as it comes, so memory stays flat, at about a third of
-openpyxl's per-cell cost. Small workbooks built sheet by sheet (the LGPD access
-export) use openpyxl in write-only mode with :func:`literal` cells.
+to a temporary file as it comes, so memory stays flat, at a little over half
+of openpyxl's per-cell cost (bench/RESULTS.md, "Contacts Excel export").
+Small workbooks built sheet by sheet (the LGPD access export) use openpyxl in
+write-only mode with :func:`literal` cells.
 """
 
 from __future__ import annotations
