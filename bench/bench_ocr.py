@@ -111,7 +111,8 @@ def _tesseract_reader(
     from atende.documents import pdf
 
     def read(scan: bytes, index: int) -> str:
-        image = workdir / "page.png"
+        # PPM: no compression to pay for in the baseline's time.
+        image = workdir / "page.ppm"
         Image.fromarray(pdf.render_page(scan, index, SCAN_DPI / 72)).save(image)
         return subprocess.run(  # noqa: S603 - the bench's own tool
             ["tesseract", str(image), "-", "-l", "por"],  # noqa: S607
@@ -269,8 +270,9 @@ compare the rows, which ran alternately, not the absolute figures).
 (150 dpi, 1° rotation, noise, JPEG), read page by page, the engines' order
 rotating every page. Atende: `ocr_pdf_page` (render at zoom 1.5, a second read
 at zoom 2.0 only if the mean confidence is below 0.80), warm engine. Tesseract:
-the `tesseract` command on the page rendered at the scan's 150 dpi (its process
-start and model load included, as a per-page call would have them), with
+the `tesseract` command on the page rendered at the scan's 150 dpi and written
+as an uncompressed PPM (its process start and model load included, as a
+per-page call would have them), with
 Debian's OpenMP build's default threads and with `OMP_THREAD_LIMIT=1`
 (Tesseract's own advice); the goal's ratio is against the faster of the two. Seconds are
 medians per page; CPU is the median per page of the process's own CPU time (all
