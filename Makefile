@@ -103,9 +103,18 @@ build-CoreLayer:
 lock: $(UV)
 	$(PYTHON) infra/lambda_deps.py lock --uv $(UV)
 
+# Bench-only tools, never runtime dependencies: pywa (the webhook comparison)
+# in a folder of its own, on the bench's PYTHONPATH only (its one requirement,
+# httpx, is in the lock); Tesseract (the OCR baseline) from Debian's packages.
+BENCH_DEPS := $(VENV)/bench-deps
+PYWA_VERSION := 4.5.0
+
 ## bench: benchmarks; results are written to bench/RESULTS.md
 bench: $(STAMP) $(BOT_MODEL)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BENCH_DEPS) pywa==$(PYWA_VERSION)
+	command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx por \
+		|| { apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-por; }
+	PYTHONPATH=$(BENCH_DEPS) $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) $(UV_VENV) bot/models .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -92,7 +92,20 @@ def _mixed_document() -> bytes:
     return data
 
 
-def _end_to_end(document: bytes) -> tuple[float, Any]:
+def _scanned_document() -> bytes:
+    """10 scanned pages (the contract's 3 pages, cycled; fresh noise)."""
+    contract = kit.contract_pdf()
+    out = pymupdf.open()
+    for seed in (3, 5, 8, 13):
+        scan = kit.scanned_pdf(contract, dpi=150, rotation_deg=1.0, seed=seed)
+        with pymupdf.open(stream=scan, filetype="pdf") as doc:
+            out.insert_pdf(doc, to_page=min(2, 9 - out.page_count))
+    data: bytes = out.tobytes()
+    out.close()
+    return data
+
+
+def _end_to_end(documents: list[bytes]) -> list[tuple[float, Any]]:
     os.environ.update(
         {
             "ATENDE_ENV": "test",
@@ -104,9 +117,14 @@ def _end_to_end(document: bytes) -> tuple[float, Any]:
     from moto import mock_aws
     from moto.core.config import DefaultConfig
 
+    from atende.config import get_settings
+
+    # Importing the benchmarks already read the settings (ATENDE_ENV=local,
+    # the moto *server*); read them again for the in-process moto.
+    get_settings.cache_clear()
+
     from atende import aws, crypto, db, tenancy
     from atende.audit import RequestContext
-    from atende.config import get_settings
     from atende.db.embedded import start_embedded
     from atende.documents import jobs
     from infra import pipeline_local
@@ -130,19 +148,21 @@ def _end_to_end(document: bytes) -> tuple[float, Any]:
         get_settings.cache_clear()
         provisioned = tenancy.create_tenant("Bench")
         principal = tenancy.authenticate_api_key(provisioned.api_key)
-        started = time.perf_counter()
-        job = jobs.submit(
-            principal, document, context=RequestContext(principal.actor)
-        ).job
-        while True:
-            job = jobs.get_job(principal.tenant_id, job.id)
-            if job.purged:
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
+        results = []
+        for document in documents:
+            started = time.perf_counter()
+            job = jobs.submit(
+                principal, document, context=RequestContext(principal.actor)
+            ).job
+            while True:
+                job = jobs.get_job(principal.tenant_id, job.id)
+                if job.purged:
+                    break
+                time.sleep(0.05)
+            results.append((time.perf_counter() - started, job))
         db.close_pool()
         embedded.server.cleanup()
-    return elapsed, job
+    return results
 
 
 def run() -> str:
@@ -153,9 +173,16 @@ def run() -> str:
             many.insert_pdf(doc)
     per_task, baseline = _text_layer(many.tobytes())
     ocr = _ocr_figures()
-    mixed = _mixed_document()
-    e2e_s, job = _end_to_end(mixed)
+    (e2e_s, job), (scan_s, scan_job) = _end_to_end(
+        [_mixed_document(), _scanned_document()]
+    )
     assert job.status == "COMPLETED", job
+    assert scan_job.status == "COMPLETED", scan_job
+    assert scan_job.pages.ocr == 10, scan_job.pages
+    per_page = statistics.mean(ocr["seconds"])
+    scan_goal = 10 * per_page + 3
+    scan_met = "met" if scan_s <= scan_goal else "missed"
+    load = os.getloadavg()
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return f"""
 ## Document pipeline
@@ -170,10 +197,14 @@ def run() -> str:
 | character error rate on the generated scan, per page (goal ≤ 1%) | {", ".join(f"{c:.2%}" for c in ocr["cer"])} |
 | peak RSS of the OCR task (engine + 3 pages, separate process; goal ≤ 1.5 GB) | **{ocr["peak"] / 2**30:.2f} GB** |
 | 10-page mixed document (5 text, 5 scanned) end to end on the local pipeline: submit → COMPLETED and purged | **{e2e_s:.1f} s** ({job.pages.text_layer} text-layer + {job.pages.ocr} OCR pages, Map concurrency 10 on 2 cores) |
+| 10-page scanned document end to end on the local pipeline: submit → COMPLETED and purged (goal ≤ 10 × the OCR s/page above + 3 s = {scan_goal:.1f} s: {scan_met}) | **{scan_s:.1f} s** ({scan_job.pages.ocr} OCR pages) |
 
 The OCR engine runs ONNX Runtime on the CPU with 2 intra-op threads; its time
 is what limits the end-to-end figure (the Map runs OCR pages concurrently,
-which on 2 cores shares them). Peak RSS of this benchmark process: {rss_self:.0f} MiB.
+which on 2 cores shares them; the local stack runs them in one process over one
+engine, one page at a time). Peak RSS of this benchmark process: {rss_self:.0f} MiB.
+Load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min),
+2 cores shared with other work.
 """
 
 

@@ -2,7 +2,9 @@
 
 Drives the real Chalice app (``chalice.test.Client``) with signed one-message
 payloads. Baselines in the same run: the signature check and the parse alone,
-so the cost of routing and enqueueing is visible.
+so the cost of routing and enqueueing is visible. And the same signature check
+and typed parse in pywa (a bench-only dependency the Makefile's bench target
+installs into a separate folder), on the same bodies, alternating rounds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,72 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+PYWA_ROUNDS = 7
+
+
+def _vs_pywa(bodies: list[tuple[bytes, str]], secret: str, phone_id: str) -> str:
+    """Signature + typed parse, Atende vs pywa: same bodies, same process,
+    alternating rounds; the median round's updates/s of each."""
+    try:
+        from pywa import WhatsApp, types
+    except ImportError:
+        return "pywa is not installed (`make bench` installs it): no comparison."
+    from pywa import __version__ as pywa_version
+
+    from atende.whatsapp.updates import InboundMessage, parse_webhook
+    from atende.whatsapp.webhook import verify_signature
+
+    wa = WhatsApp(
+        phone_id=phone_id,
+        token="bench",  # noqa: S106 - never used: no request is sent
+        server=None,
+        app_secret=secret,
+        verify_token="bench",  # noqa: S106
+        skip_duplicate_updates=False,  # neither side deduplicates at this step
+    )
+    parsed: list[types.Message] = []
+    wa.on_message()(lambda _client, message: parsed.append(message))
+
+    def atende_round() -> float:
+        started = time.perf_counter()
+        for body, signature in bodies:
+            verify_signature(body, signature, secret)
+            [update] = parse_webhook(json.loads(body))
+            assert isinstance(update, InboundMessage)
+        return len(bodies) / (time.perf_counter() - started)
+
+    def pywa_round() -> float:
+        parsed.clear()
+        started = time.perf_counter()
+        for body, signature in bodies:
+            if wa.webhook_update_validator(body, signature) is not None:
+                raise AssertionError("pywa rejected a valid signature")
+            wa.webhook_update_handler(body)
+        rate = len(bodies) / (time.perf_counter() - started)
+        assert len(parsed) == len(bodies)
+        return rate
+
+    atende_round(), pywa_round()  # warm-up
+    ours, theirs = [], []
+    for i in range(PYWA_ROUNDS):
+        rounds = (
+            (atende_round, pywa_round) if i % 2 == 0 else (pywa_round, atende_round)
+        )
+        for fn in rounds:
+            (ours if fn is atende_round else theirs).append(fn())
+    a, b = statistics.median(ours), statistics.median(theirs)
+    return f"""Signature check + parse into typed updates, Atende vs pywa {pywa_version}
+(`webhook_update_validator`, then `webhook_update_handler` with one `on_message`
+handler, which receives pywa's typed `Message`): the same {len(bodies)} bodies,
+one process, {PYWA_ROUNDS} alternating rounds (order swapped each round), median round.
+
+| library | updates/s (one core) |
+| --- | ---: |
+| Atende `verify_signature` + `parse_webhook` | **{a:.0f}** |
+| pywa {pywa_version} | {b:.0f} |
+| **ratio Atende / pywa** (goal ≥ 1.5) | **{a / b:.2f}** |"""
+
+
 def run() -> str:
     os.environ.update(
         {
@@ -42,8 +110,13 @@ def run() -> str:
     from chalice.test import Client
     from moto import mock_aws
 
-    from atende import aws, composition, db
     from atende.config import get_settings
+
+    # Importing the benchmarks already read the settings (ATENDE_ENV=local,
+    # the moto *server*); read them again for the in-process moto.
+    get_settings.cache_clear()
+
+    from atende import aws, composition, db
     from atende.db.embedded import start_embedded
     from atende.whatsapp.updates import parse_webhook
     from atende.whatsapp.webhook import sign, verify_signature
@@ -153,6 +226,7 @@ def run() -> str:
         db.close_pool()
         embedded.server.cleanup()
 
+    pywa_table = _vs_pywa(bodies[WARMUP:], "bench-secret", phone_number_id)
     assert received == N + WARMUP, received
     throughput = len(full) / (sum(full) / 1000)
     return f"""
@@ -177,6 +251,8 @@ SQS (botocore request signing and moto's Python request handling); our part,
 signature and parse, is the baseline row. With one update per webhook the rate
 stays below the 500/s goal because of that stand-in; batched webhooks amortize
 the enqueue (one SendMessageBatch per 10 updates).
+
+{pywa_table}
 """
 
 

@@ -4,13 +4,15 @@ an error value or a file openpyxl refuses to write."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from atende.lgpd.access import to_xlsx
-from atende.spreadsheets import literal
+from atende.spreadsheets import DATETIME_FORMAT, literal, write_table
+from tests.support.spreadsheets import excel_text
 
 HOSTILE = [
     "=1+1",
@@ -60,3 +62,28 @@ def test_the_lgpd_access_export_writes_every_text_cell_literally() -> None:
     assert customer == [("=cmd", "s"), ("+5511987654321", "s")]
     texts = [(c.value, c.data_type) for c in book["mensagens"]["A"][1:]]
     assert texts == [(v, "s") for v in HOSTILE] + [("oi\ufffd", "s")]
+
+
+def test_the_streamed_table_writes_every_text_cell_literally() -> None:
+    out = io.BytesIO()
+    when = datetime(2026, 3, 1, 9, 30, 15)
+    rows = [[value, None, when, 7] for value in [*HOSTILE, "Ana\x01 Souza"]]
+    assert write_table(out, "Contatos", ["Texto", "Vazio", "Quando", "N"], rows) == 10
+    sheet = load_workbook(io.BytesIO(out.getvalue()))["Contatos"]
+    read = [[(c.value, c.data_type) for c in row] for row in sheet.iter_rows()]
+    assert read[0] == [("Texto", "s"), ("Vazio", "s"), ("Quando", "s"), ("N", "s")]
+    assert [(excel_text(v), t) for v, t in (row[0] for row in read[1:])] == [
+        (v, "s") for v in [*HOSTILE, "Ana\ufffd Souza"]
+    ]
+    assert {(row[1], row[2], row[3]) for row in read[1:]} == {
+        ((None, "n"), (when, "d"), (7, "n"))
+    }
+    assert sheet["C2"].number_format == DATETIME_FORMAT
+
+
+def test_an_empty_streamed_table_still_has_its_headers() -> None:
+    out = io.BytesIO()
+    assert write_table(out, "s", ["Cliente"], []) == 0
+    assert [[c.value for c in row] for row in load_workbook(out)["s"].iter_rows()] == [
+        ["Cliente"]
+    ]

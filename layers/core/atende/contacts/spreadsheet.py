@@ -1,15 +1,13 @@
-"""The contacts spreadsheet: openpyxl in write-only mode, so rows stream to the
-file and memory stays flat however many customers there are."""
+"""The contacts spreadsheet: rows stream to the file (XlsxWriter in constant
+memory mode), so memory stays flat however many customers there are."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
-from openpyxl import Workbook
-
 from atende.observability import SAO_PAULO
-from atende.spreadsheets import literal_row
+from atende.spreadsheets import write_table
 from atende.validators import mask_cpf
 
 if TYPE_CHECKING:
@@ -35,28 +33,23 @@ def write_contacts_xlsx(
     rows: Iterable[ContactRow], out: BinaryIO, *, show_cpf: bool
 ) -> int:
     """Write a sheet "Contatos" with PT-BR headers; returns the data rows."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Contatos")
-    sheet.append(HEADERS)
-    count = 0
-    for row in rows:
-        sheet.append(
-            literal_row(
-                sheet,
-                (
-                    str(row.customer_id),
-                    row.name,
-                    row.cpf if show_cpf else _masked_cpfs(row.cpf),
-                    row.email,
-                    row.phone,
-                    row.address,
-                    row.cep,
-                    # Excel has no time zones: local (São Paulo) time, as the
-                    # user reads it.
-                    row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),
-                ),
+    return write_table(
+        out,
+        "Contatos",
+        HEADERS,
+        (
+            (
+                str(row.customer_id),
+                row.name,
+                row.cpf if show_cpf else _masked_cpfs(row.cpf),
+                row.email,
+                row.phone,
+                row.address,
+                row.cep,
+                # Excel has no time zones: local (São Paulo) time, as the
+                # user reads it.
+                row.updated_at.astimezone(SAO_PAULO).replace(tzinfo=None),
             )
-        )
-        count += 1
-    workbook.save(out)
-    return count
+            for row in rows
+        ),
+    )
