@@ -82,10 +82,12 @@ def _vs_pywa(bodies: list[tuple[bytes, str]], secret: str, phone_id: str) -> str
         for fn in rounds:
             (ours if fn is atende_round else theirs).append(fn())
     a, b = statistics.median(ours), statistics.median(theirs)
+    load = os.getloadavg()[0]
     return f"""Signature check + parse into typed updates, Atende vs pywa {pywa_version}
 (`webhook_update_validator`, then `webhook_update_handler` with one `on_message`
 handler, which receives pywa's typed `Message`): the same {len(bodies)} bodies,
-one process, {PYWA_ROUNDS} alternating rounds (order swapped each round), median round.
+one process, {PYWA_ROUNDS} alternating rounds (order swapped each round), median round;
+load average {load:.1f} (1 min) on 2 cores shared with other work.
 
 | library | updates/s (one core) |
 | --- | ---: |
