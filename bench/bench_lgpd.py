@@ -153,7 +153,7 @@ def run() -> str:
         embedded.server.cleanup()
 
     def med(runs: list[dict[str, Any]], key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+        return float(statistics.median(r[key] for r in runs))
 
     lines, notes = [], []
     for size, runs in results.items():

@@ -57,9 +57,9 @@ class Tally:
 def _kinds(text: str) -> set[tuple[str, str]]:
     from atende.entities import extract_entities
 
-    out = set()
+    out: set[tuple[str, str]] = set()
     for entity in extract_entities(text):
-        kind = entity.kind
+        kind: str = entity.kind
         if kind == "cnpj" and any(ch.isalpha() for ch in entity.value):
             kind = "cnpj_alnum"
         if kind in KINDS:

@@ -35,7 +35,7 @@ def _vs_pywa(bodies: list[tuple[bytes, str]], secret: str, phone_id: str) -> str
     """Signature + typed parse, Atende vs pywa: same bodies, same process,
     alternating rounds; the median round's updates/s of each."""
     try:
-        from pywa import WhatsApp, types
+        from pywa import WhatsApp, types  # type: ignore[import-not-found]
     except ImportError:
         return "pywa is not installed (`make bench` installs it): no comparison."
     from pywa import __version__ as pywa_version
@@ -74,7 +74,8 @@ def _vs_pywa(bodies: list[tuple[bytes, str]], secret: str, phone_id: str) -> str
         return rate
 
     atende_round(), pywa_round()  # warm-up
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     for i in range(PYWA_ROUNDS):
         rounds = (
             (atende_round, pywa_round) if i % 2 == 0 else (pywa_round, atende_round)
