@@ -342,6 +342,13 @@ def test_api_serves_supervisors_only(signed_in: dict[str, str]) -> None:
     empty = _get("/v1/console/reports?de=", signed_in["supervisor"])
     assert empty.status_code == 400
     assert "Data inválida em 'de'" in json.loads(empty.body)["error"]["message"]
+    # Found by the full-size fuzzing run: a 500 on a date near year 1.
+    for query in ("ate=0001-01-01", "de=9999-12-31"):
+        answer = _get(f"/v1/console/reports?{query}", signed_in["supervisor"])
+        assert answer.status_code == 400, query
+        assert (
+            "deve estar entre 01/01/2000" in json.loads(answer.body)["error"]["message"]
+        )
     for empty_filter in ("atendente", "granularidade"):
         answer = _get(f"/v1/console/reports?{empty_filter}=", signed_in["supervisor"])
         assert answer.status_code == 400, empty_filter

@@ -62,11 +62,22 @@ MAX_HOURLY_DAYS = 31
 _GRANULARITIES: dict[str, Granularity] = {"hour": "hour", "day": "day", "week": "week"}
 
 
+# Reports cover the business's own time; outside it, date arithmetic near
+# year 1 or 9999 would overflow (found by the fuzzing run: a 500).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _date(value: str | None, name: str) -> date:
     try:
-        return date.fromisoformat(value or "")
+        found = date.fromisoformat(value or "")
     except ValueError as exc:
         raise InvalidInput(f"Data inválida em '{name}' (use AAAA-MM-DD).") from exc
+    if not EARLIEST <= found <= LATEST:
+        raise InvalidInput(
+            f"A data em '{name}' deve estar entre {EARLIEST:%d/%m/%Y} e"
+            f" {LATEST:%d/%m/%Y}."
+        )
+    return found
 
 
 def parse_query(params: Mapping[str, str], *, today: date) -> ReportQuery:
