@@ -3,8 +3,6 @@ audited, filtered by, and invisible to another tenant."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -14,21 +12,9 @@ from chalice.test import Client
 from atende import db, tenancy
 from atende.conversations.handoff import handoff_to_human
 from tests.support.channel import Channel, drain, post_webhook, signed, text_update
-from tests.support.identity import IdentityPool, SignedIn
+from tests.support.identity import IdentityPool, call_api
 
 pytestmark = pytest.mark.integration
-
-
-def _call(
-    method: str, path: str, who: SignedIn, body: Any = None
-) -> tuple[int, dict[str, Any]]:
-    with Client(app) as client:
-        response = getattr(client.http, method)(
-            path,
-            headers={"Content-Type": "application/json", **who.headers},
-            **({"body": json.dumps(body)} if body is not None else {}),
-        )
-    return response.status_code, json.loads(response.body or b"{}")
 
 
 def _waiting(ch: Channel, user: str) -> UUID:
@@ -52,13 +38,13 @@ def test_a_private_note_is_in_the_timeline_audited_and_never_sent(
     conversation_id = _waiting(channel, "BR.1")
     ana = identity_pool.attendant(channel.tenant_id)
     path = f"/v1/console/conversations/{conversation_id}"
-    assert _call("post", f"{path}/claim", ana)[0] == 200
+    assert call_api("post", f"{path}/claim", ana)[0] == 200
     sends = len(channel.sent())
 
-    status, note = _call("post", f"{path}/notes", ana, {"text": " Cliente VIP "})
+    status, note = call_api("post", f"{path}/notes", ana, {"text": " Cliente VIP "})
     assert status == 201 and note["body"] == "Cliente VIP"
     assert len(channel.sent()) == sends  # nothing went to WhatsApp
-    status, detail = _call("get", path, ana)
+    status, detail = call_api("get", path, ana)
     assert [(n["body"], n["attendant"]) for n in detail["notes"]] == [
         ("Cliente VIP", note["attendant"])
     ]
@@ -74,13 +60,13 @@ def test_a_private_note_is_in_the_timeline_audited_and_never_sent(
     assert audit["details"] == {"note_id": note["id"], "length": "11"}  # no text
     assert outbox is not None and outbox["n"] == 0
 
-    status, body = _call("post", f"{path}/notes", ana, {"text": "  "})
+    status, body = call_api("post", f"{path}/notes", ana, {"text": "  "})
     assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
-    status, body = _call("post", f"{path}/notes", ana, {"text": "x" * 2001})
+    status, body = call_api("post", f"{path}/notes", ana, {"text": "x" * 2001})
     assert status == 400
     # Someone who may not read the conversation may not annotate it either.
     bia = identity_pool.attendant(channel.tenant_id)
-    assert _call("post", f"{path}/notes", bia, {"text": "oi"})[0] == 403
+    assert call_api("post", f"{path}/notes", bia, {"text": "oi"})[0] == 403
 
 
 def test_labels_are_managed_by_supervisors_applied_and_filtered_by(
@@ -91,51 +77,51 @@ def test_labels_are_managed_by_supervisors_applied_and_filtered_by(
     sup = identity_pool.attendant(channel.tenant_id, "supervisor")
     ana = identity_pool.attendant(channel.tenant_id)
 
-    status, body = _call(
+    status, body = call_api(
         "post", "/v1/console/labels", ana, {"name": "VIP", "color": "#aa0000"}
     )
     assert status == 403
-    status, vip = _call(
+    status, vip = call_api(
         "post", "/v1/console/labels", sup, {"name": " VIP ", "color": "#AA0000"}
     )
     assert status == 201 and (vip["name"], vip["color"]) == ("VIP", "#aa0000")
-    status, body = _call(
+    status, body = call_api(
         "post", "/v1/console/labels", sup, {"name": "vip", "color": "#000000"}
     )
     assert status == 409
-    status, body = _call(
+    status, body = call_api(
         "post", "/v1/console/labels", sup, {"name": "Boleto", "color": "vermelho"}
     )
     assert status == 400 and "#RRGGBB" in body["error"]["message"]
-    status, listed = _call("get", "/v1/console/labels", ana)
+    status, listed = call_api("get", "/v1/console/labels", ana)
     assert [label["name"] for label in listed["labels"]] == ["VIP"]
 
     path = f"/v1/console/conversations/{vip_conv}/labels/{vip['id']}"
-    status, body = _call("put", path, ana)
+    status, body = call_api("put", path, ana)
     assert status == 200 and [x["name"] for x in body["labels"]] == ["VIP"]
-    assert _call("put", path, ana)[0] == 200  # idempotent
+    assert call_api("put", path, ana)[0] == 200  # idempotent
 
-    status, queue = _call("get", f"/v1/console/queue?label={vip['id']}", ana)
+    status, queue = call_api("get", f"/v1/console/queue?label={vip['id']}", ana)
     assert [q["conversation_id"] for q in queue["queue"]] == [str(vip_conv)]
     assert queue["total"] == 1 and queue["queue"][0]["labels"][0]["name"] == "VIP"
-    status, full = _call("get", "/v1/console/queue", ana)
+    status, full = call_api("get", "/v1/console/queue", ana)
     assert {q["conversation_id"] for q in full["queue"]} == {
         str(vip_conv),
         str(other_conv),
     }
-    status, all_ = _call(
+    status, all_ = call_api(
         "get", f"/v1/console/conversations?scope=all&label={vip['id']}", sup
     )
     assert [c["conversation_id"] for c in all_["conversations"]] == [str(vip_conv)]
 
-    status, body = _call("get", f"/v1/console/queue?label={uuid4()}", ana)
+    status, body = call_api("get", f"/v1/console/queue?label={uuid4()}", ana)
     assert status == 400 and body["error"]["code"] == "ETIQUETA_INEXISTENTE"
-    status, body = _call(
+    status, body = call_api(
         "put", f"/v1/console/conversations/{vip_conv}/labels/{uuid4()}", ana
     )
     assert status == 400 and body["error"]["code"] == "ETIQUETA_INEXISTENTE"
 
-    status, body = _call("delete", path, ana)
+    status, body = call_api("delete", path, ana)
     assert status == 200 and body["labels"] == []
     with db.tenant_transaction(channel.tenant_id) as conn:
         actions = [
@@ -150,14 +136,14 @@ def test_labels_are_managed_by_supervisors_applied_and_filtered_by(
         "CONVERSATION_LABELLED",
         "CONVERSATION_UNLABELLED",
     ]
-    assert _call("put", path, ana)[0] == 200
-    assert _call("delete", f"/v1/console/labels/{vip['id']}", ana)[0] == 403
+    assert call_api("put", path, ana)[0] == 200
+    assert call_api("delete", f"/v1/console/labels/{vip['id']}", ana)[0] == 403
     with Client(app) as client:
         gone = client.http.delete(
             f"/v1/console/labels/{vip['id']}", headers=sup.headers
         )
     assert gone.status_code == 204
-    status, detail = _call("get", f"/v1/console/conversations/{vip_conv}", sup)
+    status, detail = call_api("get", f"/v1/console/conversations/{vip_conv}", sup)
     assert detail["labels"] == []
 
 
@@ -167,22 +153,22 @@ def test_another_tenant_sees_none_of_our_notes_or_labels(
     conversation_id = _waiting(channel, "BR.1")
     sup = identity_pool.attendant(channel.tenant_id, "supervisor")
     path = f"/v1/console/conversations/{conversation_id}"
-    assert _call("post", f"{path}/notes", sup, {"text": "segredo"})[0] == 201
-    status, vip = _call(
+    assert call_api("post", f"{path}/notes", sup, {"text": "segredo"})[0] == 201
+    status, vip = call_api(
         "post", "/v1/console/labels", sup, {"name": "VIP", "color": "#aa0000"}
     )
-    assert _call("put", f"{path}/labels/{vip['id']}", sup)[0] == 200
+    assert call_api("put", f"{path}/labels/{vip['id']}", sup)[0] == 200
 
     other = tenancy.create_tenant("Outra Loja").tenant.id
     theirs = identity_pool.attendant(other, "admin")
-    assert _call("get", "/v1/console/labels", theirs)[1]["labels"] == []
-    assert _call("get", path, theirs)[0] == 404
-    assert _call("post", f"{path}/notes", theirs, {"text": "oi"})[0] == 404
-    status, body = _call("get", f"/v1/console/queue?label={vip['id']}", theirs)
+    assert call_api("get", "/v1/console/labels", theirs)[1]["labels"] == []
+    assert call_api("get", path, theirs)[0] == 404
+    assert call_api("post", f"{path}/notes", theirs, {"text": "oi"})[0] == 404
+    status, body = call_api("get", f"/v1/console/queue?label={vip['id']}", theirs)
     assert status == 400 and body["error"]["code"] == "ETIQUETA_INEXISTENTE"
-    assert _call("delete", f"/v1/console/labels/{vip['id']}", theirs)[0] == 404
+    assert call_api("delete", f"/v1/console/labels/{vip['id']}", theirs)[0] == 404
     # The same name is free in another tenant.
-    status, _ = _call(
+    status, _ = call_api(
         "post", "/v1/console/labels", theirs, {"name": "VIP", "color": "#00aa00"}
     )
     assert status == 201

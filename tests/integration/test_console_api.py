@@ -28,22 +28,7 @@ from tests.support.channel import (
     signed,
     text_update,
 )
-from tests.support.identity import PASSWORD, IdentityPool, SignedIn
-
-
-def _call(
-    method: str, path: str, who: SignedIn | None = None, body: Any = None
-) -> tuple[int, dict[str, Any]]:
-    headers = {"Content-Type": "application/json"}
-    if who is not None:
-        headers |= who.headers
-    with Client(app) as client:
-        response = getattr(client.http, method)(
-            path,
-            headers=headers,
-            **({"body": json.dumps(body)} if body is not None else {}),
-        )
-    return response.status_code, json.loads(response.body or b"{}")
+from tests.support.identity import PASSWORD, IdentityPool, SignedIn, call_api
 
 
 def _waiting_conversation(
@@ -75,31 +60,31 @@ def test_sign_in_gives_a_token_the_api_accepts(
     channel: Channel, identity_pool: IdentityPool
 ) -> None:
     ana = identity_pool.attendant(channel.tenant_id, "attendant")
-    status, me = _call("get", "/v1/console/me", ana)
+    status, me = call_api("get", "/v1/console/me", ana)
     assert status == 200
     assert me["email"] == ana.email and me["role"] == "attendant"
     assert me["tenant_id"] == str(channel.tenant_id)
 
-    status, body = _call(
+    status, body = call_api(
         "post", "/v1/console/session", body={"email": ana.email, "password": "errada"}
     )
     assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
     assert body["error"]["message"] == "E-mail ou senha incorretos."
 
     # Through a shift the console renews its ID token with the refresh token.
-    status, session = _call(
+    status, session = call_api(
         "post", "/v1/console/session", body={"email": ana.email, "password": PASSWORD}
     )
     assert status == 200 and session["refresh_token"]
-    status, renewed = _call(
+    status, renewed = call_api(
         "post",
         "/v1/console/session",
         body={"refresh_token": session["refresh_token"]},
     )
     assert status == 200 and renewed["expires_in"] > 0
     renewed_ana = SignedIn(ana.attendant_id, ana.email, renewed["token"])
-    assert _call("get", "/v1/console/me", renewed_ana)[1]["email"] == ana.email
-    status, body = _call(
+    assert call_api("get", "/v1/console/me", renewed_ana)[1]["email"] == ana.email
+    status, body = call_api(
         "post", "/v1/console/session", body={"refresh_token": "nao-e-um-token"}
     )
     assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
@@ -108,7 +93,7 @@ def test_sign_in_gives_a_token_the_api_accepts(
 def test_requests_without_a_valid_token_are_refused(
     channel: Channel, identity_pool: IdentityPool
 ) -> None:
-    status, body = _call("get", "/v1/console/queue")
+    status, body = call_api("get", "/v1/console/queue")
     assert status == 401 and body["error"]["code"] == "NAO_AUTENTICADO"
     with Client(app) as client:
         response = client.http.get(
@@ -119,11 +104,11 @@ def test_requests_without_a_valid_token_are_refused(
     # A deactivated attendant's still-valid token stops working at once.
     admin = identity_pool.attendant(channel.tenant_id, "admin")
     ana = identity_pool.attendant(channel.tenant_id, "attendant")
-    status, _ = _call(
+    status, _ = call_api(
         "patch", f"/v1/console/attendants/{ana.attendant_id}", admin, {"active": False}
     )
     assert status == 200
-    status, body = _call("get", "/v1/console/queue", ana)
+    status, body = call_api("get", "/v1/console/queue", ana)
     assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
 
 
@@ -135,7 +120,7 @@ def test_queue_lists_waiting_conversations_by_priority_then_wait(
     urgent = _waiting_conversation(
         channel, wamid="wamid.Q2", user="BR.2", reason="reclamacao"
     )
-    status, body = _call("get", "/v1/console/queue", ana)
+    status, body = call_api("get", "/v1/console/queue", ana)
     assert status == 200
     assert [q["conversation_id"] for q in body["queue"]] == [str(urgent), str(first)]
     assert body["total"] == 2
@@ -157,7 +142,7 @@ def test_two_attendants_claiming_at_once_one_wins_the_other_gets_409(
 
     def claim(who: SignedIn) -> None:
         barrier.wait()
-        results[who.email] = _call(
+        results[who.email] = call_api(
             "post", f"/v1/console/conversations/{conversation_id}/claim", who
         )
 
@@ -185,7 +170,7 @@ def test_two_attendants_claiming_at_once_one_wins_the_other_gets_409(
     assert row == {"state": "with_human", "email": winner}
     assert claims == {"n": 1}
     # The queue no longer shows it.
-    assert _call("get", "/v1/console/queue", ana)[1]["queue"] == []
+    assert call_api("get", "/v1/console/queue", ana)[1]["queue"] == []
 
 
 def test_another_tenants_attendant_sees_nothing_of_ours(
@@ -194,8 +179,8 @@ def test_another_tenants_attendant_sees_nothing_of_ours(
     conversation_id = _waiting_conversation(channel, wamid="wamid.X1")
     other = tenancy.create_tenant("Outra Loja").tenant.id
     boss = identity_pool.attendant(other, "admin")
-    assert _call("get", "/v1/console/queue", boss)[1]["queue"] == []
-    assert _call("get", "/v1/console/conversations?scope=all", boss)[1] == {
+    assert call_api("get", "/v1/console/queue", boss)[1]["queue"] == []
+    assert call_api("get", "/v1/console/conversations?scope=all", boss)[1] == {
         "conversations": [],
         "next_cursor": None,
     }
@@ -203,11 +188,11 @@ def test_another_tenants_attendant_sees_nothing_of_ours(
         ("get", f"/v1/console/conversations/{conversation_id}"),
         ("post", f"/v1/console/conversations/{conversation_id}/claim"),
     ):
-        status, body = _call(method, path, boss)
+        status, body = call_api(method, path, boss)
         assert status == 404 and body["error"]["code"] == "NAO_ENCONTRADO"
     names = {
         a["email"]
-        for a in _call("get", "/v1/console/attendants", boss)[1]["attendants"]
+        for a in call_api("get", "/v1/console/attendants", boss)[1]["attendants"]
     }
     assert names == {boss.email}
 
@@ -215,7 +200,9 @@ def test_another_tenants_attendant_sees_nothing_of_ours(
 def _claimed(ch: Channel, pool: IdentityPool, wamid: str) -> tuple[UUID, SignedIn]:
     conversation_id = _waiting_conversation(ch, wamid=wamid)
     ana = pool.attendant(ch.tenant_id)
-    status, _ = _call("post", f"/v1/console/conversations/{conversation_id}/claim", ana)
+    status, _ = call_api(
+        "post", f"/v1/console/conversations/{conversation_id}/claim", ana
+    )
     assert status == 200
     return conversation_id, ana
 
@@ -225,7 +212,7 @@ def test_reply_reaches_whatsapp_and_the_history_shows_its_status(
 ) -> None:
     conversation_id, ana = _claimed(channel, identity_pool, "wamid.R1")
     path = f"/v1/console/conversations/{conversation_id}"
-    status, message = _call(
+    status, message = call_api(
         "post", f"{path}/messages", ana, {"text": "Olá! Sou a Ana, vou te ajudar."}
     )
     assert status == 201 and message["status"] == "sent"
@@ -243,7 +230,7 @@ def test_reply_reaches_whatsapp_and_the_history_shows_its_status(
     delivered["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid["wamid"]
     post_webhook(*signed(delivered))
     drain(channel)
-    status, detail = _call("get", path, ana)
+    status, detail = call_api("get", path, ana)
     assert status == 200 and detail["state"] == "with_human"
     assert detail["window_open"] is True
     assert detail["handoff"]["reason"] == "pedido_do_cliente"
@@ -272,7 +259,7 @@ def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
     conversation_id, ana = _claimed(channel, identity_pool, "wamid.R2")
     path = f"/v1/console/conversations/{conversation_id}/messages"
     bia = identity_pool.attendant(channel.tenant_id)
-    status, body = _call("post", path, bia, {"text": "oi"})
+    status, body = call_api("post", path, bia, {"text": "oi"})
     assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
     for bad in (
         {"text": "   "},
@@ -280,7 +267,7 @@ def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
         {"template": {"name": "Oi!"}},
         {"template": {"name": "retomar", "components": ["a", 1]}},
     ):
-        status, body = _call("post", path, ana, bad)
+        status, body = call_api("post", path, ana, bad)
         assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
     before = len(channel.sent())
 
@@ -291,10 +278,10 @@ def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
             " WHERE id = %s",
             (conversation_id,),
         )
-    status, body = _call("post", path, ana, {"text": "Ainda precisa de ajuda?"})
+    status, body = call_api("post", path, ana, {"text": "Ainda precisa de ajuda?"})
     assert status == 409 and body["error"]["code"] == "JANELA_24H_ENCERRADA"
     assert len(channel.sent()) == before  # nothing went out, nothing stored
-    status, message = _call(
+    status, message = call_api(
         "post", path, ana, {"template": {"name": "retomar_atendimento"}}
     )
     assert status == 201 and message["type"] == "template"
@@ -302,7 +289,9 @@ def test_reply_rules(channel: Channel, identity_pool: IdentityPool) -> None:
     assert sent["type"] == "template"
     assert sent["template"]["name"] == "retomar_atendimento"
     assert sent["template"]["language"] == {"code": "pt_BR"}
-    status, detail = _call("get", f"/v1/console/conversations/{conversation_id}", ana)
+    status, detail = call_api(
+        "get", f"/v1/console/conversations/{conversation_id}", ana
+    )
     assert detail["window_open"] is False
     assert [m["type"] for m in detail["messages"] if m["direction"] == "outbound"][
         -1
@@ -326,48 +315,48 @@ def test_attendants_move_only_their_own_conversations_supervisors_any(
         ("post", "/close", {"reason": "resolvido"}),
         ("get", "", None),
     ):
-        status, error = _call(method, path + suffix, bia, payload)
+        status, error = call_api(method, path + suffix, bia, payload)
         assert status == 403, suffix
         assert error["error"]["code"] == "ACESSO_NEGADO"
-    assert _call("get", "/v1/console/conversations?scope=all", bia)[0] == 403
-    status, _ = _call(
+    assert call_api("get", "/v1/console/conversations?scope=all", bia)[0] == 403
+    status, _ = call_api(
         "post", "/v1/console/attendants", bia, {"email": "x@y.com", "display_name": "X"}
     )
     assert status == 403
 
     # A supervisor reassigns it to Bia; she now has it, Ana no longer.
-    status, moved = _call(
+    status, moved = call_api(
         "post", f"{path}/transfer", sup, {"attendant_id": str(bia.attendant_id)}
     )
     assert status == 200 and moved["state"] == "with_human"
-    mine = _call("get", "/v1/console/conversations", bia)[1]["conversations"]
+    mine = call_api("get", "/v1/console/conversations", bia)[1]["conversations"]
     assert [c["conversation_id"] for c in mine] == [str(conversation_id)]
-    assert _call("get", "/v1/console/conversations", ana)[1]["conversations"] == []
-    everyone = _call("get", "/v1/console/conversations?scope=all", sup)[1]
+    assert call_api("get", "/v1/console/conversations", ana)[1]["conversations"] == []
+    everyone = call_api("get", "/v1/console/conversations?scope=all", sup)[1]
     assert everyone["conversations"][0]["attendant"] is not None
 
     # Bia sends it to the billing team's queue; an attendant of another team
     # doesn't see it, one of billing does.
-    status, _ = _call("post", f"{path}/transfer", bia, {"team": "financeiro"})
+    status, _ = call_api("post", f"{path}/transfer", bia, {"team": "financeiro"})
     assert status == 200
     sales = identity_pool.attendant(channel.tenant_id, team="vendas")
     billing = identity_pool.attendant(channel.tenant_id, team="financeiro")
-    assert _call("get", "/v1/console/queue", sales)[1]["queue"] == []
-    assert _call("get", "/v1/console/queue", ana)[1]["queue"] == []  # no team
-    assert len(_call("get", "/v1/console/queue", sup)[1]["queue"]) == 1
-    [queued] = _call("get", "/v1/console/queue", billing)[1]["queue"]
+    assert call_api("get", "/v1/console/queue", sales)[1]["queue"] == []
+    assert call_api("get", "/v1/console/queue", ana)[1]["queue"] == []  # no team
+    assert len(call_api("get", "/v1/console/queue", sup)[1]["queue"]) == 1
+    [queued] = call_api("get", "/v1/console/queue", billing)[1]["queue"]
     assert (queued["team"], queued["reason"]) == ("financeiro", "transferencia")
     assert queued["summary"] == "Motivo: pedido"  # the bot's summary travels along
-    assert _call("post", f"{path}/claim", sales)[0] == 403
-    assert _call("post", f"{path}/claim", billing)[0] == 200
+    assert call_api("post", f"{path}/claim", sales)[0] == 403
+    assert call_api("post", f"{path}/claim", billing)[0] == 200
 
-    status, body = _call("post", f"{path}/transfer", billing, {})
+    status, body = call_api("post", f"{path}/transfer", billing, {})
     assert status == 400
-    status, body = _call("post", f"{path}/close", billing, {"reason": " "})
+    status, body = call_api("post", f"{path}/close", billing, {"reason": " "})
     assert status == 400 and body["error"]["code"] == "ENTRADA_INVALIDA"
-    status, closed = _call("post", f"{path}/close", sup, {"reason": "Resolvido"})
+    status, closed = call_api("post", f"{path}/close", sup, {"reason": "Resolvido"})
     assert status == 200 and closed["state"] == "closed"
-    status, body = _call("post", f"{path}/close", sup, {"reason": "de novo"})
+    status, body = call_api("post", f"{path}/close", sup, {"reason": "de novo"})
     assert status == 409
     with db.tenant_transaction(channel.tenant_id) as conn:
         actions = [
@@ -393,11 +382,11 @@ def test_return_to_bot_when_rasa_is_down_changes_nothing(
     conversation_id, ana = _claimed(channel, identity_pool, "wamid.B1")
     channel.rasa.down = True
     path = f"/v1/console/conversations/{conversation_id}"
-    status, body = _call("post", f"{path}/return-to-bot", ana)
+    status, body = call_api("post", f"{path}/return-to-bot", ana)
     assert status == 502 and body["error"]["message"]
-    assert _call("get", path, ana)[1]["state"] == "with_human"
+    assert call_api("get", path, ana)[1]["state"] == "with_human"
     channel.rasa.down = False
-    status, body = _call("post", f"{path}/return-to-bot", ana)
+    status, body = call_api("post", f"{path}/return-to-bot", ana)
     assert status == 200 and body["state"] == "bot"
     with db.tenant_transaction(channel.tenant_id) as conn:
         row = conn.execute(
@@ -412,7 +401,7 @@ def test_admins_invite_and_manage_attendants(
     channel: Channel, identity_pool: IdentityPool
 ) -> None:
     admin = identity_pool.attendant(channel.tenant_id, "admin")
-    status, created = _call(
+    status, created = call_api(
         "post",
         "/v1/console/attendants",
         admin,
@@ -424,14 +413,14 @@ def test_admins_invite_and_manage_attendants(
         "supervisor",
         True,
     )
-    status, body = _call(
+    status, body = call_api(
         "post",
         "/v1/console/attendants",
         admin,
         {"email": "carla@loja.example", "display_name": "Carla"},
     )
     assert status == 409 and body["error"]["code"] == "CONFLITO"
-    status, body = _call(
+    status, body = call_api(
         "post",
         "/v1/console/attendants",
         admin,
@@ -440,11 +429,11 @@ def test_admins_invite_and_manage_attendants(
     assert status == 400 and "Perfil inválido" in body["error"]["message"]
     # Invited users sign in with the temporary password Cognito e-mailed them,
     # and must choose a new one first.
-    status, changed = _call(
+    status, changed = call_api(
         "patch", f"/v1/console/attendants/{created['id']}", admin, {"role": "attendant"}
     )
     assert status == 200 and changed["role"] == "attendant"
-    status, _body = _call(
+    status, _body = call_api(
         "patch",
         f"/v1/console/attendants/{admin.attendant_id}",
         admin,
@@ -459,7 +448,7 @@ def test_first_access_asks_for_a_new_password(
     from atende import aws
 
     admin = identity_pool.attendant(channel.tenant_id, "admin")
-    _call(
+    call_api(
         "post",
         "/v1/console/attendants",
         admin,
@@ -471,13 +460,13 @@ def test_first_access_asks_for_a_new_password(
         Password="Temporaria-123",
         Permanent=False,
     )
-    status, body = _call(
+    status, body = call_api(
         "post",
         "/v1/console/session",
         body={"email": "nova@loja.example", "password": "Temporaria-123"},
     )
     assert status == 409 and body["error"]["code"] == "SENHA_PROVISORIA"
-    status, session = _call(
+    status, session = call_api(
         "post",
         "/v1/console/session",
         body={
@@ -487,7 +476,7 @@ def test_first_access_asks_for_a_new_password(
         },
     )
     assert status == 200
-    me = _call(
+    me = call_api(
         "get",
         "/v1/console/me",
         SignedIn(UUID(int=0), "nova@loja.example", session["token"]),
@@ -528,8 +517,8 @@ def test_every_request_is_logged_with_who_from_where_and_when(
     app_log = logging.getLogger(logger.name)  # Powertools' underlying logger
     app_log.addHandler(handler)
     try:
-        _call("get", "/v1/console/me", ana)
-        _call("get", "/v1/console/queue")  # no token: logged too, without an actor
+        call_api("get", "/v1/console/me", ana)
+        call_api("get", "/v1/console/queue")  # no token: logged too, without an actor
     finally:
         app_log.removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -560,7 +549,7 @@ def test_a_malformed_outbox_item_fails_alone_and_later_replies_still_go(
             payload={"template": {"name": "ok", "components": ["não é objeto"]}},
         )
     path = f"/v1/console/conversations/{conversation_id}/messages"
-    status, message = _call("post", path, ana, {"text": "Seguimos por aqui."})
+    status, message = call_api("post", path, ana, {"text": "Seguimos por aqui."})
     assert status == 201 and message["status"] == "sent"
     with db.tenant_transaction(channel.tenant_id) as conn:
         row = conn.execute(
@@ -584,7 +573,7 @@ def test_an_invitation_whose_row_fails_leaves_no_pool_user(
             " VALUES (current_tenant_id(), 'eva@loja.example', 'Eva', 'attendant')"
         )
     invite = {"email": "eva@loja.example", "display_name": "Eva"}
-    status, body = _call("post", "/v1/console/attendants", admin, invite)
+    status, body = call_api("post", "/v1/console/attendants", admin, invite)
     assert status == 409 and body["error"]["message"] == (
         "Já existe um atendente com este e-mail."
     )
@@ -608,7 +597,9 @@ def test_one_time_links_are_never_shown_to_attendants(
             body="• Planilha: https://api/v1/lgpd/exports/x/dados.xlsx?token=t.s",
             secret=True,
         )
-    status, detail = _call("get", f"/v1/console/conversations/{conversation_id}", ana)
+    status, detail = call_api(
+        "get", f"/v1/console/conversations/{conversation_id}", ana
+    )
     assert status == 200
     [hidden] = [m for m in detail["messages"] if m["status"] == "pending"]
     assert hidden["body"] == texts.ONE_TIME_LINKS_HIDDEN
@@ -633,7 +624,7 @@ def test_a_conversation_reassigned_while_rasa_resumes_stays_with_people(
 
     monkeypatch.setattr(bot, "resume", reassigned_meanwhile)
     path = f"/v1/console/conversations/{conversation_id}/return-to-bot"
-    status, body = _call("post", path, ana)
+    status, body = call_api("post", path, ana)
     assert status == 403 and body["error"]["code"] == "ACESSO_NEGADO"
     with db.tenant_transaction(channel.tenant_id) as conn:
         row = conn.execute(

@@ -5,14 +5,11 @@ show them. Real PostgreSQL, moto, the Graph API stand-in."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from app import app
-from chalice.test import Client
 
 from atende import db, reports, tenancy
 from atende.conversations.handoff import handoff_to_human
@@ -25,23 +22,11 @@ from tests.support.channel import (
     signed,
     text_update,
 )
-from tests.support.identity import IdentityPool, SignedIn
+from tests.support.identity import IdentityPool, call_api
 
 pytestmark = pytest.mark.integration
 
 MARIA = "BR.1502576394655843"
-
-
-def _call(
-    method: str, path: str, who: SignedIn, body: Any = None
-) -> tuple[int, dict[str, Any]]:
-    with Client(app) as client:
-        response = getattr(client.http, method)(
-            path,
-            headers={"Content-Type": "application/json", **who.headers},
-            **({"body": json.dumps(body)} if body is not None else {}),
-        )
-    return response.status_code, json.loads(response.body or b"{}")
 
 
 def _says(ch: Channel, text: str, wamid: str, user: str = MARIA) -> None:
@@ -69,8 +54,8 @@ def _handled(ch: Channel, pool: IdentityPool, user: str = MARIA) -> tuple[UUID, 
     assert handoff_to_human(ch.tenant_id, conversation_id, reason="x", summary=None)
     ana = pool.attendant(ch.tenant_id)
     path = f"/v1/console/conversations/{conversation_id}"
-    assert _call("post", f"{path}/claim", ana)[0] == 200
-    assert _call("post", f"{path}/messages", ana, {"text": "Resolvido!"})[0] == 201
+    assert call_api("post", f"{path}/claim", ana)[0] == 200
+    assert call_api("post", f"{path}/messages", ana, {"text": "Resolvido!"})[0] == 201
     return conversation_id, ana
 
 
@@ -87,7 +72,7 @@ def test_a_closed_conversation_is_rated_and_commented_through_whatsapp(
 ) -> None:
     conversation_id, ana = _handled(channel, identity_pool)
     path = f"/v1/console/conversations/{conversation_id}"
-    status, _ = _call("post", f"{path}/close", ana, {"reason": "Resolvido"})
+    status, _ = call_api("post", f"{path}/close", ana, {"reason": "Resolvido"})
     assert status == 200
 
     survey_sent = channel.sent()[-1]
@@ -180,7 +165,7 @@ def test_no_survey_outside_the_window_or_without_a_person(
         )
     sends = len(channel.sent())
     path = f"/v1/console/conversations/{late}"
-    assert _call("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
+    assert call_api("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
     assert len(channel.sent()) == sends
     assert _survey(channel, late) is None
 
@@ -196,7 +181,7 @@ def test_no_survey_outside_the_window_or_without_a_person(
     assert handoff_to_human(channel.tenant_id, waiting, reason="x", summary=None)
     sup = identity_pool.attendant(channel.tenant_id, "supervisor")
     path = f"/v1/console/conversations/{waiting}"
-    assert _call("post", f"{path}/close", sup, {"reason": "spam"})[0] == 200
+    assert call_api("post", f"{path}/close", sup, {"reason": "spam"})[0] == 200
     assert _survey(channel, waiting) is None
 
 
@@ -205,7 +190,7 @@ def test_a_rating_for_someone_elses_or_an_expired_survey_goes_to_the_bot(
 ) -> None:
     conversation_id, ana = _handled(channel, identity_pool)
     path = f"/v1/console/conversations/{conversation_id}"
-    assert _call("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
+    assert call_api("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
     survey = _survey(channel, conversation_id)
     assert survey is not None
     row_id = f"csat:{survey['id']}:1"
@@ -231,7 +216,7 @@ def test_another_tenant_sees_none_of_our_ratings(
 ) -> None:
     conversation_id, ana = _handled(channel, identity_pool)
     path = f"/v1/console/conversations/{conversation_id}"
-    assert _call("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
+    assert call_api("post", f"{path}/close", ana, {"reason": "ok"})[0] == 200
     survey = _survey(channel, conversation_id)
     assert survey is not None
     _picks(channel, f"csat:{survey['id']}:5", "5 - Excelente", "wamid.T1")

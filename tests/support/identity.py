@@ -7,9 +7,11 @@ against the pool's published key set, as in AWS.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -71,3 +73,22 @@ def open_identity_pool(
     monkeypatch.undo()
     get_settings.cache_clear()
     identity.clear_key_cache()
+
+
+def call_api(
+    method: str, path: str, who: SignedIn | None = None, body: Any = None
+) -> tuple[int, dict[str, Any]]:
+    """One JSON call to the real Chalice app, as ``who`` (or anonymous)."""
+    from app import app  # functions/api/app.py, on pytest's pythonpath
+    from chalice.test import Client
+
+    headers = {"Content-Type": "application/json"}
+    if who is not None:
+        headers |= who.headers
+    with Client(app) as client:
+        response = getattr(client.http, method)(
+            path,
+            headers=headers,
+            **({"body": json.dumps(body)} if body is not None else {}),
+        )
+    return response.status_code, json.loads(response.body or b"{}")
