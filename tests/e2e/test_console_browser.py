@@ -13,8 +13,6 @@ ATENDE_UPDATE_SCREENSHOTS=1 they replace docs/console/*.png.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +26,13 @@ from infra.stack_harness import (
     LocalStack,
     wait_for,
 )
+from tests.support.browser import LOCAL_PASSWORD, chromium_path, shoot
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
-LOCAL_PASSWORD = "Atende-local-2026"
 DOCS = ROOT / "docs" / "console"
 # The live push must beat the console's 20-second fallback poll by far.
 HANDOFF_VISIBLE_WITHIN_S = 10
-
-
-def _chromium() -> str:
-    found = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    if not found:
-        pytest.fail(
-            "The console's browser test needs Debian's chromium "
-            "(apt install chromium) or CHROMIUM_PATH; browsers are never downloaded."
-        )
-    return found
 
 
 # The customer of this test (other tests on the shared stack have their own).
@@ -85,13 +73,6 @@ def _older_history(stack: LocalStack, count: int) -> None:
         )
 
 
-def _shoot(page: Any, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"))
-    if os.environ.get("ATENDE_UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS / f"{name}.png"))
-
-
 def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
     bot_stack: LocalStack, tmp_path: Path
 ) -> None:
@@ -102,7 +83,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox"]
+            executable_path=chromium_path(), args=["--no-sandbox"]
         )
         page = browser.new_page(
             viewport={"width": 1280, "height": 800},
@@ -113,7 +94,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
             page.goto(f"{api}/console")
-            _shoot(page, shots, "01-sign-in")
+            shoot(page, shots, "01-sign-in", docs=DOCS)
 
             # A wrong password is refused with a readable message.
             page.get_by_label("E-mail").fill("ana@loja.example")
@@ -131,7 +112,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             claim = queue.get_by_role("button", name="Assumir conversa de Maria Souza")
             expect(claim).to_be_visible(timeout=HANDOFF_VISIBLE_WITHIN_S * 1000)
             expect(page.get_by_role("status")).to_contain_text("Maria Souza")
-            _shoot(page, shots, "02-queue-with-handoff")
+            shoot(page, shots, "02-queue-with-handoff", docs=DOCS)
             _older_history(bot_stack, 60)
 
             claim.click()
@@ -177,7 +158,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             expect(log).to_contain_text(
                 "preciso da segunda via do boleto", timeout=10_000
             )
-            _shoot(page, shots, "03-conversation")
+            shoot(page, shots, "03-conversation", docs=DOCS)
 
             page.get_by_role("button", name="Devolver ao bot").click()
             expect(page.get_by_role("status")).to_contain_text(
@@ -200,7 +181,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             expect(page.get_by_role("row", name="Ana Atendente")).to_contain_text(
                 "financeiro"
             )
-            _shoot(page, shots, "04-attendants")
+            shoot(page, shots, "04-attendants", docs=DOCS)
             assert errors == []
         finally:
             browser.close()

@@ -21,10 +21,11 @@ from infra.stack_harness import (
     LocalStack,
     wait_for,
 )
-from tests.e2e.test_console_browser import LOCAL_PASSWORD, _chromium, _shoot
+from tests.support.browser import chromium_path, shoot, sign_in
 from tests.support.channel import as_list_reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
 
 JOANA = SimulatedCustomer(
     user_id="BR.5500000000000014", phone="5511955000014", name="Joana Lima"
@@ -46,13 +47,6 @@ def _sends_to_joana(stack: LocalStack) -> list[dict[str, Any]]:
     ]
 
 
-def _sign_in(page: Any, api: str, email: str) -> None:
-    page.goto(f"{api}/console")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Senha", exact=True).fill(LOCAL_PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-
-
 def test_a_closed_conversation_is_rated_on_whatsapp_and_reported(
     bot_stack: LocalStack, tmp_path: Path
 ) -> None:
@@ -62,7 +56,7 @@ def test_a_closed_conversation_is_rated_on_whatsapp_and_reported(
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox", "--lang=pt-BR"]
+            executable_path=chromium_path(), args=["--no-sandbox", "--lang=pt-BR"]
         )
         page = browser.new_page(
             viewport={"width": 1280, "height": 900},
@@ -72,7 +66,7 @@ def test_a_closed_conversation_is_rated_on_whatsapp_and_reported(
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
-            _sign_in(page, bot_stack.api, "supervisora@loja.example")
+            sign_in(page, bot_stack.api, "supervisora@loja.example")
             expect(page.get_by_role("heading", name="Fila de espera")).to_be_visible()
             assert (
                 post_signed(
@@ -146,7 +140,7 @@ def test_a_closed_conversation_is_rated_on_whatsapp_and_reported(
             page.get_by_role(
                 "heading", name="Satisfação (CSAT)"
             ).scroll_into_view_if_needed()
-            _shoot(page, shots, "05-satisfaction")
+            shoot(page, shots, "05-satisfaction", docs=DOCS)
             assert errors == []
         finally:
             browser.close()
@@ -164,7 +158,7 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox", "--lang=pt-BR"]
+            executable_path=chromium_path(), args=["--no-sandbox", "--lang=pt-BR"]
         )
         page = browser.new_page(
             viewport={"width": 1280, "height": 900},
@@ -174,7 +168,7 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
-            _sign_in(page, bot_stack.api, "supervisora@loja.example")
+            sign_in(page, bot_stack.api, "supervisora@loja.example")
             labels_panel = page.get_by_role("region", name="Etiquetas")
             expect(labels_panel).to_be_visible()
             page.get_by_label("Nome da etiqueta").fill("Cliente VIP")
@@ -221,7 +215,7 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
                 "Mostrando conversas com a etiqueta Cliente VIP"
             )
             expect(mine.get_by_role("listitem")).to_have_count(1)
-            _shoot(page, shots, "06-notes-and-labels")
+            shoot(page, shots, "06-notes-and-labels", docs=DOCS)
             assert len(bot_stack.graph_sends()) == sends  # the note stayed here
 
             page.get_by_role("button", name="Remover etiqueta Cliente VIP").click()

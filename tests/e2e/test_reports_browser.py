@@ -10,7 +10,6 @@ replace docs/reports/*.png.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,19 +20,12 @@ from psycopg.rows import dict_row
 
 from atende.reports.refresh import refresh_tenant
 from infra.stack_harness import LocalStack
-from tests.e2e.test_console_browser import LOCAL_PASSWORD, _chromium
+from tests.support.browser import LOCAL_PASSWORD, chromium_path, shoot
 from tests.support.reports import build, rate, scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
 DOCS = ROOT / "docs" / "reports"
-
-
-def _shoot(page: Any, folder: Path, name: str, *, full_page: bool = False) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
-    if os.environ.get("ATENDE_UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full_page)
 
 
 def _seed_history(stack: LocalStack) -> None:
@@ -71,7 +63,7 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
     shots.mkdir()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox", "--lang=pt-BR"]
+            executable_path=chromium_path(), args=["--no-sandbox", "--lang=pt-BR"]
         )
         page = browser.new_page(
             viewport={"width": 1280, "height": 900},
@@ -145,7 +137,7 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
                 chart = page.get_by_role("img", name=name)
                 expect(chart).to_be_visible()
                 expect(chart.locator("canvas")).to_have_count(1)
-            _shoot(page, shots, "01-reports", full_page=True)
+            shoot(page, shots, "01-reports", full_page=True, docs=DOCS)
 
             summary = page.locator("summary").first
             summary.focus()
@@ -166,9 +158,9 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
                 by_attendant.get_by_role("row", name="Ana").get_by_role("cell")
             ).to_have_text(["2", "2", "4,0", "0", "0", "1", "0", "1"])
             by_attendant.scroll_into_view_if_needed()
-            _shoot(page, shots, "04-satisfaction")
+            shoot(page, shots, "04-satisfaction", docs=DOCS)
             periods.scroll_into_view_if_needed()
-            _shoot(page, shots, "02-table-view")
+            shoot(page, shots, "02-table-view", docs=DOCS)
 
             # Hourly, filtered to one team: the charts redraw.
             page.get_by_label("Agrupar", exact=True).select_option("hour")
@@ -176,7 +168,7 @@ def test_supervisor_reads_reports_with_keyboard_charts_and_tables(
             page.get_by_role("button", name="Aplicar").click()
             expect(cards.locator("div", has_text="Abandono")).to_contain_text("1 de 3")
             page.locator("#chart-volume").scroll_into_view_if_needed()
-            _shoot(page, shots, "03-hourly-team")
+            shoot(page, shots, "03-hourly-team", docs=DOCS)
 
             with page.expect_download() as download:
                 page.get_by_role("button", name="Baixar XLSX").click()
