@@ -157,7 +157,8 @@ _REPORT_PARAMS = (
         "query",
         {"type": "string", "format": "date"},
         "Primeiro dia (horário de São Paulo, AAAA-MM-DD); padrão: 29 dias "
-        "antes de `ate`.",
+        f"antes de `ate`. Datas entre {reports.EARLIEST:%d/%m/%Y} e "
+        f"{reports.LATEST:%d/%m/%Y}.",
     ),
     Param(
         "ate",
