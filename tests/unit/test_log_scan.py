@@ -52,3 +52,11 @@ def test_app_records_are_scanned_as_production_writes_them() -> None:
     assert scan.findings == []  # the masking formatter hides it
     scanner.emit(_record("httpx", "POST para ana.souza@example.com"))
     assert scan.findings == [("t (log httpx)", "a***@example.com")]
+
+
+def test_ids_are_not_taken_for_phones() -> None:
+    # A UUID whose last group is twelve digits starting with 55 (seen in a run).
+    assert find_pii("tenant 4c1870f9-55f8-44fc-96ca-551234567899 provisioned") == []
+    assert find_pii("from 5511987654321 at 4c1870f9-55f8-44fc-96ca-18050299955c") == [
+        "5511987654321"
+    ]
