@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from atende import aws
 from atende.bot import RasaClient
 from atende.config import get_settings
+from atende.conversations.bursts import TurnDue, TurnQueue
 from atende.conversations.dead_letters import DeadLetterQueue
 from atende.conversations.engine import ConversationEngine, EngineConfig
 from atende.errors import ServiceUnavailable
@@ -145,8 +146,16 @@ def engine() -> ConversationEngine:
             idle_timeout=timedelta(minutes=settings.conversation_idle_timeout_min),
             turn_lease=timedelta(seconds=settings.bot_turn_lease_s),
             parked_status_ttl=timedelta(minutes=settings.parked_status_ttl_min),
+            burst_window=timedelta(milliseconds=settings.burst_window_ms),
         ),
+        schedule_turn=_schedule_turn,
     )
+
+
+def _schedule_turn(due: TurnDue) -> None:
+    """A burst's turn record, through the conversation queue (resolved when
+    used: only the worker, which has the queue, stores bursts)."""
+    TurnQueue(queue().queue_url).schedule(due)
 
 
 def reset() -> None:

@@ -146,6 +146,16 @@ class Settings(BaseSettings):
     bot_turn_lease_s: float = Field(
         default=30.0, gt=0, validation_alias="BOT_TURN_LEASE_S"
     )
+    burst_window_ms: int = Field(
+        default=2500,
+        ge=0,
+        le=60_000,
+        validation_alias="BURST_WINDOW_MS",
+        description=(
+            "Messages a customer sends within this window of the first one"
+            " waiting are answered as one bot turn; 0 answers each at once."
+        ),
+    )
     rasa_url: str = Field(default="http://127.0.0.1:5005", validation_alias="RASA_URL")
     rasa_tracker_db_url: SecretStr | None = Field(
         default=None,

@@ -20,8 +20,9 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from atende.conversations.bursts import TurnDue
 from atende.conversations.dead_letters import DeadLetterQueue, QueueRecord
-from atende.conversations.engine import RetryLater
+from atende.conversations.engine import NotDue, RetryLater
 from atende.observability import logger, mask_pii, metrics
 from atende.whatsapp.updates import Update
 from atende.whatsapp.webhook import QueuedUpdate
@@ -37,6 +38,8 @@ class Outcome(StrEnum):
 class Engine(Protocol):
     def handle(self, tenant_id: UUID, update: Update) -> None: ...
 
+    def run_due_turn(self, due: TurnDue) -> None: ...
+
 
 # Sets when the queue delivers a failed record again (its visibility).
 RetryIn = Callable[[QueueRecord, timedelta], None]
@@ -47,6 +50,8 @@ RETRY_MAX = timedelta(minutes=2)
 
 def retry_delay(error: Exception, attempts: int) -> timedelta:
     """When to try a failed record again."""
+    if isinstance(error, NotDue):  # a burst's turn record: when its window ends
+        return error.after
     if isinstance(error, RetryLater):
         return error.after + timedelta(seconds=1)
     return min(RETRY_BASE * (1 << (attempts - 1)), RETRY_MAX)
@@ -66,12 +71,16 @@ def apply_record(
         Exception: the update failed and has attempts left; the queue retries.
     """
     try:
-        queued = QueuedUpdate.from_body(record.body)
+        due = TurnDue.from_body(record.body)
+        queued = QueuedUpdate.from_body(record.body) if due is None else None
     except ValueError as error:
         _dead_letter(record, dead_letters, reason="UNDECODABLE", error=error)
         return Outcome.DEAD_LETTERED
     try:
-        engine.handle(queued.tenant_id, queued.update)
+        if queued is not None:
+            engine.handle(queued.tenant_id, queued.update)
+        elif due is not None:
+            engine.run_due_turn(due)
     except Exception as error:
         if record.attempts < max_attempts:
             delay = retry_delay(error, record.attempts)
@@ -80,7 +89,7 @@ def apply_record(
                 extra={
                     "attempt": record.attempts,
                     "error": type(error).__name__,
-                    "update": queued.update.KIND,
+                    "update": queued.update.KIND if queued else "turn_due",
                     "retry_in_s": delay.total_seconds(),
                 },
             )

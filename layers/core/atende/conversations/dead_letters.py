@@ -28,6 +28,7 @@ from typing import Any
 from uuid import UUID
 
 from atende import aws
+from atende.conversations.bursts import turn_group
 from atende.observability import logger, mask_pii
 
 __all__ = ["DeadLetter", "DeadLetterQueue", "QueueRecord"]
@@ -216,7 +217,12 @@ class DeadLetterQueue:
 
     def erase_customer(self, tenant_id: UUID, customer_keys: Collection[str]) -> int:
         """Delete the records of an erased customer (LGPD); returns how many."""
-        groups = {f"{tenant_id}:{key}"[:128] for key in customer_keys if key}
+        groups = {
+            group
+            for key in customer_keys
+            if key
+            for group in (f"{tenant_id}:{key}"[:128], turn_group(tenant_id, key))
+        }
         return len(self._remove_where(lambda d: d.group_id in groups))
 
     def purge_older_than(self, tenant_id: UUID, cutoff: datetime) -> int:

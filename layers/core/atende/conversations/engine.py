@@ -7,6 +7,15 @@ go to an outbox in the same transaction that completes the turn, and the outbox
 is then delivered; a redelivered update whose turn is done only flushes the
 outbox, so a worker that died after the turn loses nothing.
 
+With a burst window (``EngineConfig.burst_window``), typed messages wait: each
+is stored with its turn pending and a turn record is queued
+(``atende.conversations.bursts``); when the window of the first pending message
+has passed, :meth:`ConversationEngine.run_due_turn` claims every message
+pending by then under the same lease and runs ONE turn, texts joined in order.
+A message arriving later is the first of the next burst: the window never
+grows, so a single message waits no longer than it. A tap or a media message
+ends the burst and is answered at once, after the texts before it.
+
 Nothing here waits on the queue's retries except a turn another worker holds:
 a status for an unknown message is parked (applied when its message is
 recorded, dropped at its TTL), and replies WhatsApp can't take now stay in the
@@ -15,7 +24,9 @@ outbox with a retry budget of their own, relayed by the sweeper.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -26,6 +37,7 @@ from atende.bot import BotReply, BotUnavailable
 from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
+from atende.conversations.bursts import TurnDue
 from atende.conversations.consent_prompt import ask_if_due
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
@@ -46,6 +58,7 @@ from atende.whatsapp.updates import (
     StatusUpdate,
     Update,
     UserIdUpdate,
+    update_from_json,
 )
 
 # Conversations whose new messages open consoles must hear about.
@@ -63,6 +76,11 @@ class RetryLater(Exception):
     def __init__(self, message: str, *, after: timedelta) -> None:
         super().__init__(message)
         self.after = after
+
+
+class NotDue(RetryLater):
+    """A burst's window is still open: its turn record comes back after
+    ``after`` (whole seconds, what SQS visibility takes)."""
 
 
 class Bot(Protocol):
@@ -86,6 +104,12 @@ class EngineConfig:
     send_attempts: int = 10
     send_retry_base: timedelta = timedelta(seconds=5)
     send_retry_max: timedelta = timedelta(minutes=10)
+    # Typed messages within this window of the first pending one are one
+    # turn; zero answers each message at once.
+    burst_window: timedelta = timedelta(0)
+    # Less than this left of a window is waited out in the worker (the
+    # queue's visibility counts whole seconds).
+    burst_sleep_max: timedelta = timedelta(seconds=1)
 
     def send_backoff(self, attempts: int) -> timedelta:
         return min(self.send_retry_base * (1 << (attempts - 1)), self.send_retry_max)
@@ -105,11 +129,17 @@ class ConversationEngine:
         graph_for: Callable[[str], GraphClient],
         config: EngineConfig | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        schedule_turn: Callable[[TurnDue], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.bot = bot
         self._graph_for = graph_for
         self._config = config or EngineConfig()
         self._clock = clock
+        self._schedule_turn = schedule_turn
+        self._sleep = sleep
+        if self._config.burst_window and schedule_turn is None:
+            raise ValueError("a burst window needs a queue for its turn records")
 
     def handle(self, tenant_id: UUID, update: Update) -> None:
         """Apply one update of ``tenant_id``.
@@ -191,12 +221,27 @@ class ConversationEngine:
             else:
                 message_id, conversation_id = found
                 conversation = store.get_conversation(conn, conversation_id)
-            claim = store.claim_turn(conn, message_id, lease=self._config.turn_lease)
+            if self._config.burst_window:
+                first = store.first_pending(conn, conversation.id)
+            else:
+                claim = store.claim_turn(
+                    conn, message_id, lease=self._config.turn_lease
+                )
 
         if found is None and conversation.state in _WITH_PEOPLE:
             live.publish(
                 tenant_id, "conversation.updated", conversation_id=conversation.id
             )
+        if self._config.burst_window:
+            if msg.type != store.JOINABLE:
+                self._run_bursts(tenant_id, conversation.id)
+            elif first is not None:
+                assert self._schedule_turn is not None
+                self._schedule_turn(
+                    TurnDue(tenant_id, conversation.id, msg.customer_key, first)
+                )
+            self.deliver_outbox(tenant_id, conversation.id)
+            return
         if claim is TurnClaim.BUSY:
             raise RetryLater(
                 "bot turn held by another worker", after=self._config.turn_lease
@@ -229,6 +274,7 @@ class ConversationEngine:
         msg: InboundMessage,
         *,
         taken_over: bool = False,
+        joined: Sequence[UUID] = (),
     ) -> None:
         replies: list[BotReply] | None
         handed_off = False
@@ -285,8 +331,71 @@ class ConversationEngine:
                     )
                 ask_if_due(conn, conversation_id)  # LGPD consent, once per version
             store.complete_turn(conn, message_id)
+            store.complete_turns(conn, joined)  # the burst's other messages
         if handed_off:
             live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
+
+    # -- bursts ----------------------------------------------------------
+
+    def run_due_turn(self, due: TurnDue) -> None:
+        """Run the turn a burst's turn record announces, once its window is over.
+
+        Raises:
+            NotDue: the window is still open for longer than the worker waits.
+            RetryLater: another worker holds the conversation's turn.
+        """
+        wait = self._run_bursts(due.tenant_id, due.conversation_id)
+        if wait is not None and wait <= self._config.burst_sleep_max:
+            self._sleep(wait.total_seconds())
+            wait = self._run_bursts(due.tenant_id, due.conversation_id)
+        if wait is not None:
+            raise NotDue(
+                "burst window still open",
+                after=timedelta(seconds=int(wait.total_seconds())),
+            )
+
+    def _run_bursts(self, tenant_id: UUID, conversation_id: UUID) -> timedelta | None:
+        """Run the conversation's due turns, oldest first; returns how long the
+        window of the pending ones is still open (None: nothing waits)."""
+        while True:
+            with tenant_transaction(tenant_id) as conn:
+                burst = store.claim_burst(
+                    conn,
+                    conversation_id,
+                    window=self._config.burst_window,
+                    lease=self._config.turn_lease,
+                )
+            if burst.claim is TurnClaim.BUSY:
+                raise RetryLater("bot turn held by another worker", after=burst.wait)
+            if burst.claim is TurnClaim.NOT_DUE:
+                return burst.wait
+            if burst.claim is TurnClaim.DONE:
+                return None
+            in_order = [update_from_json(m.payload) for m in burst.messages]
+            msg = in_order[-1]
+            assert isinstance(msg, InboundMessage)
+            if len(in_order) > 1:
+                joined = "\n".join(
+                    m.text for m in in_order if isinstance(m, InboundMessage) and m.text
+                )
+                msg = dataclasses.replace(msg, text=joined)
+            *earlier, lead = burst.messages
+            self._bot_turn(
+                tenant_id,
+                conversation_id,
+                lead.id,
+                msg,
+                taken_over=burst.claim is TurnClaim.TAKEN_OVER,
+                joined=[m.id for m in earlier],
+            )
+            self.deliver_outbox(tenant_id, conversation_id)
+            if msg.text:  # after the replies went out, as for a single message
+                capture_names_and_addresses(
+                    tenant_id,
+                    customer_id=burst.customer_id,
+                    message_id=lead.id,
+                    text=msg.text,
+                )
 
     # -- outbound --------------------------------------------------------
 
