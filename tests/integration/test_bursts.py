@@ -295,3 +295,18 @@ def test_a_burst_waits_while_another_worker_holds_the_turn(
     _run_queue(bursty, for_s=_LEASE_S + 2)
     assert [text for _s, text in _turns(bursty)] == ["oi", "tem alguém aí?"]
     _build_engine.cache_clear()
+
+
+def test_erasure_removes_the_customers_dead_lettered_turn_records(
+    channel: Channel,
+) -> None:
+    from atende.conversations.bursts import turn_group
+    from atende.conversations.dead_letters import DeadLetterQueue, QueueRecord
+
+    dlq = DeadLetterQueue(channel.dlq_url)
+    for key, _phone in (CUSTOMER_A, CUSTOMER_B):
+        group = turn_group(channel.tenant_id, key)
+        dlq.put(QueueRecord(f"m-{key}", "{}", group, 5), reason="TURN_BUSY", detail="-")
+    assert dlq.erase_customer(channel.tenant_id, [CUSTOMER_A[0]]) == 1
+    [left] = dlq.letters()
+    assert left.group_id == turn_group(channel.tenant_id, CUSTOMER_B[0])

@@ -10,6 +10,10 @@ queue with its reason: no record retries forever, and none disappears without
 a trace. The customer's
 message itself is already stored by then whenever it could be (the engine
 stores before it talks to Rasa or WhatsApp).
+
+A record is a WhatsApp update or a burst's turn record
+(``atende.conversations.bursts``); the latter comes back exactly when its
+window ends (``NotDue``), not after a backoff.
 """
 
 from __future__ import annotations
