@@ -10,9 +10,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from atende.conversations.bursts import TurnDue
 from atende.conversations.consumer import Outcome, apply_record, retry_delay
 from atende.conversations.dead_letters import QueueRecord
-from atende.conversations.engine import RetryLater
+from atende.conversations.engine import NotDue, RetryLater
 from atende.whatsapp.updates import Update
 
 TENANT = uuid4()
@@ -32,6 +33,10 @@ class FailingEngine:
         self.calls = 0
 
     def handle(self, tenant_id: UUID, update: Update) -> None:
+        self.calls += 1
+        raise self.error
+
+    def run_due_turn(self, due: TurnDue) -> None:
         self.calls += 1
         raise self.error
 
@@ -91,6 +96,36 @@ def test_an_undecodable_record_is_not_retried() -> None:
     dlq = FakeDeadLetters()
     outcome = apply_record(
         QueueRecord("m-2", "{not json", f"{TENANT}:BR.2", 1),
+        engine=FailingEngine(AssertionError("never called")),
+        dead_letters=dlq,  # type: ignore[arg-type]
+        max_attempts=5,
+    )
+    assert outcome is Outcome.DEAD_LETTERED
+    assert dlq.put_calls[0][1] == "UNDECODABLE"
+
+
+def test_a_burst_turn_record_comes_back_when_its_window_ends() -> None:
+    due = TurnDue(TENANT, uuid4(), "BR.1", "wamid.1").to_message()
+    engine = FailingEngine(NotDue("window open", after=timedelta(seconds=2)))
+    dlq, delays = FakeDeadLetters(), list[Any]()
+    with pytest.raises(NotDue):
+        apply_record(
+            QueueRecord("m-3", due["MessageBody"], due["MessageGroupId"], 1, "h-3"),
+            engine=engine,
+            dead_letters=dlq,  # type: ignore[arg-type]
+            max_attempts=5,
+            retry_in=lambda record, delay: delays.append(delay),
+        )
+    # Exactly the rest of the window, not a lease's extra second.
+    assert engine.calls == 1 and delays == [timedelta(seconds=2)]
+    assert due["MessageGroupId"] == f"{TENANT}:BR.1:turn"
+
+
+def test_a_malformed_turn_record_is_not_retried() -> None:
+    dlq = FakeDeadLetters()
+    body = json.dumps({"tenant_id": str(TENANT), "turn_due": {"conversation_id": 1}})
+    outcome = apply_record(
+        QueueRecord("m-4", body, f"{TENANT}:BR.1:turn", 1),
         engine=FailingEngine(AssertionError("never called")),
         dead_letters=dlq,  # type: ignore[arg-type]
         max_attempts=5,
