@@ -1,4 +1,5 @@
-"""Custom actions: handoff, grounded LLM answers, consent, LGPD rights, forms.
+"""Custom actions: handoff, grounded LLM answers, clarifying questions, consent,
+LGPD rights, forms.
 
 Each action on a tenant's data learns the tenant from the metadata the
 conversation worker sends with every message, and only once its signature
@@ -200,6 +201,58 @@ class ActionLlmAnswer(_TenantAction):
             SlotSet("llm_disponivel", True),
             SlotSet(GROUNDED_SLOT, answer.grounded),
         ]
+
+
+# The intents a clarifying question may offer, with what the customer reads on
+# each button (WhatsApp: at most 20 characters). Never consent (decided only on
+# its own buttons), nor small talk, yes/no or bare data: nothing to choose.
+CLARIFY_OPTIONS = {
+    "segunda_via_boleto": "2ª via do boleto",
+    "status_pedido": "Status do pedido",
+    "suporte_tecnico": "Problema na internet",
+    "reclamacao": "Fazer reclamação",
+    "cancelar": "Cancelar serviço",
+    "horario_atendimento": "Horário atendimento",
+    "falar_com_atendente": "Falar com atendente",
+    "meus_dados": "Ver meus dados",
+    "apagar_meus_dados": "Apagar meus dados",
+}
+MAX_CLARIFY_BUTTONS = 3  # WhatsApp's reply buttons
+CLARIFY_TEXT = (
+    "Não tenho certeza se entendi 🤔 É sobre alguma destas opções? Se não for, "
+    "me conta com outras palavras."
+)
+REPHRASE_TEXT = "Não tenho certeza se entendi 🤔 Me conta com outras palavras?"
+
+
+class ActionEsclarecer(Action):
+    """A first low-confidence message: one question offering the likeliest
+    intents of the NLU's ranking as buttons (a tap sends ``/intent``); the
+    rules send a second miss in a row to the LLM or a person, as before."""
+
+    def name(self) -> str:
+        return "action_esclarecer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        likeliest = [
+            str(ranked.get("name"))
+            for ranked in ranking
+            if ranked.get("name") in CLARIFY_OPTIONS
+        ][:MAX_CLARIFY_BUTTONS]
+        if not likeliest:
+            dispatcher.utter_message(text=REPHRASE_TEXT)
+            return []
+        dispatcher.utter_message(
+            text=CLARIFY_TEXT,
+            buttons=[
+                {"payload": f"/{intent}", "title": CLARIFY_OPTIONS[intent]}
+                for intent in likeliest
+            ],
+        )
+        return []
 
 
 CONFIRM_CONSENT = (

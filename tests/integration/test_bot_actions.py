@@ -17,6 +17,8 @@ import httpx
 import ollama
 import pytest
 from actions.actions import (
+    CLARIFY_OPTIONS,
+    ActionEsclarecer,
     ActionHandoff,
     ActionLlmAnswer,
     ActionRegistrarConsentimento,
@@ -26,6 +28,7 @@ from actions.actions import (
     ValidatePedidoForm,
 )
 from chalice.test import Client
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -468,6 +471,7 @@ def test_action_server_registers_exactly_the_domain_actions() -> None:
     executor = ActionExecutor()
     executor.register_package("actions")
     assert set(executor.actions) == {
+        "action_esclarecer",
         "action_handoff",
         "action_llm_answer",
         "action_registrar_consentimento",
@@ -565,3 +569,83 @@ def test_actions_open_no_data_for_a_tenant_the_worker_did_not_sign(
         "expired",
     }
     assert all("tenant_signature" not in r.__dict__ for r in refusals)
+
+
+# -- clarifying a low-confidence message ----------------------------------------
+
+
+def _low_confidence(text: str, ranking: list[tuple[str, float]]) -> Tracker:
+    """A turn the FallbackClassifier marked ``nlu_fallback``, with DIET's ranking."""
+    message = {
+        "text": text,
+        "intent": {"name": "nlu_fallback", "confidence": 0.6},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.6},
+            *({"name": n, "confidence": c} for n, c in ranking),
+        ],
+        "entities": [],
+    }
+    return Tracker(
+        sender_id=str(uuid4()),
+        slots={},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def test_clarifying_question_offers_the_likeliest_intents_never_consent() -> None:
+    dispatcher = CollectingDispatcher()
+    events = ActionEsclarecer().run(
+        dispatcher,
+        _low_confidence(
+            "aceito o boleto de marco",
+            [
+                ("consentimento_aceitar", 0.41),
+                ("segunda_via_boleto", 0.33),
+                ("afirmar", 0.1),
+                ("status_pedido", 0.08),
+                ("consentimento_recusar", 0.04),
+                ("cancelar", 0.02),
+                ("horario_atendimento", 0.01),
+            ],
+        ),
+        {},
+    )
+    assert events == []
+    [asked] = dispatcher.messages
+    assert "outras palavras" in asked["text"]
+    # In the ranking's order; consent and yes/no are never offered.
+    assert [(b["payload"], b["title"]) for b in asked["buttons"]] == [
+        ("/segunda_via_boleto", "2ª via do boleto"),
+        ("/status_pedido", "Status do pedido"),
+        ("/cancelar", "Cancelar serviço"),
+    ]
+
+
+def test_clarifying_question_without_an_option_asks_to_rephrase() -> None:
+    dispatcher = CollectingDispatcher()
+    ActionEsclarecer().run(
+        dispatcher,
+        _low_confidence(
+            "hmm",
+            [("afirmar", 0.5), ("consentimento_recusar", 0.3), ("saudacao", 0.2)],
+        ),
+        {},
+    )
+    [asked] = dispatcher.messages
+    assert "outras palavras" in asked["text"] and not asked.get("buttons")
+
+
+def test_clarifying_options_fit_whatsapp_buttons_and_exist_in_the_domain() -> None:
+    import yaml
+
+    from tests.support.channel import ROOT
+
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())
+    assert set(CLARIFY_OPTIONS) <= set(domain["intents"])
+    assert not {"consentimento_aceitar", "consentimento_recusar"} & set(CLARIFY_OPTIONS)
+    assert all(0 < len(title) <= 20 for title in CLARIFY_OPTIONS.values())
