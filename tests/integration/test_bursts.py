@@ -129,8 +129,8 @@ def test_a_single_message_waits_the_window_and_no_longer(bursty: Channel) -> Non
 
     assert _turns(bursty)[0][1] == "quero meu boleto"
     assert len(bursty.rasa.calls) == 1
-    # Never before the window; never much after it (polling and the turn).
-    assert WINDOW_MS / 1000 <= waited < WINDOW_MS / 1000 + 1.0
+    # Never before the window; never much after it (polling, the turn, load).
+    assert WINDOW_MS / 1000 <= waited < WINDOW_MS / 1000 + 1.5
     _run_queue(bursty, for_s=0.5)
     assert len(bursty.sent()) == 1
 
@@ -310,3 +310,12 @@ def test_erasure_removes_the_customers_dead_lettered_turn_records(
     assert dlq.erase_customer(channel.tenant_id, [CUSTOMER_A[0]]) == 1
     [left] = dlq.letters()
     assert left.group_id == turn_group(channel.tenant_id, CUSTOMER_B[0])
+
+
+def test_a_turn_record_of_an_erased_conversation_is_done(bursty: Channel) -> None:
+    from uuid import uuid4
+
+    due = TurnDue(bursty.tenant_id, uuid4(), CUSTOMER_A[0], "wamid.GONE")
+    aws.client("sqs").send_message(QueueUrl=bursty.queue_url, **due.to_message())
+    _run_queue(bursty, for_s=0.5)
+    assert _queue_is_empty(bursty) and bursty.rasa.calls == []

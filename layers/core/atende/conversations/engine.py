@@ -389,7 +389,7 @@ class ConversationEngine:
                 joined=[m.id for m in earlier],
             )
             self.deliver_outbox(tenant_id, conversation_id)
-            if msg.text:  # after the replies went out, as for a single message
+            if msg.text and burst.customer_id:  # after the replies went out
                 capture_names_and_addresses(
                     tenant_id,
                     customer_id=burst.customer_id,

@@ -128,7 +128,7 @@ class Burst:
     this worker now holds when ``claim`` is CLAIMED or TAKEN_OVER."""
 
     claim: TurnClaim
-    customer_id: UUID
+    customer_id: UUID | None  # None: the conversation is gone (erased)
     messages: tuple[PendingMessage, ...] = ()
     # NOT_DUE: how long until the window ends; BUSY: until the lease does.
     wait: timedelta = timedelta(0)
@@ -168,7 +168,8 @@ def claim_burst(
         "SELECT customer_id FROM conversations WHERE id = %s FOR UPDATE",
         (conversation_id,),
     ).fetchone()
-    assert conversation is not None
+    if conversation is None:
+        return Burst(TurnClaim.DONE, None)
     customer_id = conversation["customer_id"]
     rows = conn.execute(
         "SELECT id, wamid, type, payload, turn_state,"
