@@ -83,17 +83,21 @@ def correlation_id(
 @app.route("/health", methods=["GET"])
 @api_errors
 def liveness() -> Response:
-    """The process answers; no I/O (``atende.health``)."""
-    return json_response({"status": "ok"})
+    """200 while the process answers; the body names failing dependencies
+    (``atende.health``, checked at most once per TTL)."""
+    verdict = health.readiness.check()
+    status = "ok" if verdict.status == "ready" else verdict.status
+    return json_response({"status": status, "failing": verdict.failing})
 
 
 @app.route("/health/ready", methods=["GET"])
 @api_errors
 def readiness() -> Response:
-    """Database and KMS reachable, checked at most once per TTL per process."""
-    ready = health.readiness.check().ready
+    """503 only when a required dependency (database, KMS) fails."""
+    verdict = health.readiness.check()
     return json_response(
-        {"status": "ready" if ready else "degraded"}, 200 if ready else 503
+        {"status": verdict.status, "failing": verdict.failing},
+        200 if verdict.ready else 503,
     )
 
 

@@ -77,8 +77,12 @@ def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
         job = _upload_and_wait(api_port, tmp_path)
     finally:
         out = stack.stop()
-    assert body == {"status": "ready"}, body
-    assert live == (200, {"status": "ok"})
+    # Rasa may still be loading its model: not required, named when down.
+    assert body in (
+        {"status": "ready", "failing": []},
+        {"status": "degraded", "failing": ["bot"]},
+    ), body
+    assert live[0] == 200 and live[1]["status"] in ("ok", "degraded"), live
     assert stack.process is not None and stack.process.returncode == 0, out
     # The README's curl upload: the pipeline ran on moto and purged the PDF.
     assert job["status"] == "COMPLETED" and job["purged"], job
