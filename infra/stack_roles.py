@@ -77,6 +77,7 @@ def run_api() -> None:
     from chalice.config import Config
 
     from atende import aws, composition, db
+    from infra.local_api import route_like_api_gateway
 
     # What a Lambda instance builds on its first request, built before the
     # first burst: otherwise 32 requests at once each build a boto3 client.
@@ -90,6 +91,7 @@ def run_api() -> None:
     # Every method reaches the app, which answers 405 in the API's error
     # shape (http.server answers a method it has no do_X for with a 501 page).
     local.ChaliceRequestHandler.__getattr__ = _any_method
+    route_like_api_gateway()  # a path without a route: the app's 404
     local.ThreadedHTTPServer.request_queue_size = 256
     local.ThreadedHTTPServer.daemon_threads = True
     settings = get_settings()

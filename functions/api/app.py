@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes, lgpd_routes, reports_routes
+from chalicelib import console_routes, lgpd_routes, reports_routes, routing
 from chalicelib.web import (
     JSON,
     Plumbing,
@@ -22,7 +22,7 @@ from chalicelib.web import (
 
 from atende import composition, health
 from atende.conversations.handoff import return_to_bot
-from atende.errors import InvalidInput
+from atende.errors import InvalidInput, NotFound
 from atende.observability import logger, metrics
 from atende.tenancy import Scope
 from atende.whatsapp import webhook
@@ -30,7 +30,17 @@ from atende.whatsapp import webhook
 # atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
 # imported by the document routes themselves: the webhook, the hot path,
 # never needs it.
-app = Chalice(app_name="atende-api")
+
+
+class _GatewayApp(Chalice):
+    """Chalice, given API Gateway's ``/{proxy+}`` events as their routes'
+    (``chalicelib/routing.py``)."""
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        return super().__call__(routing.route_event(event, self.routes), context)
+
+
+app = _GatewayApp(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
@@ -56,6 +66,7 @@ def correlation_id(
     # a time), and one request's actor must never tag another's lines.
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(correlation_id=correlation)
+    logged_path = context.get("resourcePath")
     started = time.perf_counter()
     try:
         response = get_response(event)
@@ -69,13 +80,14 @@ def correlation_id(
         "request",
         extra={
             "method": event.method,
-            "path": event.context.get("resourcePath") if event.context else None,
+            "path": logged_path,
             "status": response.status_code,
             "ip": client_ip(event),
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-    response = in_our_error_shape(response)
+    entry = app.routes.get(str(logged_path), {}).get(event.method)
+    response = in_our_error_shape(response, entry.content_types if entry else [])
     response.headers["X-Request-Id"] = correlation
     return response
 
@@ -99,6 +111,16 @@ def readiness() -> Response:
         {"status": verdict.status, "failing": verdict.failing},
         200 if verdict.ready else 503,
     )
+
+
+@app.route(
+    routing.PROXY,
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+)
+@api_errors
+def no_such_route() -> Response:
+    """Any path without a route (in AWS and locally, through ``/{proxy+}``)."""
+    raise NotFound("Caminho não encontrado. A referência da API está em /docs.")
 
 
 @app.route("/openapi.json", methods=["GET"])

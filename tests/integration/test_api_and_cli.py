@@ -41,7 +41,9 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     return counts
 
 
-def _bot(monkeypatch: pytest.MonkeyPatch, probes: dict[str, float], *, up: bool) -> None:
+def _bot(
+    monkeypatch: pytest.MonkeyPatch, probes: dict[str, float], *, up: bool
+) -> None:
     """Rasa answering or refusing (the tests run without one)."""
     from atende import health
 
@@ -95,7 +97,10 @@ def test_readiness_checks_dependencies_at_most_once_per_ttl_and_tells_no_details
     # The bot is not required (conversations go to people): still in rotation.
     _bot(monkeypatch, probes, up=False)
     probes["now"] += health.READINESS_TTL_S
-    assert _get("/health/ready")[:2] == (200, {"status": "degraded", "failing": ["bot"]})
+    assert _get("/health/ready")[:2] == (
+        200,
+        {"status": "degraded", "failing": ["bot"]},
+    )
 
     db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
     try:
