@@ -387,6 +387,8 @@ def main() -> int:
             f"  Console     {api}/console   (attendants: "
             + ", ".join(email for email, _n, _r in DEMO_ATTENDANTS)
             + f"; password {LOCAL_PASSWORD})\n"
+            f"  Mailbox     {settings.local_mailbox_dir}   (e-mails: an invited"
+            " attendant's temporary password)\n"
             f"  Rasa        {bot_status}\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"

@@ -43,10 +43,12 @@ def run_aws() -> None:
     """moto on ATENDE_LOCAL_AWS_PORT, Lambda tasks routed to our handlers."""
     from moto.server import ThreadedMotoServer
 
-    from infra import moto_speedups, pipeline_local
+    from infra import local_mailbox, moto_speedups, pipeline_local
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
     moto_speedups.apply()
+    # Invitations' temporary passwords, e-mailed into a folder (no mail server).
+    local_mailbox.deliver_to(get_settings().local_mailbox_dir)
     pipeline_local.enable_execution()
     pipeline_local.route_invocations()
     server = ThreadedMotoServer(
