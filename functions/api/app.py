@@ -27,10 +27,6 @@ from atende.observability import logger, metrics
 from atende.tenancy import Scope
 from atende.whatsapp import webhook
 
-# atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
-# imported by the document routes themselves: the webhook, the hot path,
-# never needs it.
-
 
 class _GatewayApp(Chalice):
     """Chalice, given API Gateway's ``/{proxy+}`` events as their routes'
@@ -40,6 +36,9 @@ class _GatewayApp(Chalice):
         return super().__call__(routing.route_event(event, self.routes), context)
 
 
+# atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
+# imported by the document routes themselves: the webhook, the hot path,
+# never needs it.
 app = _GatewayApp(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
