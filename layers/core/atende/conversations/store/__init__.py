@@ -60,6 +60,7 @@ from atende.conversations.store.satisfaction import (
 from atende.conversations.store.statuses import (
     PARKABLE_STATUSES,
     apply_status,
+    conversation_of_wamid,
     expire_parked_statuses,
     lock_wamid,
     park_status,
@@ -85,6 +86,7 @@ __all__ = [
     "anonymize_customer",
     "answer_survey",
     "apply_status",
+    "conversation_of_wamid",
     "assign",
     "change_customer_id",
     "claim_turn",
