@@ -86,6 +86,7 @@ def test_no_consent_is_the_reason_given_not_an_unavailable_llm(
         "IA indisponível",
     )
     status, detail = call_api("get", f"/v1/console/conversations/{agreed}", sup)
+    assert status == 200
     assert detail["handoff"]["reason_label"] == "IA indisponível"
 
 

@@ -213,6 +213,8 @@ def transfer(
                 raise InvalidInput("Atendente de destino não encontrado ou inativo.")
             store.assign(conn, conversation_id, to_attendant_id, keep_team=False)
             details: dict[str, str | None] = {"to_attendant_id": str(to_attendant_id)}
+            if conv["assigned_attendant_id"] is not None:
+                details["from_attendant_id"] = str(conv["assigned_attendant_id"])
         else:
             assert team is not None
             if team not in _teams(conn):

@@ -256,6 +256,9 @@ def _activity_text(row: dict[str, Any]) -> str:
     if action == "CONVERSATION_TRANSFERRED":
         if details.get("to_team"):
             return f"Transferida por {who} para a equipe {details['to_team']}"
+        if row["target"] == row["actor"]:  # a supervisor took it over
+            held = f" (estava com {row['source']})" if row["source"] else ""
+            return f"{who} assumiu o atendimento{held}"
         return f"Transferida por {who} para {row['target'] or 'outro atendente'}"
     if action == "CONVERSATION_RETURNED_TO_BOT":
         return f"Devolvida ao bot por {who}"
@@ -265,13 +268,15 @@ def _activity_text(row: dict[str, Any]) -> str:
 def _activity(conn: Connection, conversation_id: UUID) -> list[ActivityView]:
     """The conversation's latest moves, from its audit trail, oldest first."""
     rows = conn.execute(
-        "SELECT e.id, e.action, e.occurred_at, e.details,"
-        " a.display_name AS actor, t.display_name AS target"
+        "SELECT e.id, e.action, e.occurred_at, e.details, a.display_name AS actor,"
+        " t.display_name AS target, f.display_name AS source"
         " FROM audit_events e"
         " LEFT JOIN attendants a ON e.actor_type = 'attendant'"
         "  AND a.tenant_id = e.tenant_id AND a.id::text = e.actor_id"
         " LEFT JOIN attendants t ON t.tenant_id = e.tenant_id"
         "  AND t.id::text = e.details->>'to_attendant_id'"
+        " LEFT JOIN attendants f ON f.tenant_id = e.tenant_id"
+        "  AND f.id::text = e.details->>'from_attendant_id'"
         " WHERE e.subject_type = 'conversation' AND e.subject_id = %s"
         " AND e.action = ANY(%s)"
         " ORDER BY e.occurred_at DESC, e.id DESC LIMIT %s",
