@@ -31,7 +31,7 @@ from tests.support.browser import chromium_path, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: Any = {"width": 1280, "height": 800}
 ARRIVAL_S = 30  # the bot's turn, then the live push
 
 PAULO = SimulatedCustomer(
@@ -66,6 +66,14 @@ const RealAudio = window.AudioContext;
 window.AudioContext = class extends RealAudio {
   createOscillator() { window.__tones += 1; return super.createOscillator(); }
 };
+"""
+
+
+# What reaches furthest down the page (when the page is taller than the screen).
+FURTHEST_DOWN = """
+[...document.querySelectorAll("body *")]
+  .map((e) => [e.getBoundingClientRect().bottom, `${e.tagName}#${e.id}.${e.className}`])
+  .sort((a, b) => b[0] - a[0]).slice(0, 5)
 """
 
 
@@ -178,25 +186,21 @@ def test_transfer_to_a_team_with_a_note_timeline_and_live_statuses(
         page.get_by_role("button", name="Enviar", exact=True).click()
         reply = log.get_by_role("listitem").filter(has_text="Vou verificar, Lucas.")
         expect(reply).to_contain_text("Enviada")
-        wamid: list[Any] = []
-        wait_for(
-            lambda: (
-                wamid.extend(
-                    _sql(
-                        bot_stack,
-                        "SELECT wamid FROM messages WHERE body = %s"
-                        " AND wamid IS NOT NULL",
-                        ("Vou verificar, Lucas.",),
-                    )
-                )
-                or wamid
-            ),
-            15,
-            "the reply's wamid",
-        )
+
+        def reply_wamid() -> str | None:
+            rows = _sql(
+                bot_stack,
+                "SELECT wamid FROM messages WHERE body = %s AND wamid IS NOT NULL",
+                ("Vou verificar, Lucas.",),
+            )
+            return str(rows[0][0]) if rows else None
+
+        wait_for(reply_wamid, 15, "the reply's wamid")
+        wamid = reply_wamid()
+        assert wamid is not None
         for status, shown in (("delivered", "Entregue"), ("read", "Lida")):
             payload = status_payload(
-                wamid[0][0],
+                wamid,
                 status,
                 LUCAS,
                 phone_number_id=PHONE_NUMBER_ID,
@@ -271,7 +275,7 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         # One screen: the lists scroll on their own, the conversation stays.
         height = page.evaluate("document.documentElement.scrollHeight")
         print(f"supervisor page height: {height} px")
-        assert height <= VIEWPORT["height"], height
+        assert height <= VIEWPORT["height"], page.evaluate(FURTHEST_DOWN)
         page.get_by_role("navigation", name="Conversas").evaluate(
             "n => { n.scrollTop = n.scrollHeight; }"
         )

@@ -53,7 +53,7 @@ def _queued(who: Any, conversation_id: UUID) -> dict[str, Any]:
     status, body = call_api("get", "/v1/console/queue", who)
     assert status == 200
     [item] = [q for q in body["queue"] if q["conversation_id"] == str(conversation_id)]
-    return item
+    return dict(item)
 
 
 def test_no_consent_is_the_reason_given_not_an_unavailable_llm(

@@ -920,7 +920,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       return li;
     }));
     const options = state.labels.filter((l) => !applied.has(l.id)).map((l) => el("option", { text: l.name, attrs: { value: l.id } }));
-    $("label-add").replaceChildren(...(options.length ? options : [el("option", { text: "Nenhuma etiqueta disponível", attrs: { value: "" } })]));
+    $("label-add").replaceChildren(...(options.length ? options : [el("option", { text: "Sem etiquetas", attrs: { value: "" } })]));
     $("label-add").disabled = $("label-add-btn").disabled = !options.length;
   }
 
