@@ -43,6 +43,9 @@ LUCAS = SimulatedCustomer(
 LARA = SimulatedCustomer(
     user_id="BR.5500000000000183", phone="5511955000183", name="Lara Dias"
 )
+NORA = SimulatedCustomer(
+    user_id="BR.5500000000000185", phone="5511955000185", name="Nora Lins"
+)
 OTTO = SimulatedCustomer(
     user_id="BR.5500000000000184", phone="5511955000184", name="Otto Nunes"
 )
@@ -159,31 +162,24 @@ def test_handoff_reason_is_true_in_words_and_the_cpf_masked_alike(
         shoot(page, shots, "07-handoff-reason", docs=DOCS)
 
 
-def test_transfer_to_a_team_with_a_note_timeline_and_live_statuses(
+def test_delivery_statuses_update_live_in_the_open_conversation(
     bot_stack: LocalStack, tmp_path: Path
 ) -> None:
-    """Points 9 and 10: the teams come from the API, the note reaches the next
-    attendant, each move is in the timeline, delivered/read arrive live."""
+    """Point 10: Meta's delivered/read reach the open conversation at once,
+    with no customer message to trigger a refresh."""
     from playwright.sync_api import expect
 
-    _sql(
-        bot_stack,
-        "UPDATE attendants SET team = 'Financeiro' WHERE email = 'admin@loja.example'",
-        (),
-    )
-    with _page(tmp_path) as (page, shots):
+    with _page(tmp_path) as (page, _):
         sign_in(page, bot_stack.api, "supervisora@loja.example")
         _says(bot_stack, LUCAS, "quero falar com um atendente")
         page.get_by_role("list", name="Fila de espera").get_by_role(
             "button", name="Assumir conversa de Lucas Prado"
         ).click(timeout=ARRIVAL_S * 1000)
-        log = page.get_by_role("log", name="Mensagens")
-        expect(log).to_contain_text("Sara Supervisora assumiu a conversa")
-
         page.get_by_role("textbox", name="Mensagem", exact=True).fill(
             "Vou verificar, Lucas."
         )
         page.get_by_role("button", name="Enviar", exact=True).click()
+        log = page.get_by_role("log", name="Mensagens")
         reply = log.get_by_role("listitem").filter(has_text="Vou verificar, Lucas.")
         expect(reply).to_contain_text("Enviada")
 
@@ -210,6 +206,26 @@ def test_transfer_to_a_team_with_a_note_timeline_and_live_statuses(
             # Pushed: well before the 20-second fallback poll.
             expect(reply).to_contain_text(shown, timeout=8_000)
 
+
+def test_transfer_picks_a_team_with_a_note_and_the_timeline_tells_it(
+    bot_stack: LocalStack, tmp_path: Path
+) -> None:
+    """Points 9 and 10: the teams come from the API, the note reaches the next
+    attendant, each move is in the timeline."""
+    from playwright.sync_api import expect
+
+    _sql(
+        bot_stack,
+        "UPDATE attendants SET team = 'Financeiro' WHERE email = 'admin@loja.example'",
+        (),
+    )
+    with _page(tmp_path) as (page, shots):
+        sign_in(page, bot_stack.api, "supervisora@loja.example")
+        _says(bot_stack, NORA, "quero falar com um atendente")
+        page.get_by_role("list", name="Fila de espera").get_by_role(
+            "button", name="Assumir conversa de Nora Lins"
+        ).click(timeout=ARRIVAL_S * 1000)
+
         page.get_by_role("button", name="Transferir").click()
         dialog = page.get_by_role("dialog", name="Transferir conversa")
         team = dialog.get_by_role("combobox", name="Equipe")
@@ -223,6 +239,8 @@ def test_transfer_to_a_team_with_a_note_timeline_and_live_statuses(
         expect(page.get_by_role("status")).to_contain_text(
             "Conversa transferida para equipe Financeiro"
         )
+        log = page.get_by_role("log", name="Mensagens")
+        expect(log).to_contain_text("Sara Supervisora assumiu a conversa")
         expect(log).to_contain_text(
             "Transferida por Sara Supervisora para a equipe Financeiro"
         )
@@ -269,9 +287,21 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         assert any("Lara Dias" in (n["body"] or "") for n in notes), notes
         assert page.evaluate("window.__tones") > 0
 
-        claim.click()
+        # Keyboard only: Tab to Lara's "Assumir", Enter, type, Ctrl+Enter.
+        expect(page.get_by_label("Som ao chegar conversa na fila")).to_be_focused()
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            focused = page.evaluate("document.activeElement.textContent")
+            if focused == "Assumir conversa de Lara Dias":
+                break
+        else:
+            pytest.fail("Tab never reached Lara's claim button")
+        page.keyboard.press("Enter")
         title = page.get_by_role("heading", name="Lara Dias", exact=True)
         expect(page.get_by_role("textbox", name="Mensagem", exact=True)).to_be_focused()
+        page.keyboard.type("Oi, Lara! Já vejo isso.")
+        page.keyboard.press("Control+Enter")
+        expect(page.get_by_role("status")).to_contain_text("Mensagem enviada")
         # One screen: the lists scroll on their own, the conversation stays.
         height = page.evaluate("document.documentElement.scrollHeight")
         print(f"supervisor page height: {height} px")

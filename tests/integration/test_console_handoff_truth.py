@@ -162,3 +162,35 @@ def test_a_transfer_goes_only_to_a_team_that_exists_with_a_note(
         f"Transferida por {bia_name} para a equipe Financeiro",
         f"{billing_name} assumiu a conversa",
     ]
+
+
+def test_the_activity_tells_who_moved_the_conversation(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    bia = identity_pool.attendant(channel.tenant_id)
+    sup = identity_pool.attendant(channel.tenant_id, "supervisor")
+    conversation_id = _conversation(
+        channel, wamid="wamid.T18e", user="BR.1800000000000005", text="oi"
+    )
+    assert handoff_to_human(
+        channel.tenant_id, conversation_id, reason="cancelamento", summary=None
+    )
+    path = f"/v1/console/conversations/{conversation_id}"
+    assert call_api("post", f"{path}/claim", bia)[0] == 200
+    sup_id = str(sup.attendant_id)
+    # The supervisor takes it over: a transfer to themselves.
+    assert call_api("post", f"{path}/transfer", sup, {"attendant_id": sup_id})[0] == 200
+    assert call_api("post", f"{path}/close", sup, {"reason": "Resolvido"})[0] == 200
+    status, detail = call_api("get", path, sup)
+    assert status == 200
+    names = {
+        who.attendant_id: call_api("get", "/v1/console/me", who)[1]["display_name"]
+        for who in (bia, sup)
+    }
+    bia_name, sup_name = names[bia.attendant_id], names[sup.attendant_id]
+    assert [a["text"] for a in detail["activity"]] == [
+        "Encaminhada para atendimento: Cancelamento",
+        f"{bia_name} assumiu a conversa",
+        f"{sup_name} assumiu o atendimento (estava com {bia_name})",
+        f"Encerrada por {sup_name}",
+    ]

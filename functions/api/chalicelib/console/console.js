@@ -413,6 +413,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       }
       renderNotifyState();
       announce($("notify-state").textContent);
+      // The button is gone once answered: focus stays in the same group.
+      if (document.activeElement === document.body) $("sound-toggle").focus();
     });
   }
 
@@ -920,7 +922,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       return li;
     }));
     const options = state.labels.filter((l) => !applied.has(l.id)).map((l) => el("option", { text: l.name, attrs: { value: l.id } }));
-    $("label-add").replaceChildren(...(options.length ? options : [el("option", { text: "Sem etiquetas", attrs: { value: "" } })]));
+    $("label-add").replaceChildren(...(options.length ? options : [el("option", { text: "Nenhuma a adicionar", attrs: { value: "" } })]));
     $("label-add").disabled = $("label-add-btn").disabled = !options.length;
   }
 
