@@ -1225,7 +1225,21 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   }
 
   const openClose = () => openDialog("tpl-close", onClose);
-  const openInvite = () => openDialog("tpl-invite", onInvite);
+  const openInvite = () => {
+    openDialog("tpl-invite", onInvite);
+    suggestTeams("invite-teams");
+  };
+
+  /** The existing teams as suggestions, so "Financeiro" isn't typed anew as "financeiro". */
+  async function suggestTeams(listId) {
+    try {
+      const { teams } = await api("GET", "/v1/console/teams");
+      const list = $(listId);
+      if (list) list.replaceChildren(...teams.map((t) => el("option", { attrs: { value: t } })));
+    } catch (_) {
+      // Only suggestions: the field still takes any name.
+    }
+  }
 
   async function onClose(event) {
     event.preventDefault();
@@ -1291,6 +1305,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       }
     };
     openDialog("tpl-edit-attendant", onSave);
+    suggestTeams("edit-teams");
     $("edit-role").value = attendant.role;
     $("edit-team").value = attendant.team || "";
   }

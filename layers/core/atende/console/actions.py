@@ -250,8 +250,9 @@ def _transfer_note(
 
 
 def _announce(principal: AttendantPrincipal, conversation_id: UUID) -> None:
-    """After a committed transfer, return to the bot or close: the consoles
-    learn it now. (Where the customer is told what happened, too.)"""
+    """After a committed transfer or close, the consoles learn it now; the one
+    place where the customer is to be told what happened, too (a return to the
+    bot announces itself in ``conversations.handoff.return_to_bot``)."""
     live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
 
 
