@@ -46,6 +46,9 @@ LARA = SimulatedCustomer(
 NORA = SimulatedCustomer(
     user_id="BR.5500000000000185", phone="5511955000185", name="Nora Lins"
 )
+TEO = SimulatedCustomer(
+    user_id="BR.5500000000000186", phone="5511955000186", name="Teo Ramos"
+)
 OTTO = SimulatedCustomer(
     user_id="BR.5500000000000184", phone="5511955000184", name="Otto Nunes"
 )
@@ -275,7 +278,9 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         page.reload()
         expect(page.get_by_label("Som ao chegar conversa na fila")).to_be_checked()
         page.get_by_role("button", name="Ativar notificações do navegador").click()
-        expect(page.get_by_text("Notificações do navegador ativadas.")).to_be_visible()
+        expect(
+            page.get_by_role("group", name="Avisos de novas conversas")
+        ).to_contain_text("Notificações do navegador ativadas.")
 
         _says(bot_stack, LARA, "quero falar com um atendente")
         claim = page.get_by_role("list", name="Fila de espera").get_by_role(
@@ -317,11 +322,10 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         shoot(page, shots, "10-layout", docs=DOCS)
 
 
-def test_composer_limit_watching_supervisor_and_confirmed_deactivation(
+def test_a_supervisor_watching_sees_who_holds_it_and_may_take_over(
     bot_stack: LocalStack, tmp_path: Path
 ) -> None:
-    """Point 12: no silent cut at 4,096; a supervisor sees who holds the
-    conversation and may take it over; "Desativar" asks first."""
+    """Point 12: no reply box, and the reason why; "Assumir atendimento"."""
     from playwright.sync_api import expect
 
     with _page(tmp_path) as (page, shots):
@@ -341,13 +345,27 @@ def test_composer_limit_watching_supervisor_and_confirmed_deactivation(
         expect(page.get_by_role("textbox", name="Mensagem", exact=True)).to_be_hidden()
         shoot(page, shots, "11-watching", docs=DOCS)
         page.get_by_role("button", name="Assumir atendimento").click()
-        box = page.get_by_role("textbox", name="Mensagem", exact=True)
-        expect(box).to_be_focused()
-        log = page.get_by_role("log", name="Mensagens")
-        expect(log).to_contain_text(
+        expect(page.get_by_role("textbox", name="Mensagem", exact=True)).to_be_focused()
+        expect(page.get_by_role("log", name="Mensagens")).to_contain_text(
             "Sara Supervisora assumiu o atendimento (estava com Ana Atendente)"
         )
 
+
+def test_the_composer_counts_and_never_cuts_silently(
+    bot_stack: LocalStack, tmp_path: Path
+) -> None:
+    """Point 12: 5,000 pasted characters stay 5,000, the counter says so, and
+    sending is refused with the numbers."""
+    from playwright.sync_api import expect
+
+    with _page(tmp_path) as (page, shots):
+        sign_in(page, bot_stack.api, "supervisora@loja.example")
+        _says(bot_stack, TEO, "quero falar com um atendente")
+        page.get_by_role("list", name="Fila de espera").get_by_role(
+            "button", name="Assumir conversa de Teo Ramos"
+        ).click(timeout=ARRIVAL_S * 1000)
+        box = page.get_by_role("textbox", name="Mensagem", exact=True)
+        expect(box).to_be_focused()
         sends = len(bot_stack.graph_sends())
         box.fill("a" * 5000)
         assert box.evaluate("b => b.value.length") == 5000  # nothing cut
@@ -360,7 +378,14 @@ def test_composer_limit_watching_supervisor_and_confirmed_deactivation(
         shoot(page, shots, "12-composer-limit", docs=DOCS)
         assert len(bot_stack.graph_sends()) == sends
 
-        page.get_by_role("button", name="Sair").click()
+
+def test_deactivating_an_attendant_asks_first(
+    bot_stack: LocalStack, tmp_path: Path
+) -> None:
+    """Point 12: "Desativar" opens a confirmation; "Cancelar" changes nothing."""
+    from playwright.sync_api import expect
+
+    with _page(tmp_path) as (page, shots):
         sign_in(page, bot_stack.api, "admin@loja.example")
         page.get_by_role("button", name="Administração").click()
         page.get_by_role("button", name="Convidar atendente").click()
