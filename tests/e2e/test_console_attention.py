@@ -311,6 +311,7 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         height = page.evaluate("document.documentElement.scrollHeight")
         print(f"supervisor page height: {height} px")
         assert height <= VIEWPORT["height"], page.evaluate(FURTHEST_DOWN)
+        shoot(page, shots, "10-layout", docs=DOCS)
         page.get_by_role("navigation", name="Conversas").evaluate(
             "n => { n.scrollTop = n.scrollHeight; }"
         )
@@ -319,7 +320,6 @@ def test_new_handoffs_get_attention_and_the_page_is_one_screen(
         box = title.bounding_box()
         assert box is not None and 0 <= box["y"] < VIEWPORT["height"], box
         assert page.evaluate("window.scrollY") == 0
-        shoot(page, shots, "10-layout", docs=DOCS)
 
 
 def test_a_supervisor_watching_sees_who_holds_it_and_may_take_over(
