@@ -60,6 +60,7 @@ from atende.conversations.store.satisfaction import (
 from atende.conversations.store.statuses import (
     PARKABLE_STATUSES,
     apply_status,
+    conversation_of_wamid,
     expire_parked_statuses,
     lock_wamid,
     park_status,
@@ -90,6 +91,7 @@ __all__ = [
     "claim_turn",
     "close_conversation",
     "complete_turn",
+    "conversation_of_wamid",
     "defer_send",
     "delete_messages",
     "due_outboxes",
