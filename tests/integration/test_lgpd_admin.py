@@ -222,7 +222,7 @@ def test_requests_from_chat_and_admins_with_deadline_and_overdue(
     status, again, _ = _call("post", path, admin, {"kind": "access"})
     assert status == 200 and again["id"] == body["id"]  # one open per kind
     status, bad, _ = _call("post", path, admin, {"kind": "apagar"})
-    assert status == 400
+    assert status == 400 and bad["error"]["code"] == "ENTRADA_INVALIDA"
 
     status, listed, _ = _call("get", "/v1/admin/lgpd-requests", admin)
     assert status == 200
@@ -274,7 +274,8 @@ def test_erasure_answers_the_chat_request_and_tells_the_customer_once(
     assert channel.sent()[-1]["to"] == PHONE
 
     status, again, _ = _call("post", path, admin)
-    assert status == 200 and len(_texts_sent(channel)) == before + 1
+    assert status == 200 and again["id"] == proof["id"]
+    assert len(_texts_sent(channel)) == before + 1  # told once
     status, listed, _ = _call("get", "/v1/admin/lgpd-requests?situacao=todos", admin)
     [done] = listed["requests"]
     assert done["status"] == "done" and done["notified_at"] is not None
@@ -316,7 +317,10 @@ def test_an_export_for_an_admin_opened_request_reaches_the_customer(
     seen = customer_with_history(channel)
     customer = seen["customer"]
     status, opened, _ = _call(
-        "post", f"/v1/admin/customers/{customer}/lgpd-requests", admin, {"kind": "access"}
+        "post",
+        f"/v1/admin/customers/{customer}/lgpd-requests",
+        admin,
+        {"kind": "access"},
     )
     before = len(_texts_sent(channel))
     status, body, _ = _call("post", f"/v1/admin/customers/{customer}/export", admin)
@@ -352,7 +356,9 @@ def test_the_export_reads_in_portuguese_and_sao_paulo_time(
 ) -> None:
     seen = customer_with_history(channel)
     admin = identity_pool.attendant(channel.tenant_id, "admin")
-    status, body, _ = _call("post", f"/v1/admin/customers/{seen['customer']}/export", admin)
+    status, body, _ = _call(
+        "post", f"/v1/admin/customers/{seen['customer']}/export", admin
+    )
     assert status == 201
 
     # JSON for machines: codes kept, no \\u escapes, São Paulo offsets.

@@ -120,9 +120,7 @@ def current_text(conn: Connection) -> ConsentText | None:
     return ConsentText(**row) if row else None
 
 
-def ensure_text(
-    conn: Connection, body: str, *, context: RequestContext
-) -> ConsentText:
+def ensure_text(conn: Connection, body: str, *, context: RequestContext) -> ConsentText:
     """The tenant's current text, publishing ``body`` as version 1 when it has
     none (a demo tenant's seed: running it again changes nothing)."""
     conn.execute("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE")

@@ -93,7 +93,7 @@ def offer_download(
         ServerSideEncryption="aws:kms",
         SSEKMSKeyId=key.key_arn,
         ContentType=content_type,
-        ContentDisposition=f'{"inline" if inline else "attachment"};'
+        ContentDisposition=f"{'inline' if inline else 'attachment'};"
         f' filename="{filename}"',
     )
     url: str = s3.generate_presigned_url(

@@ -343,6 +343,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("me-role").textContent = ROLES[state.me.role] + (state.me.team ? ` · equipe ${state.me.team}` : "");
     $("all-panel").hidden = !oversees();
     $("reports-link").hidden = !oversees();
+    $("privacy-link").hidden = !isAdmin();
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
     clearErrors();

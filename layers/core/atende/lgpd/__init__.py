@@ -47,7 +47,8 @@ def open_request(
     """
     row = conn.execute(
         "INSERT INTO lgpd_requests (tenant_id, customer_id, kind, conversation_id,"
-        " opened_by_type, opened_by_id) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
+        " opened_by_type, opened_by_id)"
+        " VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, customer_id, kind)"
         " WHERE status IN ('open', 'in_progress') DO NOTHING RETURNING id",
         (customer_id, kind, conversation_id, context.actor.type, context.actor.id),

@@ -117,7 +117,9 @@ class ExportDownload:
 
 def _iso(value: Any) -> Any:
     """Times in São Paulo (with their offset): what the customer lives by."""
-    return value.astimezone(SAO_PAULO).isoformat() if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value.astimezone(SAO_PAULO).isoformat()
+    return value
 
 
 def _rows(conn: Connection, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:

@@ -199,8 +199,10 @@ def _value(column: str, value: Any) -> str:
     if isinstance(value, bool):
         return "Sim" if value else "Não"
     if isinstance(value, list | dict):
-        return ", ".join(map(str, value)) if isinstance(value, list) else json.dumps(
-            value, ensure_ascii=False
+        return (
+            ", ".join(map(str, value))
+            if isinstance(value, list)
+            else json.dumps(value, ensure_ascii=False)
         )
     text = str(value)
     if column.endswith(("_em", "quando")):
@@ -289,8 +291,7 @@ def to_html(data: Mapping[str, Any], *, business: str) -> bytes:
             continue
         head = "".join(f"<th scope='col'>{e(h)}</th>" for h in headers)
         body = "".join(
-            "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>"
-            for row in rows
+            "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in rows
         )
         parts.append(
             f"<table><caption>{e(title)}</caption><thead><tr>{head}</tr></thead>"

@@ -220,9 +220,10 @@ def export_and_notify(
             error: str | None = NOT_SENT
             _record_notice(conn, request_id, customer_id, error, context)
             return ExportDone(link, request_id, False, error)
+        conversation_id: UUID = latest["id"]
         message_id = store.enqueue_outbound(
             conn,
-            conversation_id=latest["id"],
+            conversation_id=conversation_id,
             body=ACCESS_DONE.format(
                 protocolo=protocol(request_id),
                 html=link.url("dados.html", base_url=base_url),
@@ -233,15 +234,14 @@ def export_and_notify(
             secret=True,
         )
     # WhatsApp down: the links wait in the outbox for the sweeper's relay.
-    engine.deliver_outbox(tenant_id, latest["id"])
+    engine.deliver_outbox(tenant_id, conversation_id)
     with tenant_transaction(tenant_id) as conn:
         sent = conn.execute(
             "SELECT status, error_title FROM messages WHERE id = %s", (message_id,)
         ).fetchone()
+        assert sent is not None  # the outbox keeps its rows
         error = (
-            (sent["error_title"] or NOT_SENT)
-            if sent is None or sent["status"] == "failed"
-            else None
+            (sent["error_title"] or NOT_SENT) if sent["status"] == "failed" else None
         )
         _record_notice(conn, request_id, customer_id, error, context)
     return ExportDone(link, request_id, error is None, error)
@@ -291,4 +291,3 @@ def erase_and_notify(
     with tenant_transaction(tenant_id) as conn:
         _record_notice(conn, proof.request_id, customer_id, error, context)
     return proof, error
-
