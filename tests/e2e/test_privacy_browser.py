@@ -11,6 +11,7 @@ replace docs/console/*.png.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,42 @@ LATE = SimulatedCustomer(
 )
 
 
-def _say(stack: LocalStack, who: SimulatedCustomer, text: str) -> None:
+def _say(
+    stack: LocalStack, who: SimulatedCustomer, text: str, *, tap: str | None = None
+) -> None:
+    """``who`` writes ``text``, or taps the reply button ``tap`` titled ``text``."""
     payload = text_payload(
         text,
         who,
         phone_number_id=PHONE_NUMBER_ID,
         display_phone_number=DISPLAY_PHONE_NUMBER,
     )
+    if tap is not None:
+        message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+        del message["text"]
+        message["type"] = "interactive"
+        message["interactive"] = {
+            "type": "button_reply",
+            "button_reply": {"id": tap, "title": text},
+        }
     assert post_signed(stack.webhook, payload, APP_SECRET) == 200
+
+
+def _asks_to_confirm(stack: LocalStack, who: SimulatedCustomer) -> bool:
+    return any(
+        s["body"].get("to") == who.phone and "/afirmar" in json.dumps(s["body"])
+        for s in stack.graph_sends()
+    )
+
+
+def _asks_erasure(stack: LocalStack, who: SimulatedCustomer) -> None:
+    """The chat journey: the customer asks, the bot asks to confirm, they tap
+    "Sim, quero excluir", and the bot opens the request with a protocol."""
+    _say(stack, who, "quero apagar meus dados")
+    # Minutes, not seconds: on a shared machine Rasa may be slow.
+    wait_for(lambda: _asks_to_confirm(stack, who), 240, "the bot's confirmation")
+    _say(stack, who, "Sim, quero excluir", tap="/afirmar")
+    wait_for(lambda: _erasure_request(stack, who), 240, "the erasure request")
 
 
 def _one(stack: LocalStack, query: str, *params: Any) -> dict[str, Any] | None:
@@ -69,15 +98,12 @@ def test_admin_publishes_consent_finds_a_customer_and_erases_with_notice(
     from playwright.sync_api import expect, sync_playwright
 
     # Beatriz asks the bot to erase her data (the bot gives her a protocol).
-    _say(bot_stack, BEATRIZ, "quero apagar meus dados")
-    # Minutes, not seconds: on a shared machine Rasa may still be loading.
-    wait_for(lambda: _erasure_request(bot_stack, BEATRIZ), 240, "erasure request")
+    _asks_erasure(bot_stack, BEATRIZ)
     request = _erasure_request(bot_stack, BEATRIZ)
     assert request is not None
     protocol = str(request["id"]).split("-")[0].upper()
     # Carlos asked 20 days ago and nobody answered: past LGPD's 15 days.
-    _say(bot_stack, LATE, "quero apagar meus dados")
-    wait_for(lambda: _erasure_request(bot_stack, LATE), 240, "late erasure request")
+    _asks_erasure(bot_stack, LATE)
     with psycopg.connect(bot_stack.database_url()) as conn:
         conn.execute(
             "UPDATE lgpd_requests SET requested_at = now() - interval '20 days'"
