@@ -146,7 +146,7 @@ def test_admin_publishes_consent_finds_a_customer_and_erases_with_notice(
             page.get_by_role("button", name="Publicar nova versão…").click()
             dialog = page.get_by_role("dialog", name="Publicar a versão 2?")
             expect(dialog).to_be_visible()
-            shoot(page, shots, "08-privacy-publish-confirm", docs=DOCS)
+            shoot(page, shots, "privacy-02-publish-confirm", docs=DOCS)
             dialog.get_by_role("button", name="Publicar versão 2").click()
             second = versions.get_by_role("row", name="Versão 2 (em uso)")
             expect(second).to_contain_text("Alice Admin")
@@ -174,13 +174,13 @@ def test_admin_publishes_consent_finds_a_customer_and_erases_with_notice(
             expect(found).to_contain_text("Beatriz Lima")
             expect(found).to_contain_text("+55 11 95500-0018")
             expect(found).to_contain_text("Exclusão dos dados")
-            shoot(page, shots, "07-privacy", full_page=True, docs=DOCS)
+            shoot(page, shots, "privacy-01-requests-search-consent", full_page=True, docs=DOCS)
 
             # Erasure from the request, after a confirmation; she is told.
             mine.get_by_role("button", name="Apagar dados…").click()
             dialog = page.get_by_role("dialog", name="Apagar os dados do cliente?")
             expect(dialog).to_contain_text("Não é possível desfazer")
-            shoot(page, shots, "09-privacy-erase-confirm", docs=DOCS)
+            shoot(page, shots, "privacy-03-erase-confirm", docs=DOCS)
             dialog.get_by_role("button", name="Cancelar").click()
             expect(dialog).to_be_hidden()
             assert _one(
