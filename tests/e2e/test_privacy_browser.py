@@ -174,7 +174,13 @@ def test_admin_publishes_consent_finds_a_customer_and_erases_with_notice(
             expect(found).to_contain_text("Beatriz Lima")
             expect(found).to_contain_text("+55 11 95500-0018")
             expect(found).to_contain_text("Exclusão dos dados")
-            shoot(page, shots, "privacy-01-requests-search-consent", full_page=True, docs=DOCS)
+            shoot(
+                page,
+                shots,
+                "privacy-01-requests-search-consent",
+                full_page=True,
+                docs=DOCS,
+            )
 
             # Erasure from the request, after a confirmation; she is told.
             mine.get_by_role("button", name="Apagar dados…").click()
