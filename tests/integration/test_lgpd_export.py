@@ -150,7 +150,7 @@ def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
     ]
     profile = list(book["Cadastro"].iter_rows(values_only=True))
     assert profile[0][:3] == ("Identificador", "ID no WhatsApp", "Telefone")
-    assert profile[1][:3] == (str(seen["customer"]), CUSTOMER, PHONE)
+    assert profile[1][:3] == (str(seen["customer"]), CUSTOMER, "+55 11 98765-4321")
     contacts = list(book["Contatos"].iter_rows(values_only=True))
     assert contacts[0][:3] == ("Tipo", "Valor", "Encontrado por")
     assert sorted(r[:2] for r in contacts[1:]) == [

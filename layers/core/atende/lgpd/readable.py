@@ -192,10 +192,20 @@ def _when(value: str) -> str:
     )
 
 
+def _phone(digits: str) -> str:
+    """A Brazilian number as people write it; others as they are."""
+    if digits.startswith("55") and len(digits) in (12, 13) and digits.isdigit():
+        local = digits[4:]
+        return f"+55 {digits[2:4]} {local[:-4]}-{local[-4:]}"
+    return digits
+
+
 def _value(column: str, value: Any) -> str:
     """One value as a person reads it."""
     if value is None or value == []:
         return ""
+    if column == "telefone":
+        return _phone(str(value))
     if isinstance(value, bool):
         return "Sim" if value else "Não"
     if isinstance(value, list | dict):
@@ -222,14 +232,15 @@ def _sections(
         content = data.get(key, [])
         rows = [content] if isinstance(content, dict) else list(content)
         columns = list(rows[0]) if rows else []
-        out.append(
-            (
-                key,
-                title,
-                [HEADERS.get(c, c) for c in columns],
-                [[_value(c, row.get(c)) for c in columns] for row in rows],
-            )
-        )
+        headers = [HEADERS.get(c, c) for c in columns]
+        values = [[_value(c, row.get(c)) for c in columns] for row in rows]
+        if key == "solicitacoes_lgpd" and "id" in columns:
+            # The customer knows a request by the protocol the bot gave them.
+            at = columns.index("id")
+            headers[at] = "Protocolo"
+            for row in values:
+                row[at] = row[at].split("-")[0].upper()
+        out.append((key, title, headers, values))
     return out
 
 
@@ -254,8 +265,10 @@ _STYLE = (
     "padding:1rem;color:#1b1b1b;line-height:1.4}"
     "table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}"
     "th,td{border:1px solid #c8c8c8;padding:.35rem .5rem;text-align:left;"
-    "vertical-align:top}th{background:#eef2f7}caption{text-align:left;"
-    "font-weight:600}.hint{color:#444}section{margin-bottom:1.5rem}"
+    "vertical-align:top}th{background:#eef2f7}"
+    # The section's heading shows the title; the caption names the table.
+    "caption{position:absolute;width:1px;height:1px;overflow:hidden;"
+    "clip-path:inset(50%)}.hint{color:#444}section{margin-bottom:1.5rem}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}"
     "dt{font-weight:600}dd{margin:0}"
 )
