@@ -245,13 +245,31 @@ def test_requests_from_chat_and_admins_with_deadline_and_overdue(
         fresh["requested_at"]
     )
     assert due == timedelta(days=15)
+    # Pages: by their cursor, each request once, in the same order.
+    status, first, _ = _call("get", "/v1/admin/lgpd-requests?limit=1", admin)
+    assert [r["id"] for r in first["requests"]] == [str(in_chat)]
+    status, second, _ = _call(
+        "get", f"/v1/admin/lgpd-requests?limit=1&cursor={first['next_cursor']}", admin
+    )
+    assert [r["id"] for r in second["requests"]] == [fresh["id"]]
+    assert second["next_cursor"] is None
+    status, capped, _ = _call("get", "/v1/admin/lgpd-requests?limit=201", admin)
+    assert status == 400 and capped["error"]["code"] == "LIMITE_INVALIDO"
     assert _call("get", "/v1/admin/lgpd-requests?situacao=x", admin)[0] == 400
     supervisor = identity_pool.attendant(channel.tenant_id, "supervisor")
     assert _call("get", "/v1/admin/lgpd-requests", supervisor)[0] == 403
-    assert rows(
-        channel,
-        "SELECT details FROM audit_events WHERE action = 'LGPD_REQUESTS_LISTED'",
-    ) == [{"details": {"status": "open", "results": 2}}]
+    assert [
+        r["details"]
+        for r in rows(
+            channel,
+            "SELECT details FROM audit_events WHERE action = 'LGPD_REQUESTS_LISTED'"
+            " ORDER BY id",
+        )
+    ] == [
+        {"status": "open", "results": 2},
+        {"status": "open", "results": 1},
+        {"status": "open", "results": 1},
+    ]
 
 
 def test_erasure_answers_the_chat_request_and_tells_the_customer_once(

@@ -189,7 +189,7 @@ def search_customers() -> Response:
 @api_errors
 def list_lgpd_requests() -> Response:
     """Open requests (``situacao=abertos``, the default) or all (``todos``),
-    with LGPD's 15-day deadline."""
+    with LGPD's 15-day deadline; pages (``limit``, ``cursor``)."""
     principal = route.attendant(Role.ADMIN)
     which = route.query().get("situacao", "abertos")
     if which not in ("abertos", "todos"):
@@ -199,8 +199,10 @@ def list_lgpd_requests() -> Response:
             conn,
             status="open" if which == "abertos" else "all",
             context=route.context(principal.actor),
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
         )
-    return json_response({"requests": listed})
+    return json_response({"requests": listed.items, "next_cursor": listed.next_cursor})
 
 
 @blueprint.route("/v1/admin/customers/{customer_id}/lgpd-requests", methods=["POST"])

@@ -197,8 +197,18 @@
 
   async function loadRequests() {
     const which = $("requests-filter").value;
-    const data = await api("GET", `/v1/admin/lgpd-requests?situacao=${which}`);
-    const rows = data.requests.map((r) => {
+    // Every page, up to 2,000 requests (pages of 200).
+    const listed = [];
+    let cursor = null;
+    for (let i = 0; i < 10; i++) {
+      const query = new URLSearchParams({ situacao: which, limit: "200" });
+      if (cursor) query.set("cursor", cursor);
+      const data = await api("GET", `/v1/admin/lgpd-requests?${query}`);
+      listed.push(...data.requests);
+      cursor = data.next_cursor;
+      if (!cursor) break;
+    }
+    const rows = listed.map((r) => {
       const tr = document.createElement("tr");
       if (r.overdue) tr.className = "overdue";
       const customer = { id: r.customer_id, name: r.customer_name };

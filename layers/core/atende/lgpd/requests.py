@@ -30,6 +30,7 @@ from atende.config import get_settings
 from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
 from atende.db import Connection, tenant_transaction
+from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
 from atende.errors import AtendeError, InvalidInput
 from atende.lgpd import access, erasure
 from atende.lgpd.access import CustomerNotFound
@@ -48,7 +49,8 @@ __all__ = [
 ]
 
 DEADLINE = timedelta(days=15)
-MAX_LISTED = 200
+PAGE = 100
+MAX_PAGE = 200
 RequestStatus = Literal["open", "all"]
 
 ACCESS_DONE = (
@@ -100,11 +102,28 @@ class ExportDone:
 
 
 def list_requests(
-    conn: Connection, *, status: RequestStatus, context: RequestContext
-) -> list[LgpdRequestView]:
-    """Open requests (or all), the closest deadline first; audited."""
+    conn: Connection,
+    *,
+    status: RequestStatus,
+    context: RequestContext,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[LgpdRequestView]:
+    """Open requests, the oldest (closest deadline) first; or all, the latest
+    first; a page at a time (100 by default, 200 at most). Audited."""
+    limit = page_limit(limit, default=PAGE, maximum=MAX_PAGE)
+    descending = status == "all"
+    params: list[Any] = [DEADLINE, DEADLINE, status]
+    after = ""
+    if cursor is not None:
+        params += decode_cursor(cursor, datetime, UUID)
+        after = (
+            " AND (r.requested_at, r.id) " + ("<" if descending else ">") + " (%s, %s)"
+        )
+    order = " DESC" if descending else ""
     rows = conn.execute(
-        "SELECT r.id, r.kind, r.status, r.requested_at, r.requested_at + %s AS due_at,"
+        # Fixed fragments of this function; every value is bound.
+        "SELECT r.id, r.kind, r.status, r.requested_at, r.requested_at + %s AS due_at,"  # noqa: S608
         " r.status IN ('open', 'in_progress') AND r.requested_at + %s < now()"
         " AS overdue, r.resolved_at, r.opened_by_type, a.display_name AS opened_by,"
         " r.notified_at, r.notice_error, c.id AS customer_id,"
@@ -113,13 +132,17 @@ def list_requests(
         " FROM lgpd_requests r JOIN customers c ON c.id = r.customer_id"
         " LEFT JOIN attendants a ON r.opened_by_type = 'attendant'"
         "  AND a.tenant_id = r.tenant_id AND a.id::text = r.opened_by_id"
-        " WHERE %s = 'all' OR r.status IN ('open', 'in_progress')"
-        " ORDER BY r.status IN ('open', 'in_progress') DESC,"
-        "  CASE WHEN r.status IN ('open', 'in_progress') THEN r.requested_at END,"
-        "  r.resolved_at DESC NULLS LAST LIMIT %s",
-        (DEADLINE, DEADLINE, status, MAX_LISTED),
+        " WHERE (%s = 'all' OR r.status IN ('open', 'in_progress'))"
+        + after
+        + " ORDER BY r.requested_at"
+        + order
+        + ", r.id"
+        + order
+        + " LIMIT %s",
+        (*params, limit + 1),
     ).fetchall()
-    views = [LgpdRequestView(protocol=protocol(row["id"]), **row) for row in rows]
+    page, next_cursor = keyset_page(rows, limit, lambda r: (r["requested_at"], r["id"]))
+    views = [LgpdRequestView(protocol=protocol(row["id"]), **row) for row in page]
     record_event(
         conn,
         action="LGPD_REQUESTS_LISTED",
@@ -128,7 +151,7 @@ def list_requests(
         context=context,
         details={"status": status, "results": len(views)},
     )
-    return views
+    return Page(views, next_cursor)
 
 
 def open_for_customer(
