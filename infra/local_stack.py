@@ -56,6 +56,15 @@ QUEUE_NAME = "atende-conversations.fifo"
 # Local-only sign-in for every attendant: moto's user pool lives in memory, so
 # on each start the tenant's attendants get a pool user again, with this password.
 LOCAL_PASSWORD = "Atende-local-2026"  # noqa: S105 (dev only, printed at start)
+# The demo's consent text (version 1), so `make run` shows the consent step;
+# admins publish new versions in the console (Privacidade).
+DEMO_CONSENT_TEXT = (
+    "Para te atender melhor, a Loja Exemplo guarda seu nome, seu número e o "
+    "histórico desta conversa, e um assistente de IA privado pode ler suas "
+    "mensagens. Seus dados não são vendidos nem compartilhados. Você autoriza? "
+    "Você pode mudar de ideia quando quiser, e pedir seus dados ou a exclusão "
+    "deles a qualquer momento."
+)
 DEMO_ATTENDANTS = (
     ("admin@loja.example", "Alice Admin", "admin"),
     ("supervisora@loja.example", "Sara Supervisora", "supervisor"),
@@ -65,9 +74,11 @@ DEMO_ATTENDANTS = (
 from atende import (  # noqa: E402
     aws,
     composition,
+    consent,
     db,
     tenancy,
 )
+from atende.audit import SYSTEM_CONTEXT  # noqa: E402
 from atende.config import get_settings  # noqa: E402
 from atende.db.bootstrap import ensure_service_database  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
@@ -155,6 +166,13 @@ def _demo_tenant(data_dir: Path, name: str) -> dict[str, str]:
     record_path.touch(mode=0o600)
     record_path.write_text(json.dumps(record, indent=2))
     return record
+
+
+def seed_demo_consent(tenant_id: str) -> consent.ConsentText:
+    """The demo tenant's consent text, version 1 (kept when admins published
+    others)."""
+    with db.tenant_transaction(tenant_id) as conn:
+        return consent.ensure_text(conn, DEMO_CONSENT_TEXT, context=SYSTEM_CONTEXT)
 
 
 def _attendants_pool() -> None:
@@ -323,6 +341,7 @@ def main() -> int:
         composition.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
         _register_demo_number(demo["tenant_id"])
+        seed_demo_consent(demo["tenant_id"])
         _attendants_pool()
         _sign_in_attendants(demo["tenant_id"])
         live = LiveGateway(

@@ -331,6 +331,7 @@ class ActionSolicitarAcessoDados(_TenantAction):
                 conversation_id=conversation_id,
                 body=(
                     f"Seus dados (protocolo {protocol}):\n"
+                    f"• Página para ler: {link.url('dados.html')}\n"
                     f"• Planilha: {link.url('dados.xlsx')}\n"
                     f"• Arquivo JSON: {link.url('dados.json')}"
                 ),

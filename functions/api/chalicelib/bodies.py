@@ -76,3 +76,9 @@ class ConsentDecision(_Body):
 class RetentionBody(_Body):
     messages_days: StrictInt
     exports_hours: StrictInt
+
+
+class LgpdRequestBody(_Body):
+    """A request the customer made another way: ``access`` or ``erasure``."""
+
+    kind: str = ""

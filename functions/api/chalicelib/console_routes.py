@@ -43,6 +43,10 @@ _ASSET_TYPES = {
     "reports.css": "text/css; charset=utf-8",
     "uplot.min.js": "text/javascript; charset=utf-8",
     "uplot.min.css": "text/css; charset=utf-8",
+    # The admins' privacy (LGPD) page.
+    "privacy.html": "text/html; charset=utf-8",
+    "privacy.js": "text/javascript; charset=utf-8",
+    "privacy.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
 # live-updates socket.

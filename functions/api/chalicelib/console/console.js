@@ -344,6 +344,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("all-panel").hidden = !oversees();
     $("reports-link").hidden = !oversees();
     $("view-switch").hidden = !oversees();
+    $("privacy-link").hidden = !isAdmin();
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
     showView(false);

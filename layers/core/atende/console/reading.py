@@ -372,6 +372,7 @@ def conversation_detail(
             name=conv["display_name"] or conv["username"] or "Cliente",
             phone=conv["phone"],
             username=conv["username"],
+            id=conv["customer_id"],
         ),
         window_open=bool(window_ends and window_ends > datetime.now(UTC)),
         window_ends_at=window_ends,

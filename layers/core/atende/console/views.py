@@ -77,6 +77,7 @@ class ConversationItem:
 
 @dataclass(frozen=True)
 class CustomerView:
+    id: UUID  # what the LGPD export and erasure take
     name: str
     phone: str | None
     username: str | None

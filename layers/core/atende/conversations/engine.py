@@ -388,6 +388,27 @@ class ConversationEngine:
                 logger.exception("outbox relay failed for one conversation")
         return len(due)
 
+    def send_notice(
+        self,
+        *,
+        phone_number_id: str,
+        wa_user_id: str,
+        phone: str | None,
+        text: str,
+        last_inbound_at: datetime | None,
+    ) -> str:
+        """Send one text outside the outbox, to a customer whose conversations
+        are gone (told their erasure is done): nothing about it is stored.
+        Returns Meta's wamid.
+
+        Raises:
+            OutsideCustomerWindow: the customer last wrote over 24 hours ago.
+            GraphApiError, CircuitOpenError: WhatsApp refused or is down.
+        """
+        graph = self._graph_for(phone_number_id)
+        to = _recipient(wa_user_id, phone)
+        return graph.send_text(to, text, last_inbound_at=last_inbound_at).wamid
+
     # -- statuses --------------------------------------------------------
 
     def _status(self, tenant_id: UUID, status: StatusUpdate) -> None:
