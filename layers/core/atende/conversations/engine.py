@@ -26,7 +26,7 @@ from atende.bot import BotReply, BotUnavailable
 from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
-from atende.conversations.consent_prompt import ask_if_due
+from atende.conversations.consent_prompt import ask_if_due, asks_something
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
@@ -180,7 +180,10 @@ class ConversationEngine:
                     media_ref=msg.media.id if msg.media else None,
                     payload=msg.to_json(),
                     wa_timestamp=msg.timestamp,
-                    needs_turn=conversation.state == State.BOT,
+                    # With people, the bot still hears text: it acknowledges
+                    # and answers LGPD requests (conversations.waiting).
+                    needs_turn=conversation.state is State.BOT
+                    or (conversation.state in _WITH_PEOPLE and bool(msg.text)),
                 )
                 store.touch_inbound(conn, conversation.id, msg.timestamp)
                 # Validated contact data is kept only with consent (LGPD).
@@ -211,9 +214,10 @@ class ConversationEngine:
                 taken_over=claim is TurnClaim.TAKEN_OVER,
             )
         self.deliver_outbox(tenant_id, conversation.id)
-        if turned and msg.text:
+        if turned and msg.text and conversation.state is State.BOT:
             # After the replies went out, so the LLM never delays an answer;
-            # kept only with consent.
+            # kept only with consent (as before people took over: their
+            # conversation isn't the bot's to mine).
             capture_names_and_addresses(
                 tenant_id,
                 customer_id=conversation.customer_id,
@@ -283,7 +287,10 @@ class ConversationEngine:
                             "buttons": [[b.payload, b.title] for b in reply.buttons]
                         },
                     )
-                ask_if_due(conn, conversation_id)  # LGPD consent, once per version
+                # LGPD consent, when nothing else is pending.
+                ask_if_due(
+                    conn, conversation_id, question_pending=asks_something(replies)
+                )
             store.complete_turn(conn, message_id)
         if handed_off:
             live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
