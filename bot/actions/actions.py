@@ -30,6 +30,7 @@ from atende.consent import PROMPT_BUTTONS
 from atende.consent import status as consent_status
 from atende.conversations import store, waiting
 from atende.conversations.handoff import handoff_to_human
+from atende.conversations.store import State
 from atende.db import tenant_transaction
 from atende.lgpd import access
 from atende.observability import logger, mask_pii
@@ -244,10 +245,16 @@ class ActionAguardando(_TenantAction):
         last_at = tracker.get_slot("aviso_fila_em")
         last_position = tracker.get_slot("aviso_fila_posicao")
         now = datetime.now(UTC)
+        conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
+            if store.get_conversation(conn, conversation_id).state is State.BOT:
+                # Given back to the bot while this message was on its way:
+                # the dialogue leaves the people's mode.
+                dispatcher.utter_message(response="utter_default")
+                return [SlotSet("atendimento_humano", None)]
             ack = waiting.acknowledgement(
                 conn,
-                _conversation_id(tracker),
+                conversation_id,
                 asked_for_person=_intent(tracker) == "falar_com_atendente",
                 last_at=datetime.fromisoformat(last_at) if last_at else None,
                 last_position=int(last_position) if last_position else None,

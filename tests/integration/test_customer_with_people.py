@@ -118,6 +118,8 @@ def test_a_message_while_waiting_for_a_person_reaches_the_bot(
         store.assign(conn, conversation_id, _attendant_row(channel), keep_team=True)
     say(channel, "ainda aí?")
     assert channel.rasa.calls[-1]["message"] == "ainda aí?"
+    # Each time the dialogue is told people have it (see RasaClient.with_people).
+    assert channel.rasa.with_people == [str(conversation_id)] * 2
 
 
 def test_waiting_acknowledgement_tells_the_position_once_then_when_it_moves(

@@ -74,6 +74,8 @@ class Bot(Protocol):
 
     def resume(self, sender: str) -> None: ...
 
+    def with_people(self, sender: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -212,6 +214,7 @@ class ConversationEngine:
                 message_id,
                 msg,
                 taken_over=claim is TurnClaim.TAKEN_OVER,
+                with_people=conversation.state in _WITH_PEOPLE,
             )
         self.deliver_outbox(tenant_id, conversation.id)
         if turned and msg.text and conversation.state is State.BOT:
@@ -233,11 +236,15 @@ class ConversationEngine:
         msg: InboundMessage,
         *,
         taken_over: bool = False,
+        with_people: bool = False,
     ) -> None:
         replies: list[BotReply] | None
         handed_off = False
         if msg.text:
             try:
+                if with_people:
+                    # Even when the handoff wasn't the bot's (Rasa was down).
+                    self.bot.with_people(str(conversation_id))
                 # A worker that died mid-turn may have died after Rasa ran it:
                 # then its replies are in Rasa's tracker, and running the turn
                 # again would run it twice.
