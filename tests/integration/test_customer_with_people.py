@@ -5,11 +5,13 @@ and bot actions on a real PostgreSQL; Rasa's dialogue is in bot/tests."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from actions.actions import ActionAguardando, ActionLlmAnswer
 from rasa_sdk.events import SlotSet
@@ -18,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from atende import console, db
 from atende.audit import Actor, RequestContext
 from atende.bot import BotReply
+from atende.bot.tracker import WITH_PEOPLE_SLOT, bot_events
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store, waiting
 from atende.conversations.consent_prompt import MAX_ASKS
@@ -25,7 +28,7 @@ from atende.conversations.handoff import handoff_to_human
 from atende.identity import AttendantPrincipal, Role
 from atende.whatsapp.updates import parse_webhook
 from tests.support.channel import Channel, text_update
-from tests.support.lgpd import CONSENT_TEXT, publish, say
+from tests.support.lgpd import CONSENT_TEXT, TrackerStore, publish, say
 from tests.support.rasa import tracker_for
 
 pytestmark = pytest.mark.integration
@@ -372,3 +375,29 @@ def test_a_consent_tap_while_waiting_for_a_person_reaches_the_bot(
     assert channel.rasa.calls[-1]["message"] == "/consentimento_aceitar"
     # Nor is the question asked while people have the conversation.
     assert _consent_asks(channel) == 0
+
+
+def test_messages_while_people_have_it_are_not_counted_as_the_bots(
+    tracker_store: TrackerStore,
+) -> None:
+    """The reports count the intents the bot understood; what it merely
+    acknowledged while people had the conversation is theirs."""
+    sender = str(uuid.uuid4())
+    rows = [
+        ("user", "falar_com_atendente", None),
+        ("slot", None, {"name": WITH_PEOPLE_SLOT, "value": True}),
+        ("user", "saudacao", None),  # acknowledged only
+        ("restart", None, None),  # returned to the bot
+        ("user", "horario_atendimento", None),
+    ]
+    with psycopg.connect(tracker_store.url, autocommit=True) as conn:
+        for type_name, intent, data in rows:
+            conn.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, intent_name,"
+                " data) VALUES (%s, %s, 1.0, %s, %s)",
+                (sender, type_name, intent, json.dumps(data) if data else None),
+            )
+    assert [e.intent for e in bot_events(tracker_store.url, [sender])] == [
+        "falar_com_atendente",
+        "horario_atendimento",
+    ]

@@ -18,14 +18,11 @@ from uuid import UUID
 import httpx
 
 from atende.bot.signing import rasa_token, sign_tenant
+from atende.bot.tracker import WITH_PEOPLE_SLOT
 from atende.errors import DependencyFailed
 from atende.observability import logger
 
 __all__ = ["BotButton", "BotReply", "BotUnavailable", "RasaClient"]
-
-
-# The domain's slot (bot/domain.yml) that puts the dialogue in "people have it".
-WITH_PEOPLE_SLOT = "atendimento_humano"
 
 
 class BotUnavailable(DependencyFailed):
