@@ -198,7 +198,9 @@ class ConversationEngine:
                 conversation = store.get_conversation(conn, conversation_id)
             claim = store.claim_turn(conn, message_id, lease=self._config.turn_lease)
 
-        if found is None and conversation.state in _WITH_PEOPLE:
+        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
+        with_people = conversation.state in _WITH_PEOPLE
+        if found is None and with_people and not turned:
             live.publish(
                 tenant_id, "conversation.updated", conversation_id=conversation.id
             )
@@ -206,7 +208,6 @@ class ConversationEngine:
             raise RetryLater(
                 "bot turn held by another worker", after=self._config.turn_lease
             )
-        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
         if turned:
             self._bot_turn(
                 tenant_id,
@@ -214,13 +215,17 @@ class ConversationEngine:
                 message_id,
                 msg,
                 taken_over=claim is TurnClaim.TAKEN_OVER,
-                with_people=conversation.state in _WITH_PEOPLE,
+                with_people=with_people,
             )
         self.deliver_outbox(tenant_id, conversation.id)
+        if turned and with_people:
+            # Once the bot answered, so consoles show its acknowledgement too.
+            live.publish(
+                tenant_id, "conversation.updated", conversation_id=conversation.id
+            )
         if turned and msg.text and conversation.state is State.BOT:
             # After the replies went out, so the LLM never delays an answer;
-            # kept only with consent (as before people took over: their
-            # conversation isn't the bot's to mine).
+            # kept only with consent, and only from the bot's own turns.
             capture_names_and_addresses(
                 tenant_id,
                 customer_id=conversation.customer_id,
