@@ -77,7 +77,7 @@ from infra.graph_standin import GraphStandIn  # noqa: E402
 from infra.handlers import load_handler  # noqa: E402
 from infra.identity_pool import create_attendant_pool  # noqa: E402
 from infra.live_gateway import LiveGateway  # noqa: E402
-from infra.simulator import SimulatorServer  # noqa: E402
+from infra.simulator import SimulatorServer, status_sender  # noqa: E402
 
 
 def _create_queues() -> tuple[str, str]:
@@ -271,7 +271,15 @@ def main() -> int:
         os.environ.setdefault(name, secrets.token_urlsafe(32))
     settings = get_settings()
     os.environ.setdefault("RASA_URL", f"http://127.0.0.1:{settings.local_rasa_port}")
-    graph = GraphStandIn(port=settings.local_graph_port)
+    # Meta's sent/delivered/read, signed like every webhook, back to the API.
+    graph = GraphStandIn(
+        port=settings.local_graph_port,
+        on_status=status_sender(
+            f"http://{settings.api_host}:{settings.api_port}/whatsapp/webhook",
+            os.environ["WHATSAPP_APP_SECRET"],
+            DEMO_DISPLAY_NUMBER,
+        ),
+    )
     os.environ.setdefault(
         "GRAPH_API_BASE_URL", f"http://127.0.0.1:{settings.local_graph_port}"
     )
@@ -379,6 +387,8 @@ def main() -> int:
             f"  Console     {api}/console   (attendants: "
             + ", ".join(email for email, _n, _r in DEMO_ATTENDANTS)
             + f"; password {LOCAL_PASSWORD})\n"
+            f"  Mailbox     {settings.local_mailbox_dir}   (e-mails: an invited"
+            " attendant's temporary password)\n"
             f"  Rasa        {bot_status}\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"

@@ -182,7 +182,8 @@ class ActionHandoff(_TenantAction):
             if tracker.get_slot("llm_disponivel") is False
             else (HANDOFF_REASONS.get(trigger, "bot"))
         )
-        details = [f"Motivo: {reason.replace('_', ' ')}"]
+        # The reason travels as a code, shown in words (atende.conversations.reasons).
+        details: list[str] = []
         if tracker.get_slot("cpf"):
             details.append(f"CPF validado {_masked_cpf(tracker.get_slot('cpf'))}")
         if tracker.get_slot("numero_pedido"):
@@ -194,7 +195,7 @@ class ActionHandoff(_TenantAction):
             tenant_id,
             _conversation_id(tracker),
             reason=reason,
-            summary="; ".join(details),
+            summary="; ".join(details) or None,
         )
         dispatcher.utter_message(text=_handoff_text(tracker))
         # No ConversationPaused: while people have it, the rules send every

@@ -77,8 +77,12 @@ def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
         job = _upload_and_wait(api_port, tmp_path)
     finally:
         out = stack.stop()
-    assert body == {"status": "ready"}, body
-    assert live == (200, {"status": "ok"})
+    # Rasa may still be loading its model: not required, named when down.
+    assert body in (
+        {"status": "ready", "failing": []},
+        {"status": "degraded", "failing": ["bot"]},
+    ), body
+    assert live[0] == 200 and live[1]["status"] in ("ok", "degraded"), live
     assert stack.process is not None and stack.process.returncode == 0, out
     # The README's curl upload: the pipeline ran on moto and purged the PDF.
     assert job["status"] == "COMPLETED" and job["purged"], job
@@ -149,6 +153,28 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
             (customer.user_id,),
         ).fetchone()
     assert row is not None and row[1] == "waiting_human"
+
+    # The Graph stand-in reports delivery as Meta does (a newcomer only ever
+    # saw "Enviada"): the reply is marked delivered, and read once shown.
+    def reply_status() -> str | None:
+        with psycopg.connect(admin) as conn:
+            found = conn.execute(
+                "SELECT m.status FROM messages m WHERE m.conversation_id = %s"
+                " AND m.direction = 'outbound' ORDER BY m.created_at DESC LIMIT 1",
+                (row[0],),
+            ).fetchone()
+        return found[0] if found else None
+
+    wait_for(lambda: reply_status() == "delivered", 30, "the delivered status")
+    shown = [s["wamid"] for s in bot_stack.graph_sends() if s.get("wamid")]
+    read = urllib.request.Request(  # noqa: S310
+        f"{bot_stack.graph}/_standin/read",
+        data=json.dumps({"wamids": shown}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(read, timeout=10):  # noqa: S310
+        pass
+    wait_for(lambda: reply_status() == "read", 30, "the read status")
 
     demo = bot_stack.demo
     request = urllib.request.Request(  # noqa: S310

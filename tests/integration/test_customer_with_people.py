@@ -94,9 +94,9 @@ def _supervisor(ch: Channel) -> AttendantPrincipal:
 def _attendant_row(ch: Channel) -> UUID:
     with db.tenant_transaction(ch.tenant_id) as conn:
         row = conn.execute(
-            "INSERT INTO attendants (tenant_id, email, display_name, role)"
-            " VALUES (current_tenant_id(), 'carla@loja.example', 'Carla', 'attendant')"
-            " RETURNING id"
+            "INSERT INTO attendants (tenant_id, email, display_name, role, team)"
+            " VALUES (current_tenant_id(), 'carla@loja.example', 'Carla', 'attendant',"
+            " 'financeiro') RETURNING id"
         ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))

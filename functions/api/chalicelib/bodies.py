@@ -36,6 +36,7 @@ class Reply(_Body):
 class Transfer(_Body):
     attendant_id: UUID | None = None
     team: str | None = None
+    note: str | None = None  # for the next attendant, kept as a private note
 
 
 class Close(_Body):

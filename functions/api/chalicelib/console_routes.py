@@ -233,9 +233,17 @@ def console_transfer(conversation_id: str) -> Response:
             to_attendant_id=body.attendant_id,
             to_team=body.team,
             engine=composition.engine(),
+            note=body.note,
             context=route.context(me.actor),
         )
     )
+
+
+@blueprint.route("/v1/console/teams", methods=["GET"])
+@api_errors
+def console_teams() -> Response:
+    """The teams a conversation may be transferred to."""
+    return json_response({"teams": console.teams(route.attendant())})
 
 
 @blueprint.route(

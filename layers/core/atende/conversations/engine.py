@@ -436,6 +436,9 @@ class ConversationEngine:
                     ttl=self._config.parked_status_ttl,
                 )
                 metrics.add_metric(name="StatusesParked", unit="Count", value=1)
+            moved = store.conversation_of_wamid(conn, status.wamid) if applied else None
+        if moved is not None:  # the open console shows "Entregue"/"Lida" now
+            live.publish(tenant_id, "message.status", conversation_id=moved)
 
     # -- inactivity ------------------------------------------------------
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
-from atende import live
+from atende import consent, live
 from atende.audit import Actor, RequestContext, record_event
-from atende.conversations import store
+from atende.conversations import reasons, store
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
@@ -27,11 +27,14 @@ def handoff_to_human(
         False when the conversation was no longer with the bot (nothing done).
     """
     with tenant_transaction(tenant_id) as conn:
-        if (
-            store.get_conversation(conn, conversation_id, lock=True).state
-            is not State.BOT
-        ):
+        conversation = store.get_conversation(conn, conversation_id, lock=True)
+        if conversation.state is not State.BOT:
             return False
+        if reason == reasons.LLM_UNAVAILABLE and not consent.has_consent(
+            conn, conversation.customer_id
+        ):
+            # The bot never asked the LLM: it may not read this customer.
+            reason = reasons.NO_AI_CONSENT
         handoff_id = store.request_handoff(
             conn, conversation_id, reason=reason, summary=summary
         )

@@ -64,6 +64,7 @@ from atende.conversations.store.satisfaction import (
 from atende.conversations.store.statuses import (
     PARKABLE_STATUSES,
     apply_status,
+    conversation_of_wamid,
     expire_parked_statuses,
     lock_wamid,
     park_status,
@@ -95,6 +96,7 @@ __all__ = [
     "close_conversation",
     "complete_turn",
     "consent_prompts",
+    "conversation_of_wamid",
     "defer_send",
     "delete_messages",
     "due_outboxes",

@@ -206,6 +206,7 @@ HANDOFF_PRIORITY = {
     "cancelamento": 2,
     "bot_unavailable": 1,
     "llm_indisponivel": 1,
+    "sem_consentimento_ia": 1,
 }
 
 
