@@ -181,11 +181,13 @@ def whatsapp_receive() -> Response:
 def conversation_return_to_bot(conversation_id: str) -> Response:
     """Give a conversation held by people back to the bot, which resumes."""
     principal = route.api_key(Scope.CONVERSATIONS)
+    engine = composition.engine()
     return_to_bot(
         principal.tenant_id,
         uuid_param(conversation_id, "conversa"),
         context=route.context(principal.actor),
-        bot=composition.engine().bot,
+        bot=engine.bot,
+        deliver=engine.deliver_outbox,
     )
     return json_response({"state": "bot"})
 

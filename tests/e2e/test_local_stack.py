@@ -130,9 +130,20 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
             if s["body"].get("to") == customer.phone
         ]
 
+    def last_text() -> str:
+        return str(sent_to_customer()[-1]["text"]["body"])
+
     say("quero falar com um atendente")
     wait_for(lambda: len(sent_to_customer()) >= 1, 60, "the handoff reply")
-    assert "equipe" in sent_to_customer()[-1]["text"]["body"]
+    assert "equipe" in last_text()
+
+    # Waiting for a person: never silence, and LGPD requests still answered.
+    say("quero falar com um atendente")
+    wait_for(lambda: len(sent_to_customer()) >= 2, 60, "the queue reply")
+    assert last_text().startswith("Você já está na fila"), last_text()
+    say("quais dados vocês têm sobre mim?")
+    wait_for(lambda: len(sent_to_customer()) >= 4, 60, "the access links")
+    assert "Enviei acima os links dos seus dados" in last_text(), last_text()
 
     admin = bot_stack.database_url()
     with psycopg.connect(admin) as conn:
@@ -174,6 +185,8 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         assert response.status == 200
 
+    wait_for(lambda: len(sent_to_customer()) >= 5, 60, "the return notice")
+    assert last_text().startswith("O atendimento com a nossa equipe terminou")
     before = len(sent_to_customer())
     say("oi, bom dia")
     wait_for(lambda: len(sent_to_customer()) > before, 60, "the bot's answer")

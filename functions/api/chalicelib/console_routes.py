@@ -236,6 +236,7 @@ def console_transfer(conversation_id: str) -> Response:
             uuid_param(conversation_id, "conversa"),
             to_attendant_id=body.attendant_id,
             to_team=body.team,
+            engine=composition.engine(),
             note=body.note,
             context=route.context(me.actor),
         )
@@ -259,7 +260,7 @@ def console_return_to_bot(conversation_id: str) -> Response:
         console.return_to_bot(
             me,
             uuid_param(conversation_id, "conversa"),
-            bot=composition.engine().bot,
+            engine=composition.engine(),
             context=route.context(me.actor),
         )
     )

@@ -222,24 +222,16 @@ def record_consent(
 
 
 def prompt_due(conn: Connection, customer_id: UUID) -> ConsentText | None:
-    """The text to ask this customer about now, at most once per version.
-
-    Due when the tenant has a text and the customer has neither answered that
-    version nor been asked it; asking is remembered in the same transaction.
-    """
+    """The text to ask this customer about: the tenant's latest, unless the
+    customer already answered it (when to ask is the conversation's call,
+    ``atende.conversations.consent_prompt``)."""
     text = current_text(conn)
     if text is None:
         return None
     decided = status(conn, customer_id)
     if decided.text_version is not None and decided.text_version >= text.version:
         return None
-    asked = conn.execute(
-        "UPDATE customers SET consent_asked_version = %s WHERE id = %s"
-        " AND (consent_asked_version IS NULL OR consent_asked_version < %s)"
-        " RETURNING id",
-        (text.version, customer_id, text.version),
-    ).fetchone()
-    return text if asked else None
+    return text
 
 
 #: The prompt's reply buttons: their titles are what Rasa reads back.

@@ -16,6 +16,7 @@ from atende.console.views import MessageView, StateChange
 from atende.conversations import handoff as handoffs
 from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
+from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 from atende.errors import Conflict, Forbidden, InvalidInput, UnknownTeam
@@ -177,11 +178,13 @@ def transfer(
     *,
     to_attendant_id: UUID | None,
     to_team: str | None,
+    engine: ConversationEngine,
     note: str | None = None,
     context: RequestContext,
 ) -> StateChange:
     """Hand a conversation to another attendant, or to one of the tenant's
-    teams' queue, with an optional note the next attendant reads.
+    teams' queue, with an optional note the next attendant reads; the
+    customer is told.
 
     The assignee may transfer their own conversation; supervisors and admins
     may reassign anyone's.
@@ -212,6 +215,7 @@ def transfer(
             if target is None or not target["active"]:
                 raise InvalidInput("Atendente de destino não encontrado ou inativo.")
             store.assign(conn, conversation_id, to_attendant_id, keep_team=False)
+            tell_customer(conn, conversation_id, "transferred_to_person")
             details: dict[str, str | None] = {"to_attendant_id": str(to_attendant_id)}
             if conv["assigned_attendant_id"] is not None:
                 details["from_attendant_id"] = str(conv["assigned_attendant_id"])
@@ -220,6 +224,7 @@ def transfer(
             if team not in _teams(conn):
                 raise UnknownTeam()
             store.requeue(conn, conversation_id, team=team)
+            tell_customer(conn, conversation_id, "transferred_to_queue")
             details = {"to_team": team}
         if clean_note:
             details["note_id"] = str(
@@ -233,6 +238,7 @@ def transfer(
             details=details,
         )
     _announce(principal, conversation_id)
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
     state = State.WITH_HUMAN if to_attendant_id else State.WAITING_HUMAN
     return StateChange(conversation_id, state)
 
@@ -260,10 +266,11 @@ def return_to_bot(
     principal: AttendantPrincipal,
     conversation_id: UUID,
     *,
-    bot: handoffs.BotResumer,
+    engine: ConversationEngine,
     context: RequestContext,
 ) -> StateChange:
-    """Give the conversation back to the bot (the assignee or a supervisor)."""
+    """Give the conversation back to the bot (the assignee or a supervisor);
+    the customer is told."""
 
     def allowed(conn: Connection) -> None:
         require_handler(principal, load(conn, conversation_id))
@@ -274,8 +281,9 @@ def return_to_bot(
         principal.tenant_id,
         conversation_id,
         context=context,
-        bot=bot,
+        bot=engine.bot,
         still_allowed=allowed,
+        deliver=engine.deliver_outbox,
     )
     return StateChange(conversation_id, State.BOT)
 
@@ -290,8 +298,9 @@ def close(
 ) -> StateChange:
     """End the conversation with a reason (the assignee or a supervisor).
 
-    A conversation a person handled gets the satisfaction survey, if the
-    customer's 24-hour window is still open.
+    The customer is told: a conversation a person handled gets the
+    satisfaction survey (which says it was closed), if the customer's 24-hour
+    window is still open; otherwise a goodbye.
     """
     clean = (reason or "").strip()
     if not clean or len(clean) > 200:
@@ -303,6 +312,8 @@ def close(
         require_handler(principal, conv)
         store.close_conversation(conn, conversation_id, reason=clean)
         surveyed = store.offer_survey(conn, conversation_id, now=datetime.now(UTC))
+        if not surveyed:
+            tell_customer(conn, conversation_id, "closed")
         audit(
             conn,
             action="CONVERSATION_CLOSED",
@@ -311,6 +322,5 @@ def close(
             details={"survey": "sent" if surveyed else "not_sent"},
         )
     _announce(principal, conversation_id)
-    if surveyed:
-        engine.deliver_outbox(principal.tenant_id, conversation_id)
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
     return StateChange(conversation_id, State.CLOSED)

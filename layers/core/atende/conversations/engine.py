@@ -26,7 +26,7 @@ from atende.bot import BotReply, BotUnavailable
 from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
-from atende.conversations.consent_prompt import ask_if_due
+from atende.conversations.consent_prompt import ask_if_due, asks_something
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
@@ -73,6 +73,8 @@ class Bot(Protocol):
     def replies_to(self, *, sender: str, wamid: str) -> list[BotReply] | None: ...
 
     def resume(self, sender: str) -> None: ...
+
+    def with_people(self, sender: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,10 @@ class ConversationEngine:
                     media_ref=msg.media.id if msg.media else None,
                     payload=msg.to_json(),
                     wa_timestamp=msg.timestamp,
-                    needs_turn=conversation.state == State.BOT,
+                    # With people, the bot still hears text: it acknowledges
+                    # and answers LGPD requests (conversations.waiting).
+                    needs_turn=conversation.state is State.BOT
+                    or (conversation.state in _WITH_PEOPLE and bool(msg.text)),
                 )
                 store.touch_inbound(conn, conversation.id, msg.timestamp)
                 # Validated contact data is kept only with consent (LGPD).
@@ -193,7 +198,9 @@ class ConversationEngine:
                 conversation = store.get_conversation(conn, conversation_id)
             claim = store.claim_turn(conn, message_id, lease=self._config.turn_lease)
 
-        if found is None and conversation.state in _WITH_PEOPLE:
+        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
+        with_people = conversation.state in _WITH_PEOPLE
+        if found is None and with_people and not turned:
             live.publish(
                 tenant_id, "conversation.updated", conversation_id=conversation.id
             )
@@ -201,7 +208,6 @@ class ConversationEngine:
             raise RetryLater(
                 "bot turn held by another worker", after=self._config.turn_lease
             )
-        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
         if turned:
             self._bot_turn(
                 tenant_id,
@@ -209,11 +215,17 @@ class ConversationEngine:
                 message_id,
                 msg,
                 taken_over=claim is TurnClaim.TAKEN_OVER,
+                with_people=with_people,
             )
         self.deliver_outbox(tenant_id, conversation.id)
-        if turned and msg.text:
+        if turned and with_people:
+            # Once the bot answered, so consoles show its acknowledgement too.
+            live.publish(
+                tenant_id, "conversation.updated", conversation_id=conversation.id
+            )
+        if turned and msg.text and conversation.state is State.BOT:
             # After the replies went out, so the LLM never delays an answer;
-            # kept only with consent.
+            # kept only with consent, and only from the bot's own turns.
             capture_names_and_addresses(
                 tenant_id,
                 customer_id=conversation.customer_id,
@@ -229,11 +241,15 @@ class ConversationEngine:
         msg: InboundMessage,
         *,
         taken_over: bool = False,
+        with_people: bool = False,
     ) -> None:
         replies: list[BotReply] | None
         handed_off = False
         if msg.text:
             try:
+                if with_people:
+                    # Even when the handoff wasn't the bot's (Rasa was down).
+                    self.bot.with_people(str(conversation_id))
                 # A worker that died mid-turn may have died after Rasa ran it:
                 # then its replies are in Rasa's tracker, and running the turn
                 # again would run it twice.
@@ -283,7 +299,10 @@ class ConversationEngine:
                             "buttons": [[b.payload, b.title] for b in reply.buttons]
                         },
                     )
-                ask_if_due(conn, conversation_id)  # LGPD consent, once per version
+                # LGPD consent, when nothing else is pending.
+                ask_if_due(
+                    conn, conversation_id, question_pending=asks_something(replies)
+                )
             store.complete_turn(conn, message_id)
         if handed_off:
             live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
