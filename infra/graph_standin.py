@@ -10,12 +10,21 @@ Control endpoints:
 - ``GET /_standin/health``: ``{"status": "ok"}``;
 - ``GET /_standin/requests``: the recorded requests (JSON list);
 - ``DELETE /_standin/requests``: forget them (and any queued script);
+- ``POST /_standin/read``: ``{"wamids": [...]}``, the customer saw these
+  messages (the simulator page says so for what it shows): their ``read``
+  statuses are sent;
 - ``POST /_standin/script``: queue responses for the next Graph calls, in
   order. Each entry is ``{"status": 429}``, ``{"status": 200}`` (a normal
   success), ``{"status": 400, "error": {"code": 131026, ...}}`` (Meta's error
   body, missing fields filled in), ``{"status": 200, "body": {...}}`` (a raw
   body), optionally with ``"headers": {"Retry-After": "1"}`` and
   ``"delay_s": 0.5``.
+
+Statuses: given ``on_status``, each message it accepts is reported back as
+Meta does, ``sent`` at once and ``delivered`` ``delivered_after_s`` later, and
+``read`` when :meth:`GraphStandIn.read` (or ``/_standin/read``) is told; the
+local stack turns each into a signed ``statuses`` webhook to the API. Without
+it (tests that count webhooks), nothing is sent back.
 
 In process: ``GraphStandIn().start()`` (port 0 picks a free port), then
 ``.url``, ``.requests()``, ``.script(...)``, ``.stop()``. Alone:
@@ -27,11 +36,15 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import heapq
+import itertools
 import json
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,10 +92,66 @@ def graph_error_body(
     return {"error": error}
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A status of a message the stand-in accepted, for a ``statuses`` webhook."""
+
+    wamid: str
+    status: str  # "sent", "delivered" or "read"
+    phone_number_id: str
+    phone: str | None  # the ``to`` it was sent to
+    user_id: str | None  # the ``recipient`` (business-scoped id)
+
+
+class _Statuses(threading.Thread):
+    """Reports deliveries in time order, one at a time, from one thread."""
+
+    def __init__(self, report: Callable[[Delivery], None]) -> None:
+        super().__init__(name="graph-standin-statuses", daemon=True)
+        self._report = report
+        self._due: list[tuple[float, int, Delivery]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._stopping = False
+
+    def at(self, when: float, delivery: Delivery) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (when, next(self._order), delivery))
+            self._wake.notify()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+
+    def run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping and (
+                    not self._due or self._due[0][0] > time.monotonic()
+                ):
+                    timeout = self._due[0][0] - time.monotonic() if self._due else None
+                    self._wake.wait(timeout)
+                if self._stopping:
+                    return
+                _when, _order, delivery = heapq.heappop(self._due)
+            try:
+                self._report(delivery)
+            except Exception as error:  # a webhook refused: Meta moves on too
+                print(f"graph stand-in: status webhook failed: {error!r}", flush=True)
+
+
 class GraphStandIn:
     """The stand-in server, run in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        on_status: Callable[[Delivery], None] | None = None,
+        delivered_after_s: float = 0.5,
+    ) -> None:
         self.host = host
         self.port = port
         self._lock = threading.Lock()
@@ -91,6 +160,11 @@ class GraphStandIn:
         self._media: dict[str, tuple[bytes, str]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._statuses = _Statuses(on_status) if on_status else None
+        self._delivered_after_s = delivered_after_s
+        # wamid -> (the message's Delivery as "sent", when it is delivered)
+        self._accepted: dict[str, tuple[Delivery, float]] = {}
+        self._read: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -106,9 +180,13 @@ class GraphStandIn:
             daemon=True,
         )
         self._thread.start()
+        if self._statuses is not None:
+            self._statuses.start()
         return self
 
     def stop(self) -> None:
+        if self._statuses is not None:
+            self._statuses.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -153,6 +231,40 @@ class GraphStandIn:
         with self._lock:
             found = self._media.get(media_id)
         return found or (f"standin media {media_id}".encode(), "image/jpeg")
+
+    def _accepted_message(
+        self, wamid: str, phone_number_id: str, body: dict[str, Any]
+    ) -> None:
+        """Report ``sent`` now and ``delivered`` shortly, as Meta does."""
+        if self._statuses is None:
+            return
+        sent = Delivery(
+            wamid, "sent", phone_number_id, body.get("to"), body.get("recipient")
+        )
+        now = time.monotonic()
+        delivered_at = now + self._delivered_after_s
+        with self._lock:
+            self._accepted[wamid] = (sent, delivered_at)
+        self._statuses.at(now, sent)
+        self._statuses.at(delivered_at, replace(sent, status="delivered"))
+
+    def read(self, wamids: list[str]) -> int:
+        """The customer saw these messages: ``read``, once each, never before
+        ``delivered``. Returns how many were new."""
+        if self._statuses is None:
+            return 0
+        reported = 0
+        for wamid in wamids:
+            with self._lock:
+                found = self._accepted.get(wamid)
+                if found is None or wamid in self._read:
+                    continue
+                self._read.add(wamid)
+            sent, delivered_at = found
+            read = replace(sent, status="read")
+            self._statuses.at(max(time.monotonic(), delivered_at + 0.01), read)
+            reported += 1
+        return reported
 
     def _next_scripted(self) -> dict[str, Any] | None:
         with self._lock:
@@ -260,6 +372,11 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                 method, parts, body, authorized
             )
             messages = answer.get("messages") if isinstance(answer, dict) else None
+            wamid = (
+                messages[0].get("id")
+                if status < 300 and isinstance(messages, list) and messages
+                else None
+            )
             standin._record(
                 {
                     "method": method,
@@ -273,14 +390,12 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                     "body": body,
                     "time": datetime.now(UTC).isoformat(),
                     "response_status": status,
-                    "wamid": (
-                        messages[0].get("id")
-                        if status < 300 and isinstance(messages, list) and messages
-                        else None
-                    ),
+                    "wamid": wamid,
                 }
             )
             self._send_json(status, answer, headers)
+            if wamid is not None and isinstance(body, dict):
+                standin._accepted_message(wamid, parts[1], body)
 
         def _control(self, method: str, path: str, raw: bytes) -> None:
             if path == "/_standin/health" and method == "GET":
@@ -290,6 +405,15 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             elif path == "/_standin/requests" and method == "DELETE":
                 standin.clear()
                 self._send_json(200, {"cleared": True})
+            elif path == "/_standin/read" and method == "POST":
+                try:
+                    wamids = json.loads(raw or b"{}").get("wamids")
+                except (ValueError, AttributeError):
+                    wamids = None
+                if not isinstance(wamids, list):
+                    self._send_json(400, {"error": 'expected {"wamids": [...]}'})
+                    return
+                self._send_json(200, {"read": standin.read([str(w) for w in wamids])})
             elif path == "/_standin/script" and method == "POST":
                 try:
                     entries = json.loads(raw or b"[]")

@@ -1,7 +1,8 @@
 """The attendants' Cognito user pool as template.yaml declares it, for moto.
 
-E-mail usernames, the immutable ``custom:tenant_id`` attribute and a public
-console client with USER_PASSWORD_AUTH that can't write the e-mail: ``make run``,
+E-mail usernames, the immutable ``custom:tenant_id`` attribute, the invitation
+e-mail (``infra/local_mailbox.py`` writes it locally) and a public console
+client with USER_PASSWORD_AUTH that can't write the e-mail: ``make run``,
 the tests and the benchmarks create the same pool, so their tokens are the ones
 AWS would issue.
 """
@@ -9,6 +10,15 @@ AWS would issue.
 from __future__ import annotations
 
 from atende import aws
+
+# template.yaml's AttendantUserPool InviteMessageTemplate (a test compares them).
+INVITE_MESSAGE = {
+    "EmailSubject": "Seu acesso ao console Atende",
+    "EmailMessage": (
+        "Olá! Seu acesso ao console Atende foi criado. Usuário: {username} "
+        "Senha provisória: {####} (no primeiro acesso você define uma nova)."
+    ),
+}
 
 
 def create_attendant_pool() -> tuple[str, str]:
@@ -18,6 +28,10 @@ def create_attendant_pool() -> tuple[str, str]:
         PoolName="atende-attendants",
         UsernameAttributes=["email"],
         Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}],
+        AdminCreateUserConfig={
+            "AllowAdminCreateUserOnly": True,
+            "InviteMessageTemplate": INVITE_MESSAGE,
+        },
     )["UserPool"]["Id"]
     client_id: str = idp.create_user_pool_client(
         UserPoolId=pool_id,

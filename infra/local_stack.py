@@ -56,6 +56,15 @@ QUEUE_NAME = "atende-conversations.fifo"
 # Local-only sign-in for every attendant: moto's user pool lives in memory, so
 # on each start the tenant's attendants get a pool user again, with this password.
 LOCAL_PASSWORD = "Atende-local-2026"  # noqa: S105 (dev only, printed at start)
+# The demo's consent text (version 1), so `make run` shows the consent step;
+# admins publish new versions in the console (Privacidade).
+DEMO_CONSENT_TEXT = (
+    "Para te atender melhor, a Loja Exemplo guarda seu nome, seu número e o "
+    "histórico desta conversa, e um assistente de IA privado pode ler suas "
+    "mensagens. Seus dados não são vendidos nem compartilhados. Você autoriza? "
+    "Você pode mudar de ideia quando quiser, e pedir seus dados ou a exclusão "
+    "deles a qualquer momento."
+)
 DEMO_ATTENDANTS = (
     ("admin@loja.example", "Alice Admin", "admin"),
     ("supervisora@loja.example", "Sara Supervisora", "supervisor"),
@@ -65,9 +74,11 @@ DEMO_ATTENDANTS = (
 from atende import (  # noqa: E402
     aws,
     composition,
+    consent,
     db,
     tenancy,
 )
+from atende.audit import SYSTEM_CONTEXT  # noqa: E402
 from atende.config import get_settings  # noqa: E402
 from atende.db.bootstrap import ensure_service_database  # noqa: E402
 from atende.db.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
@@ -77,7 +88,7 @@ from infra.graph_standin import GraphStandIn  # noqa: E402
 from infra.handlers import load_handler  # noqa: E402
 from infra.identity_pool import create_attendant_pool  # noqa: E402
 from infra.live_gateway import LiveGateway  # noqa: E402
-from infra.simulator import SimulatorServer  # noqa: E402
+from infra.simulator import SimulatorServer, status_sender  # noqa: E402
 
 
 def _create_queues() -> tuple[str, str]:
@@ -155,6 +166,13 @@ def _demo_tenant(data_dir: Path, name: str) -> dict[str, str]:
     record_path.touch(mode=0o600)
     record_path.write_text(json.dumps(record, indent=2))
     return record
+
+
+def seed_demo_consent(tenant_id: str) -> consent.ConsentText:
+    """The demo tenant's consent text, version 1 (kept when admins published
+    others)."""
+    with db.tenant_transaction(tenant_id) as conn:
+        return consent.ensure_text(conn, DEMO_CONSENT_TEXT, context=SYSTEM_CONTEXT)
 
 
 def _attendants_pool() -> None:
@@ -271,7 +289,15 @@ def main() -> int:
         os.environ.setdefault(name, secrets.token_urlsafe(32))
     settings = get_settings()
     os.environ.setdefault("RASA_URL", f"http://127.0.0.1:{settings.local_rasa_port}")
-    graph = GraphStandIn(port=settings.local_graph_port)
+    # Meta's sent/delivered/read, signed like every webhook, back to the API.
+    graph = GraphStandIn(
+        port=settings.local_graph_port,
+        on_status=status_sender(
+            f"http://{settings.api_host}:{settings.api_port}/whatsapp/webhook",
+            os.environ["WHATSAPP_APP_SECRET"],
+            DEMO_DISPLAY_NUMBER,
+        ),
+    )
     os.environ.setdefault(
         "GRAPH_API_BASE_URL", f"http://127.0.0.1:{settings.local_graph_port}"
     )
@@ -315,6 +341,7 @@ def main() -> int:
         composition.reset()
         demo = _demo_tenant(settings.data_dir, settings.demo_tenant_name)
         _register_demo_number(demo["tenant_id"])
+        seed_demo_consent(demo["tenant_id"])
         _attendants_pool()
         _sign_in_attendants(demo["tenant_id"])
         live = LiveGateway(
@@ -379,6 +406,8 @@ def main() -> int:
             f"  Console     {api}/console   (attendants: "
             + ", ".join(email for email, _n, _r in DEMO_ATTENDANTS)
             + f"; password {LOCAL_PASSWORD})\n"
+            f"  Mailbox     {settings.local_mailbox_dir}   (e-mails: an invited"
+            " attendant's temporary password)\n"
             f"  Rasa        {bot_status}\n"
             f"  PostgreSQL  {database}\n"
             f"  Demo tenant {demo['name']} ({demo['tenant_id']})\n"

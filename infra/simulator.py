@@ -2,39 +2,86 @@
 
 CLI::
 
-    python infra/simulator.py "quero falar com um atendente"
-    python infra/simulator.py --username maria.souza --no-phone "oi"
+    python infra/simulator.py "quero falar com um atendente"   # Maria, the default
+    python infra/simulator.py --phone 5521998765432 --name "João Lima" "oi"
+    python infra/simulator.py --username joao.lima "oi"        # no phone shared
+    python infra/simulator.py --button consent:granted         # tap a reply button
 
-Page: ``make run`` serves it at http://127.0.0.1:8090 — type as a customer and
-see what Atende answered (read from the Graph API stand-in).
+Who writes: with no identity flag, Maria Souza (BSUID ``BR.1502576394655843``,
+phone 5511987654321). ``--phone`` or ``--username`` alone is another customer:
+Meta gives every WhatsApp user a business-scoped id of their own, so one is
+derived from the phone or username (the same one each time); ``--user-id``
+sets it. ``--button ID`` / ``--list-row ID`` answer the customer's last
+message from Atende that offers that button or list row, as a tap does
+(consent is recorded only from a tap).
+
+Page: ``make run`` serves it at http://127.0.0.1:8090 — type as a customer,
+tap reply buttons and list rows, and see what Atende answered (read from the
+Graph API stand-in, which is told the customer read what the page shows).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import secrets
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from atende.whatsapp.webhook import SIGNATURE_HEADER, sign
 
 PAGE = Path(__file__).with_name("simulator.html")
 
 
+DEFAULT_USER_ID = "BR.1502576394655843"
+DEFAULT_PHONE = "5511987654321"
+DEFAULT_NAME = "Maria Souza"
+
+
 @dataclass(frozen=True)
 class SimulatedCustomer:
     """Who writes: Meta's business-scoped id, and phone/username when shared."""
 
-    user_id: str | None = "BR.1502576394655843"
-    phone: str | None = "5511987654321"
+    user_id: str | None = DEFAULT_USER_ID
+    phone: str | None = DEFAULT_PHONE
     username: str | None = None
-    name: str = "Maria Souza"
+    name: str = DEFAULT_NAME
+
+
+def user_id_for(handle: str) -> str:
+    """The business-scoped id of the customer with this phone or username:
+    stable, and Maria's own for her phone."""
+    if handle == DEFAULT_PHONE:
+        return DEFAULT_USER_ID
+    digits = int(hashlib.sha256(handle.encode()).hexdigest(), 16) % 10**16
+    return f"BR.{digits:016d}"
+
+
+def customer_for(
+    *,
+    user_id: str | None = None,
+    phone: str | None = None,
+    username: str | None = None,
+    name: str | None = None,
+) -> SimulatedCustomer:
+    """Nothing given: Maria. A phone or a username alone: a customer of their
+    own (before, a new phone was Maria's conversation with another number)."""
+    if not (user_id or phone or username):
+        return SimulatedCustomer(name=name or DEFAULT_NAME)
+    handle = phone or username or ""
+    return SimulatedCustomer(
+        user_id=user_id or user_id_for(handle),
+        phone=phone or None,
+        username=username or None,
+        name=name or (DEFAULT_NAME if handle == DEFAULT_PHONE else "Cliente Simulado"),
+    )
 
 
 def new_wamid() -> str:
@@ -67,22 +114,21 @@ def _envelope(
     }
 
 
-def text_payload(
-    text: str,
+def _message_payload(
+    content: dict[str, Any],
     customer: SimulatedCustomer,
     *,
     phone_number_id: str,
     display_phone_number: str,
-    wamid: str | None = None,
-    timestamp: int | None = None,
+    wamid: str | None,
+    timestamp: int | None,
 ) -> dict[str, Any]:
-    """A ``messages`` webhook for one text, in the Cloud API's shape."""
+    """A ``messages`` webhook for one inbound message, in the Cloud API's shape."""
     contact: dict[str, Any] = {"profile": {"name": customer.name}}
     message: dict[str, Any] = {
         "id": wamid or new_wamid(),
         "timestamp": str(timestamp or int(time.time())),
-        "type": "text",
-        "text": {"body": text},
+        **content,
     }
     if customer.user_id:
         contact["user_id"] = customer.user_id
@@ -96,6 +142,69 @@ def text_payload(
         {"contacts": [contact], "messages": [message]},
         phone_number_id=phone_number_id,
         display_phone_number=display_phone_number,
+    )
+
+
+def text_payload(
+    text: str,
+    customer: SimulatedCustomer,
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    wamid: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A ``messages`` webhook for one text."""
+    return _message_payload(
+        {"type": "text", "text": {"body": text}},
+        customer,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        wamid=wamid,
+        timestamp=timestamp,
+    )
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A reply button or list row the customer tapped, on Atende's message
+    ``replied_to`` (its wamid)."""
+
+    kind: str  # "button_reply" or "list_reply"
+    id: str
+    title: str
+    replied_to: str | None = None
+    description: str | None = None
+
+
+def reply_payload(
+    tap: Tap,
+    customer: SimulatedCustomer,
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    wamid: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A ``messages`` webhook for a tap: an ``interactive`` message whose
+    ``button_reply``/``list_reply`` carries the id Atende gave the option."""
+    chosen: dict[str, Any] = {"id": tap.id, "title": tap.title}
+    if tap.description:
+        chosen["description"] = tap.description
+    content: dict[str, Any] = {
+        "type": "interactive",
+        "interactive": {"type": tap.kind, tap.kind: chosen},
+    }
+    if tap.replied_to:
+        business = "".join(ch for ch in display_phone_number if ch.isdigit())
+        content["context"] = {"from": business, "id": tap.replied_to}
+    return _message_payload(
+        content,
+        customer,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        wamid=wamid,
+        timestamp=timestamp,
     )
 
 
@@ -132,6 +241,42 @@ def status_payload(
     )
 
 
+class Delivery(Protocol):
+    """What the Graph stand-in reports (``infra.graph_standin.Delivery``)."""
+
+    @property
+    def wamid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def phone_number_id(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def user_id(self) -> str | None: ...
+
+
+def status_sender(
+    webhook_url: str, app_secret: str, display_phone_number: str
+) -> Callable[[Delivery], None]:
+    """The Graph stand-in's ``on_status``: each status as Meta's signed
+    ``statuses`` webhook to the API."""
+
+    def send(delivery: Delivery) -> None:
+        payload = status_payload(
+            delivery.wamid,
+            delivery.status,
+            SimulatedCustomer(user_id=delivery.user_id, phone=delivery.phone),
+            phone_number_id=delivery.phone_number_id,
+            display_phone_number=display_phone_number,
+        )
+        status = post_signed(webhook_url, payload, app_secret)
+        if status != 200:
+            raise RuntimeError(f"the webhook answered {status}")
+
+    return send
+
+
 def post_signed(webhook_url: str, payload: dict[str, Any], app_secret: str) -> int:
     """POST ``payload`` with Meta's ``X-Hub-Signature-256``; returns the status."""
     body = json.dumps(payload, ensure_ascii=False).encode()
@@ -151,8 +296,35 @@ def post_signed(webhook_url: str, payload: dict[str, Any], app_secret: str) -> i
         return int(error.code)
 
 
+def _options(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any]:
+    """An outbound message's reply buttons, and its list (label and rows)."""
+    interactive = body.get("interactive") or {}
+    action = interactive.get("action") or {}
+    buttons = [
+        {"id": b["reply"]["id"], "title": b["reply"]["title"]}
+        for b in action.get("buttons", [])
+        if isinstance(b.get("reply"), dict)
+    ]
+    listed = None
+    if interactive.get("type") == "list":
+        listed = {
+            "button": action.get("button"),
+            "rows": [
+                {
+                    "id": row["id"],
+                    "title": row["title"],
+                    "description": row.get("description"),
+                }
+                for section in action.get("sections", [])
+                for row in section.get("rows", [])
+            ],
+        }
+    return buttons, listed
+
+
 def replies_for(graph_url: str, customer: SimulatedCustomer) -> list[dict[str, Any]]:
-    """What Atende sent to ``customer``, from the Graph API stand-in's record."""
+    """What Atende sent to ``customer``, from the Graph API stand-in's record:
+    text, reply buttons and list rows with their ids, and each one's wamid."""
     with urllib.request.urlopen(f"{graph_url}/_standin/requests", timeout=5) as r:  # noqa: S310
         recorded = json.loads(r.read())
     mine = []
@@ -160,21 +332,52 @@ def replies_for(graph_url: str, customer: SimulatedCustomer) -> list[dict[str, A
         body = item.get("body") or {}
         addressee = body.get("to") or body.get("recipient")
         if addressee in {customer.phone, customer.user_id} and body.get("type"):
+            buttons, listed = _options(body)
             mine.append(
                 {
+                    "wamid": item.get("wamid"),
                     "type": body["type"],
                     "text": (body.get("text") or {}).get("body")
                     or ((body.get("interactive") or {}).get("body") or {}).get("text"),
-                    "buttons": [
-                        b["reply"]["title"]
-                        for b in (
-                            (body.get("interactive") or {}).get("action") or {}
-                        ).get("buttons", [])
-                    ],
+                    "buttons": buttons,
+                    "list": listed,
                     "time": item.get("time"),
                 }
             )
     return mine
+
+
+def tap_on(replies: list[dict[str, Any]], option_id: str, kind: str) -> Tap:
+    """The tap on the latest of ``replies`` offering ``option_id``."""
+    for reply in reversed(replies):
+        options = (
+            reply["buttons"]
+            if kind == "button_reply"
+            else (reply["list"] or {}).get("rows", [])
+        )
+        for option in options:
+            if option["id"] == option_id:
+                return Tap(
+                    kind,
+                    option_id,
+                    option["title"],
+                    replied_to=reply["wamid"],
+                    description=option.get("description"),
+                )
+    raise LookupError(f"no message from Atende offers {option_id!r}")
+
+
+def mark_read(graph_url: str, wamids: list[str]) -> None:
+    """Tell the Graph stand-in the customer saw these messages (it sends the
+    ``read`` statuses, as WhatsApp does when a chat shows them)."""
+    request = urllib.request.Request(  # noqa: S310 - local URL by design
+        f"{graph_url}/_standin/read",
+        data=json.dumps({"wamids": wamids}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+        pass
 
 
 class SimulatorServer:
@@ -219,27 +422,15 @@ class SimulatorServer:
                     self._json(404, {"error": "not found"})
 
             def do_POST(self) -> None:
-                if self.path != "/api/send":
-                    self._json(404, {"error": "not found"})
-                    return
                 length = int(self.headers.get("Content-Length", "0"))
                 form = json.loads(self.rfile.read(length) or b"{}")
-                customer = SimulatedCustomer(
-                    user_id=form.get("user_id") or SimulatedCustomer.user_id,
-                    phone=form.get("phone") or None,
-                    username=form.get("username") or None,
-                    name=form.get("name") or SimulatedCustomer.name,
-                )
-                payload = text_payload(
-                    str(form.get("text", "")),
-                    customer,
-                    phone_number_id=simulator.phone_number_id,
-                    display_phone_number=simulator.display_phone_number,
-                )
-                status = post_signed(
-                    simulator.webhook_url, payload, simulator.app_secret
-                )
-                self._json(200, {"webhook_status": status})
+                if self.path == "/api/read":
+                    mark_read(simulator.graph_url, [str(w) for w in form["wamids"]])
+                    self._json(200, {"read": len(form["wamids"])})
+                elif self.path == "/api/send":
+                    self._json(200, {"webhook_status": simulator.send(form)})
+                else:
+                    self._json(404, {"error": "not found"})
 
         self.webhook_url = webhook_url
         self.graph_url = graph_url
@@ -257,11 +448,45 @@ class SimulatorServer:
     def customer_from_query(path: str) -> SimulatedCustomer:
         from urllib.parse import parse_qs, urlsplit
 
-        query = parse_qs(urlsplit(path).query)
-        return SimulatedCustomer(
-            user_id=query.get("user_id", [SimulatedCustomer.user_id])[0],
-            phone=query.get("phone", [None])[0] or None,
+        query = {k: v[0].strip() for k, v in parse_qs(urlsplit(path).query).items()}
+        return customer_for(
+            user_id=query.get("user_id"),
+            phone=query.get("phone"),
+            username=query.get("username"),
         )
+
+    def send(self, form: dict[str, Any]) -> int:
+        """The page's message: a text, or a tap (``reply``: kind, id, title,
+        ``replied_to``); the webhook's status."""
+        customer = customer_for(
+            user_id=(form.get("user_id") or "").strip(),
+            phone=(form.get("phone") or "").strip(),
+            username=(form.get("username") or "").strip(),
+            name=(form.get("name") or "").strip(),
+        )
+        reply = form.get("reply")
+        if isinstance(reply, dict):
+            tap = Tap(
+                str(reply["kind"]),
+                str(reply["id"]),
+                str(reply["title"]),
+                replied_to=reply.get("replied_to"),
+                description=reply.get("description"),
+            )
+            payload = reply_payload(
+                tap,
+                customer,
+                phone_number_id=self.phone_number_id,
+                display_phone_number=self.display_phone_number,
+            )
+        else:
+            payload = text_payload(
+                str(form.get("text", "")),
+                customer,
+                phone_number_id=self.phone_number_id,
+                display_phone_number=self.display_phone_number,
+            )
+        return post_signed(self.webhook_url, payload, self.app_secret)
 
     def start(self) -> SimulatorServer:
         self._thread.start()
@@ -272,41 +497,76 @@ class SimulatorServer:
         self._server.server_close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Send a signed WhatsApp webhook")
-    parser.add_argument("text", help="what the customer writes")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Send a signed WhatsApp webhook as a customer",
+        epilog=(
+            "With no identity flag the customer is Maria Souza (BSUID "
+            f"{DEFAULT_USER_ID}, phone {DEFAULT_PHONE}). --phone or --username "
+            "alone is another customer, with a business-scoped id derived from "
+            "it (the same each time); --user-id sets the id."
+        ),
+    )
+    parser.add_argument("text", nargs="?", help="what the customer writes")
     parser.add_argument("--webhook", default="http://127.0.0.1:8000/whatsapp/webhook")
     parser.add_argument("--graph", default="http://127.0.0.1:8089")
     parser.add_argument("--app-secret", default="dev-app-secret")
     parser.add_argument("--phone-number-id", default="106540352242922")
-    parser.add_argument("--user-id", default=SimulatedCustomer.user_id)
-    parser.add_argument("--phone", default=SimulatedCustomer.phone)
-    parser.add_argument("--no-phone", action="store_true", help="a username user")
-    parser.add_argument("--username", default=None)
+    parser.add_argument("--user-id", help="the customer's business-scoped id")
+    parser.add_argument("--phone", help="the customer's WhatsApp number (digits)")
+    parser.add_argument("--username", help="a customer who shares no phone")
+    parser.add_argument("--name", help="the customer's profile name")
+    tap = parser.add_mutually_exclusive_group()
+    tap.add_argument("--button", metavar="ID", help="tap the reply button ID")
+    tap.add_argument("--list-row", metavar="ID", help="choose the list row ID")
     parser.add_argument(
         "--wait", type=float, default=5.0, help="seconds to wait for replies"
     )
-    args = parser.parse_args()
-    customer = SimulatedCustomer(
-        user_id=args.user_id,
-        phone=None if args.no_phone else args.phone,
-        username=args.username,
+    args = parser.parse_args(argv)
+    if (args.text is None) == (args.button is None and args.list_row is None):
+        parser.error("write a text, or tap with --button/--list-row (one of them)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    customer = customer_for(
+        user_id=args.user_id, phone=args.phone, username=args.username, name=args.name
     )
-    before = len(replies_for(args.graph, customer))
-    payload = text_payload(
-        args.text,
-        customer,
-        phone_number_id=args.phone_number_id,
-        display_phone_number="+55 11 4000-1234",
-    )
+    print(f"cliente: {customer.name} ({customer.user_id}, {customer.phone or '-'})")
+    replies = replies_for(args.graph, customer)
+    where = {"phone_number_id": args.phone_number_id}
+    display = "+55 11 4000-1234"
+    if args.text is not None:
+        payload = text_payload(
+            args.text, customer, display_phone_number=display, **where
+        )
+    else:
+        kind, option = (
+            ("button_reply", args.button)
+            if args.button
+            else ("list_reply", args.list_row)
+        )
+        try:
+            chosen = tap_on(replies, option, kind)
+        except LookupError as error:
+            print(error)
+            return 2
+        print(f"toque: {chosen.title}")
+        payload = reply_payload(chosen, customer, display_phone_number=display, **where)
     status = post_signed(args.webhook, payload, args.app_secret)
     print(f"webhook → {status}")
     deadline = time.monotonic() + args.wait
     while time.monotonic() < deadline:
-        replies = replies_for(args.graph, customer)[before:]
-        if replies:
-            for reply in replies:
+        new = replies_for(args.graph, customer)[len(replies) :]
+        if new:
+            for reply in new:
                 print(f"Atende: {reply['text']}")
+                for option in reply["buttons"]:
+                    print(f"  [{option['title']}]  --button {option['id']}")
+                for row in (reply["list"] or {}).get("rows", []):
+                    print(f"  - {row['title']}  --list-row {row['id']}")
+            mark_read(args.graph, [r["wamid"] for r in new if r["wamid"]])
             return 0
         time.sleep(0.3)
     print("(sem resposta ainda)")

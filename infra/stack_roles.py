@@ -43,10 +43,12 @@ def run_aws() -> None:
     """moto on ATENDE_LOCAL_AWS_PORT, Lambda tasks routed to our handlers."""
     from moto.server import ThreadedMotoServer
 
-    from infra import moto_speedups, pipeline_local
+    from infra import local_mailbox, moto_speedups, pipeline_local
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
     moto_speedups.apply()
+    # Invitations' temporary passwords, e-mailed into a folder (no mail server).
+    local_mailbox.deliver_to(get_settings().local_mailbox_dir)
     pipeline_local.enable_execution()
     pipeline_local.route_invocations()
     server = ThreadedMotoServer(
@@ -77,6 +79,7 @@ def run_api() -> None:
     from chalice.config import Config
 
     from atende import aws, composition, db
+    from infra.local_api import route_like_api_gateway
 
     # What a Lambda instance builds on its first request, built before the
     # first burst: otherwise 32 requests at once each build a boto3 client.
@@ -90,6 +93,7 @@ def run_api() -> None:
     # Every method reaches the app, which answers 405 in the API's error
     # shape (http.server answers a method it has no do_X for with a 501 page).
     local.ChaliceRequestHandler.__getattr__ = _any_method
+    route_like_api_gateway()  # a path without a route: the app's 404
     local.ThreadedHTTPServer.request_queue_size = 256
     local.ThreadedHTTPServer.daemon_threads = True
     settings = get_settings()

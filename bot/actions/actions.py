@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import abc
 import re
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -27,8 +28,10 @@ from atende.bot.signing import TenantNotVerified, verify_tenant
 from atende.bot.tracker import GROUNDED_SLOT
 from atende.config import get_settings
 from atende.consent import PROMPT_BUTTONS
-from atende.conversations import store
+from atende.consent import status as consent_status
+from atende.conversations import store, waiting
 from atende.conversations.handoff import handoff_to_human
+from atende.conversations.store import State
 from atende.db import tenant_transaction
 from atende.lgpd import access
 from atende.observability import logger, mask_pii
@@ -36,9 +39,38 @@ from atende.validators import is_valid_cpf, only_digits
 
 BOT = Actor("system", "bot")
 
-HANDOFF_TEXT = (
+# The handoff message answers what the customer just said (see _handoff_text).
+HANDOFF_ASKED = (
     "Certo! Vou te passar para uma pessoa da nossa equipe. Em instantes alguém "
     "continua o atendimento por aqui, tá bom?"
+)
+HANDOFF_CANT_ANSWER = (
+    "Essa eu não consigo te responder por aqui 😕 Vou te passar para uma pessoa da "
+    "nossa equipe, que continua o atendimento em instantes, tá bom?"
+)
+# After utter_empatia_* already said a person takes over.
+HANDOFF_AFTER_EMPATHY = "Em instantes alguém continua o atendimento por aqui, tá bom?"
+HANDOFF_NOT_SOLVED = (
+    "Que pena que não resolveu 😕 Vou te passar para uma pessoa do suporte, que "
+    "continua o atendimento por aqui em instantes."
+)
+HANDOFF_WITH_CPF = (
+    "Recebi seu CPF ({cpf}), obrigado! Vou te passar para uma pessoa da nossa "
+    "equipe, que localiza o seu boleto e continua o atendimento por aqui em instantes."
+)
+HANDOFF_WITH_ORDER = (
+    "Recebi o número do pedido ({pedido}), obrigado! Vou te passar para uma pessoa da "
+    "nossa equipe, que confere o seu pedido e continua por aqui em instantes."
+)
+HANDOFF_DEFAULT = (
+    "Vou te passar para uma pessoa da nossa equipe. Em instantes alguém continua o "
+    "atendimento por aqui, tá bom?"
+)
+# After a return to the bot, a question it can't answer no longer goes
+# straight back to people: the customer decides.
+CANT_ANSWER_AFTER_RETURN = (
+    "Essa eu não consigo te responder por aqui 😕 Se quiser falar com uma pessoa "
+    "de novo, é só escrever *atendente*."
 )
 NOT_VERIFIED_TEXT = (
     "Desculpe, não consegui concluir isso agora. Pode tentar de novo daqui a pouco?"
@@ -151,7 +183,8 @@ class ActionHandoff(_TenantAction):
             if tracker.get_slot("llm_disponivel") is False
             else (HANDOFF_REASONS.get(trigger, "bot"))
         )
-        details = [f"Motivo: {reason.replace('_', ' ')}"]
+        # The reason travels as a code, shown in words (atende.conversations.reasons).
+        details: list[str] = []
         if tracker.get_slot("cpf"):
             details.append(f"CPF validado {_masked_cpf(tracker.get_slot('cpf'))}")
         if tracker.get_slot("numero_pedido"):
@@ -163,10 +196,79 @@ class ActionHandoff(_TenantAction):
             tenant_id,
             _conversation_id(tracker),
             reason=reason,
-            summary="; ".join(details),
+            summary="; ".join(details) or None,
         )
-        dispatcher.utter_message(text=HANDOFF_TEXT)
-        return [SlotSet("handoff_motivo", reason), ConversationPaused()]
+        dispatcher.utter_message(text=_handoff_text(tracker))
+        # No ConversationPaused: while people have it, the rules send every
+        # message to action_aguardando, and LGPD requests to their actions.
+        return [
+            SlotSet("handoff_motivo", reason),
+            SlotSet("atendimento_humano", True),
+            SlotSet("aviso_fila_em", None),
+            SlotSet("aviso_fila_posicao", None),
+        ]
+
+
+def _handoff_text(tracker: Tracker) -> str:
+    """The handoff message for what the customer just said: "Certo!" only to
+    someone who asked for a person, never to a question the bot can't answer."""
+    intent = _intent(tracker)
+    if intent == "falar_com_atendente":
+        return HANDOFF_ASKED
+    if intent in ("fora_do_escopo", "nlu_fallback"):
+        return HANDOFF_CANT_ANSWER
+    if intent in ("reclamacao", "cancelar"):
+        return HANDOFF_AFTER_EMPATHY
+    if intent == "negar":
+        return HANDOFF_NOT_SOLVED
+    if intent in ("segunda_via_boleto", "informar_cpf") and tracker.get_slot("cpf"):
+        return HANDOFF_WITH_CPF.format(cpf=_masked_cpf(tracker.get_slot("cpf")))
+    if intent in ("status_pedido", "informar_pedido") and tracker.get_slot(
+        "numero_pedido"
+    ):
+        return HANDOFF_WITH_ORDER.format(pedido=tracker.get_slot("numero_pedido"))
+    return HANDOFF_DEFAULT
+
+
+class ActionAguardando(_TenantAction):
+    """Any message while people have the conversation: the customer hears
+    they were heard, without a reply to every message (atende.conversations.waiting)."""
+
+    def name(self) -> str:
+        return "action_aguardando"
+
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        last_at = tracker.get_slot("aviso_fila_em")
+        last_position = tracker.get_slot("aviso_fila_posicao")
+        now = datetime.now(UTC)
+        conversation_id = _conversation_id(tracker)
+        with tenant_transaction(tenant_id) as conn:
+            if store.get_conversation(conn, conversation_id).state is State.BOT:
+                # Given back to the bot while this message was on its way:
+                # the dialogue leaves the people's mode.
+                dispatcher.utter_message(response="utter_default")
+                return [SlotSet("atendimento_humano", None)]
+            ack = waiting.acknowledgement(
+                conn,
+                conversation_id,
+                asked_for_person=_intent(tracker) == "falar_com_atendente",
+                last_at=datetime.fromisoformat(last_at) if last_at else None,
+                last_position=int(last_position) if last_position else None,
+                now=now,
+            )
+        if ack is None:
+            return []
+        dispatcher.utter_message(text=ack.text)
+        return [
+            SlotSet("aviso_fila_em", now.isoformat()),
+            SlotSet("aviso_fila_posicao", ack.position),
+        ]
 
 
 class ActionLlmAnswer(_TenantAction):
@@ -184,18 +286,20 @@ class ActionLlmAnswer(_TenantAction):
         domain: DomainDict,
     ) -> list[EventType]:
         question = tracker.latest_message.get("text") or ""
+        returned = False
         try:
             with tenant_transaction(tenant_id) as conn:
                 customer_id = store.get_conversation(
                     conn, _conversation_id(tracker)
                 ).customer_id
+                returned = store.returned_by_people(conn, _conversation_id(tracker))
                 if not lgpd.has_consent(conn, customer_id):
                     # No LLM on the messages of someone who hasn't consented
                     # (LGPD): a person answers instead.
-                    return [SlotSet("llm_disponivel", False)]
+                    return _cant_answer(dispatcher, returned=returned)
                 answer = llm.answer_from_knowledge_base(conn, question)
         except llm.LlmUnavailable:
-            return [SlotSet("llm_disponivel", False)]
+            return _cant_answer(dispatcher, returned=returned)
         dispatcher.utter_message(text=answer.text)
         return [
             SlotSet("llm_disponivel", True),
@@ -255,9 +359,30 @@ class ActionEsclarecer(Action):
         return []
 
 
+def _cant_answer(
+    dispatcher: CollectingDispatcher, *, returned: bool
+) -> list[EventType]:
+    """No LLM answer: the rules hand off (``llm_disponivel`` false), except
+    in a conversation people just gave back to the bot, where the customer
+    is told how to reach a person again instead of being queued at once."""
+    if not returned:
+        return [SlotSet("llm_disponivel", False)]
+    dispatcher.utter_message(text=CANT_ANSWER_AFTER_RETURN)
+    return [SlotSet("llm_disponivel", True), SlotSet(GROUNDED_SLOT, False)]
+
+
 CONFIRM_CONSENT = (
     "Só para confirmar, porque é sobre os seus dados: você autoriza o uso dos "
     "seus dados neste atendimento? Toque em um dos botões."
+)
+
+ALREADY_GRANTED = (
+    "Sua autorização já está registrada 👍 Se mudar de ideia, é só dizer que não "
+    "autoriza mais."
+)
+ALREADY_REFUSED = (
+    "Já está registrado que você não autoriza 👍 Seguimos só com o necessário para "
+    "te atender."
 )
 
 
@@ -275,16 +400,25 @@ class ActionRegistrarConsentimento(_TenantAction):
         domain: DomainDict,
     ) -> list[EventType]:
         intent = _intent(tracker)
+        granted = intent == "consentimento_aceitar"
+        conversation_id = _conversation_id(tracker)
         if tracker.latest_message.get("text") != f"/{intent}":
             # Typed words are the NLU's guess (an "aceito" may be a refusal
-            # misread): only a tap on a button decides, so ask with buttons.
+            # misread): only a tap on a button decides, so ask with buttons,
+            # unless it only repeats the decision already in force.
+            with tenant_transaction(tenant_id) as conn:
+                customer_id = store.get_conversation(conn, conversation_id).customer_id
+                in_force = consent_status(conn, customer_id).granted
+            if in_force is granted:
+                dispatcher.utter_message(
+                    text=ALREADY_GRANTED if granted else ALREADY_REFUSED
+                )
+                return []
             dispatcher.utter_message(
                 text=CONFIRM_CONSENT,
                 buttons=[{"payload": p, "title": t} for p, t in PROMPT_BUTTONS],
             )
             return []
-        granted = intent == "consentimento_aceitar"
-        conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
             decision = lgpd.record_consent(
@@ -383,6 +517,7 @@ class ActionSolicitarAcessoDados(_TenantAction):
                 conversation_id=conversation_id,
                 body=(
                     f"Seus dados (protocolo {protocol}):\n"
+                    f"• Página para ler: {link.url('dados.html')}\n"
                     f"• Planilha: {link.url('dados.xlsx')}\n"
                     f"• Arquivo JSON: {link.url('dados.json')}"
                 ),
@@ -426,10 +561,12 @@ class ValidateCpfForm(FormValidationAction):
     ) -> dict[str, Any]:
         digits = only_digits(str(slot_value or ""))
         if is_valid_cpf(digits):
-            return {"cpf": f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"}
+            cpf = f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
+            return {"cpf": cpf, "cpf_invalido": False}
         logger.info("invalid cpf in form")
         dispatcher.utter_message(response="utter_cpf_invalido")
-        return {"cpf": None}
+        # The form's re-ask (utter_ask_cpf) is then the short variation.
+        return {"cpf": None, "cpf_invalido": True}
 
 
 class ValidatePedidoForm(FormValidationAction):

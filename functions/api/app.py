@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes, lgpd_routes, reports_routes
+from chalicelib import console_routes, lgpd_routes, reports_routes, routing
 from chalicelib.web import (
     JSON,
     Plumbing,
@@ -22,15 +22,24 @@ from chalicelib.web import (
 
 from atende import composition, health
 from atende.conversations.handoff import return_to_bot
-from atende.errors import InvalidInput
+from atende.errors import InvalidInput, NotFound
 from atende.observability import logger, metrics
 from atende.tenancy import Scope
 from atende.whatsapp import webhook
 
+
+class _GatewayApp(Chalice):
+    """Chalice, given API Gateway's ``/{proxy+}`` events as their routes'
+    (``chalicelib/routing.py``)."""
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        return super().__call__(routing.route_event(event, self.routes), context)
+
+
 # atende.documents.jobs (PyMuPDF, the LLM client: ~0.2 s of a cold start) is
 # imported by the document routes themselves: the webhook, the hot path,
 # never needs it.
-app = Chalice(app_name="atende-api")
+app = _GatewayApp(app_name="atende-api")
 PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
@@ -56,6 +65,7 @@ def correlation_id(
     # a time), and one request's actor must never tag another's lines.
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(correlation_id=correlation)
+    logged_path = context.get("resourcePath")
     started = time.perf_counter()
     try:
         response = get_response(event)
@@ -69,13 +79,14 @@ def correlation_id(
         "request",
         extra={
             "method": event.method,
-            "path": event.context.get("resourcePath") if event.context else None,
+            "path": logged_path,
             "status": response.status_code,
             "ip": client_ip(event),
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-    response = in_our_error_shape(response)
+    entry = app.routes.get(str(logged_path), {}).get(event.method)
+    response = in_our_error_shape(response, entry.content_types if entry else [])
     response.headers["X-Request-Id"] = correlation
     return response
 
@@ -83,18 +94,32 @@ def correlation_id(
 @app.route("/health", methods=["GET"])
 @api_errors
 def liveness() -> Response:
-    """The process answers; no I/O (``atende.health``)."""
-    return json_response({"status": "ok"})
+    """200 while the process answers; the body names failing dependencies
+    (``atende.health``, checked at most once per TTL)."""
+    verdict = health.readiness.check()
+    status = "ok" if verdict.status == "ready" else verdict.status
+    return json_response({"status": status, "failing": verdict.failing})
 
 
 @app.route("/health/ready", methods=["GET"])
 @api_errors
 def readiness() -> Response:
-    """Database and KMS reachable, checked at most once per TTL per process."""
-    ready = health.readiness.check().ready
+    """503 only when a required dependency (database, KMS) fails."""
+    verdict = health.readiness.check()
     return json_response(
-        {"status": "ready" if ready else "degraded"}, 200 if ready else 503
+        {"status": verdict.status, "failing": verdict.failing},
+        200 if verdict.ready else 503,
     )
+
+
+@app.route(
+    routing.PROXY,
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+)
+@api_errors
+def no_such_route() -> Response:
+    """Any path without a route (in AWS and locally, through ``/{proxy+}``)."""
+    raise NotFound("Caminho não encontrado. A referência da API está em /docs.")
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -156,11 +181,13 @@ def whatsapp_receive() -> Response:
 def conversation_return_to_bot(conversation_id: str) -> Response:
     """Give a conversation held by people back to the bot, which resumes."""
     principal = route.api_key(Scope.CONVERSATIONS)
+    engine = composition.engine()
     return_to_bot(
         principal.tenant_id,
         uuid_param(conversation_id, "conversa"),
         context=route.context(principal.actor),
-        bot=composition.engine().bot,
+        bot=engine.bot,
+        deliver=engine.deliver_outbox,
     )
     return json_response({"state": "bot"})
 

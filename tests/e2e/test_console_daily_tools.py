@@ -169,6 +169,7 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:
             sign_in(page, bot_stack.api, "supervisora@loja.example")
+            page.get_by_role("button", name="Administração").click()
             labels_panel = page.get_by_role("region", name="Etiquetas")
             expect(labels_panel).to_be_visible()
             page.get_by_label("Nome da etiqueta").fill("Cliente VIP")
@@ -177,6 +178,7 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
             expect(page.get_by_role("status")).to_contain_text(
                 "Etiqueta Cliente VIP criada"
             )
+            page.get_by_role("button", name="Voltar ao atendimento").click()
 
             payload = text_payload(
                 "quero falar com um atendente",

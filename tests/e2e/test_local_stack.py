@@ -77,8 +77,12 @@ def test_local_stack_comes_up_healthy_and_stops_cleanly(tmp_path: Path) -> None:
         job = _upload_and_wait(api_port, tmp_path)
     finally:
         out = stack.stop()
-    assert body == {"status": "ready"}, body
-    assert live == (200, {"status": "ok"})
+    # Rasa may still be loading its model: not required, named when down.
+    assert body in (
+        {"status": "ready", "failing": []},
+        {"status": "degraded", "failing": ["bot"]},
+    ), body
+    assert live[0] == 200 and live[1]["status"] in ("ok", "degraded"), live
     assert stack.process is not None and stack.process.returncode == 0, out
     # The README's curl upload: the pipeline ran on moto and purged the PDF.
     assert job["status"] == "COMPLETED" and job["purged"], job
@@ -126,9 +130,20 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
             if s["body"].get("to") == customer.phone
         ]
 
+    def last_text() -> str:
+        return str(sent_to_customer()[-1]["text"]["body"])
+
     say("quero falar com um atendente")
     wait_for(lambda: len(sent_to_customer()) >= 1, 60, "the handoff reply")
-    assert "equipe" in sent_to_customer()[-1]["text"]["body"]
+    assert "equipe" in last_text()
+
+    # Waiting for a person: never silence, and LGPD requests still answered.
+    say("quero falar com um atendente")
+    wait_for(lambda: len(sent_to_customer()) >= 2, 60, "the queue reply")
+    assert last_text().startswith("Você já está na fila"), last_text()
+    say("quais dados vocês têm sobre mim?")
+    wait_for(lambda: len(sent_to_customer()) >= 4, 60, "the access links")
+    assert "Enviei acima os links dos seus dados" in last_text(), last_text()
 
     admin = bot_stack.database_url()
     with psycopg.connect(admin) as conn:
@@ -139,6 +154,28 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
         ).fetchone()
     assert row is not None and row[1] == "waiting_human"
 
+    # The Graph stand-in reports delivery as Meta does (a newcomer only ever
+    # saw "Enviada"): the reply is marked delivered, and read once shown.
+    def reply_status() -> str | None:
+        with psycopg.connect(admin) as conn:
+            found = conn.execute(
+                "SELECT m.status FROM messages m WHERE m.conversation_id = %s"
+                " AND m.direction = 'outbound' ORDER BY m.created_at DESC LIMIT 1",
+                (row[0],),
+            ).fetchone()
+        return found[0] if found else None
+
+    wait_for(lambda: reply_status() == "delivered", 30, "the delivered status")
+    shown = [s["wamid"] for s in bot_stack.graph_sends() if s.get("wamid")]
+    read = urllib.request.Request(  # noqa: S310
+        f"{bot_stack.graph}/_standin/read",
+        data=json.dumps({"wamids": shown}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(read, timeout=10):  # noqa: S310
+        pass
+    wait_for(lambda: reply_status() == "read", 30, "the read status")
+
     demo = bot_stack.demo
     request = urllib.request.Request(  # noqa: S310
         f"{api}/v1/conversations/{row[0]}/return-to-bot",
@@ -148,6 +185,8 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         assert response.status == 200
 
+    wait_for(lambda: len(sent_to_customer()) >= 5, 60, "the return notice")
+    assert last_text().startswith("O atendimento com a nossa equipe terminou")
     before = len(sent_to_customer())
     say("oi, bom dia")
     wait_for(lambda: len(sent_to_customer()) > before, 60, "the bot's answer")

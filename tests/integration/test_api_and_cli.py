@@ -41,39 +41,79 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     return counts
 
 
-def test_liveness_answers_without_touching_any_dependency(
-    database: EmbeddedDatabase, probes: dict[str, float]
+def _bot(
+    monkeypatch: pytest.MonkeyPatch, probes: dict[str, float], *, up: bool
 ) -> None:
-    db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
-    try:
-        status, body, headers = _get("/health", **{"X-Request-Id": "req-42"})
-    finally:
-        db.configure(database.app_url)
-    assert (status, body) == (200, {"status": "ok"})
-    assert probes == {"db": 0, "aws": 0, "bot": 0, "now": 0}
+    """Rasa answering or refusing (the tests run without one)."""
+    from atende import health
+
+    def probe() -> None:
+        probes["bot"] += 1
+        if not up:
+            raise ConnectionRefusedError("rasa")
+
+    monkeypatch.setattr(health, "_probe_bot", probe)
+
+
+def test_liveness_stays_200_and_names_a_failing_dependency(
+    database: EmbeddedDatabase,
+    aws_mock: None,
+    probes: dict[str, float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found walking the journeys: /health said "ok" while the bot was down.
+    The process answers (200, so nothing restarts it), the body says what is
+    failing; a flood still costs one run of the checks per TTL."""
+    _bot(monkeypatch, probes, up=True)
+    status, body, headers = _get("/health", **{"X-Request-Id": "req-42"})
+    assert (status, body) == (200, {"status": "ok", "failing": []})
     assert headers["X-Request-Id"] == "req-42"
+
+    from atende import health
+
+    _bot(monkeypatch, probes, up=False)
+    probes["now"] += health.READINESS_TTL_S
+    for _ in range(20):
+        status, body, _headers = _get("/health")
+        assert (status, body) == (200, {"status": "degraded", "failing": ["bot"]})
+    assert (probes["db"], probes["aws"]) == (2, 2)
 
 
 def test_readiness_checks_dependencies_at_most_once_per_ttl_and_tells_no_details(
-    database: EmbeddedDatabase, aws_mock: None, probes: dict[str, float]
+    database: EmbeddedDatabase,
+    aws_mock: None,
+    probes: dict[str, float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from atende import health
 
-    assert _get("/health/ready")[:2] == (200, {"status": "ready"})
+    _bot(monkeypatch, probes, up=True)
+    ready = {"status": "ready", "failing": []}
+    assert _get("/health/ready")[:2] == (200, ready)
     for _ in range(20):  # a flood within the TTL: served from the cache
-        assert _get("/health/ready")[:2] == (200, {"status": "ready"})
+        assert _get("/health/ready")[:2] == (200, ready)
     assert (probes["db"], probes["aws"], probes["bot"]) == (1, 1, 1)
+
+    # The bot is not required (conversations go to people): still in rotation.
+    _bot(monkeypatch, probes, up=False)
+    probes["now"] += health.READINESS_TTL_S
+    assert _get("/health/ready")[:2] == (
+        200,
+        {"status": "degraded", "failing": ["bot"]},
+    )
 
     db.configure("postgresql://atende_app@/atende?host=/nonexistent&connect_timeout=1")
     try:
         assert _get("/health/ready")[0] == 200  # still the cached answer
         probes["now"] += health.READINESS_TTL_S
         status, body, _headers = _get("/health/ready")
+        live_status, live_body, _headers = _get("/health")
     finally:
         db.configure(database.app_url)
-    # Degraded, without saying which dependency or why (that is in the logs).
-    assert (status, body) == (503, {"status": "degraded"})
-    assert probes["db"] == 2
+    # Which dependency, never why (the error class and latency are in the logs).
+    assert (status, body) == (503, {"status": "unavailable", "failing": ["db", "bot"]})
+    assert (live_status, live_body["status"]) == (200, "unavailable")
+    assert probes["db"] == 3
 
 
 def test_unhandled_errors_become_a_generic_pt_br_500() -> None:

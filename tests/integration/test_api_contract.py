@@ -111,3 +111,29 @@ def test_a_report_matches_its_schema(channel: Channel) -> None:
     validate_instance(
         body, schema, cls=OAS31Validator, format_checker=OAS31Validator.FORMAT_CHECKER
     )
+
+
+def test_the_contract_explains_what_an_integrator_must_interpret() -> None:
+    """Found walking the journeys (issue 18, point 13): a repeated upload's
+    200, the job statuses, the entity kinds and ``timings_ms`` were left to
+    guess."""
+    from atende.documents.jobs import STATUSES
+    from atende.entities import KINDS
+
+    document = openapi_document()
+    upload = document["paths"]["/v1/documents"]["post"]["responses"]
+    assert "mesmo PDF" in upload["200"]["description"]
+    assert "Location" in upload["202"]["description"]
+    schemas = document["components"]["schemas"]
+    job = schemas["DocumentJob"]["properties"]
+    assert job["status"]["enum"] == list(STATUSES)
+    for status in STATUSES:
+        assert f"`{status}`" in job["status"]["description"], status
+    assert "milissegundos" in job["timings_ms"]["description"]
+    assert job["llm"]["enum"] == ["ok", "indisponivel", None]
+    kind = schemas["Entity"]["properties"]["kind"]
+    assert kind["enum"] == list(KINDS)
+    for name in KINDS:
+        assert f"`{name}`" in kind["description"], name
+    # Errors the framework or the gateway answer are in the same shape.
+    assert "404" in document["info"]["description"]

@@ -9,6 +9,7 @@ Chalice app through its test client.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,52 @@ def test_inviting_an_email_another_tenant_uses_reveals_nothing(
             }
         },
     )
+
+
+def test_locally_an_invitation_lands_in_the_mailbox_and_first_access_completes(
+    channel: Channel,
+    identity_pool: IdentityPool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found walking the journeys (issue 18, point 12): locally no e-mail went
+    out and moto kept no password, so an invited attendant could never sign
+    in. The local stack's moto e-mails the temporary password, as Cognito
+    does, into a folder."""
+    from email import message_from_bytes, policy
+
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    from atende.identity import sessions
+    from infra import local_mailbox
+    from infra.identity_pool import INVITE_MESSAGE
+
+    # The same invitation text as in AWS.
+    assert (
+        _resource("AttendantUserPool")["AdminCreateUserConfig"]["InviteMessageTemplate"]
+        == INVITE_MESSAGE
+    )
+    monkeypatch.setattr(
+        CognitoIdpBackend,
+        "admin_create_user",
+        local_mailbox.mailing(CognitoIdpBackend.admin_create_user, tmp_path),
+    )
+    admin = identity_pool.attendant(channel.tenant_id, "admin")
+    status, _created = _invite(admin, "bia@loja.example", "Bia")
+    assert status == 201
+    [mail] = tmp_path.glob("*.eml")
+    assert mail.stat().st_mode & 0o077 == 0
+    message = message_from_bytes(mail.read_bytes(), policy=policy.default)
+    assert message["To"] == "bia@loja.example"
+    assert message["Subject"] == "Seu acesso ao console Atende"
+    text = message.get_body().get_content()  # type: ignore[union-attr]
+    found = re.search(r"Senha provisória: (\S+) ", text)
+    assert found is not None, text
+    with pytest.raises(sessions.NewPasswordRequired) as challenge:
+        sessions.sign_in("bia@loja.example", found.group(1))
+    session = sessions.complete_new_password(
+        "bia@loja.example", challenge.value.details["session"], "Nova-senha-da-Bia-2026"
+    )
+    assert session.id_token
+    # The demo attendants (a password set, e-mail suppressed) get no mail.
+    assert len(list(tmp_path.glob("*.eml"))) == 1

@@ -17,7 +17,10 @@ import httpx
 import ollama
 import pytest
 from actions.actions import (
+    ALREADY_GRANTED,
     CLARIFY_OPTIONS,
+    CONFIRM_CONSENT,
+    HANDOFF_ASKED,
     ActionEsclarecer,
     ActionHandoff,
     ActionLlmAnswer,
@@ -29,7 +32,7 @@ from actions.actions import (
 )
 from chalice.test import Client
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import db, lgpd, llm
@@ -82,11 +85,15 @@ def test_handoff_moves_to_waiting_human_with_reason_and_summary(
         cpf="529.982.247-25",
     )
     events = ActionHandoff().run(dispatcher, tracker, {})
+    # Not paused: while people have it, the bot's rules acknowledge messages
+    # and answer LGPD requests (bot/data/rules.yml).
     assert events == [
         SlotSet("handoff_motivo", "pedido_do_cliente"),
-        ConversationPaused(),
+        SlotSet("atendimento_humano", True),
+        SlotSet("aviso_fila_em", None),
+        SlotSet("aviso_fila_posicao", None),
     ]
-    assert "pessoa da nossa equipe" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] == HANDOFF_ASKED
     assert _state(channel, conversation_id) == "waiting_human"
     with db.tenant_transaction(channel.tenant_id) as conn:
         handoff = conn.execute("SELECT reason, summary FROM handoffs").fetchone()
@@ -441,7 +448,8 @@ def test_cpf_form_accepts_only_valid_check_digits(
 ) -> None:
     dispatcher = CollectingDispatcher()
     result = ValidateCpfForm().validate_cpf(value, dispatcher, None, {})
-    assert result == {"cpf": expected}
+    # cpf_invalido picks the short re-ask of utter_ask_cpf (bot/domain.yml).
+    assert result == {"cpf": expected, "cpf_invalido": expected is None}
     assert (dispatcher.messages == []) == (expected is not None)
     if expected is None:
         assert dispatcher.messages[0]["response"] == "utter_cpf_invalido"
@@ -472,6 +480,7 @@ def test_action_server_registers_exactly_the_domain_actions() -> None:
     executor.register_package("actions")
     assert set(executor.actions) == {
         "action_esclarecer",
+        "action_aguardando",
         "action_handoff",
         "action_llm_answer",
         "action_registrar_consentimento",
@@ -569,6 +578,79 @@ def test_actions_open_no_data_for_a_tenant_the_worker_did_not_sign(
         "expired",
     }
     assert all("tenant_signature" not in r.__dict__ for r in refusals)
+
+
+# -- the handoff message answers what the customer just said (issue 18, 3) ------
+
+
+def _handoff_text(ch: Channel, text: str, intent: str, **slots: Any) -> str:
+    conversation_id = _conversation(ch)
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(
+        dispatcher, tracker_for(ch, conversation_id, text, intent, **slots), {}
+    )
+    [message] = dispatcher.messages
+    return str(message["text"])
+
+
+def test_handoff_after_a_question_it_cant_answer_does_not_open_with_yes(
+    channel: Channel,
+) -> None:
+    """ "Certo!" after "vocês vendem passagem…?" reads as a yes."""
+    text = _handoff_text(
+        channel,
+        "vocês vendem passagem de avião?",
+        "fora_do_escopo",
+        llm_disponivel=False,
+    )
+    assert not text.startswith("Certo")
+    assert "não consigo te responder" in text
+
+
+def test_handoff_after_a_valid_cpf_says_it_was_received_masked(
+    channel: Channel,
+) -> None:
+    text = _handoff_text(channel, "52998224725", "informar_cpf", cpf="529.982.247-25")
+    assert "Recebi seu CPF (***.***.***-25)" in text
+    assert "529.982" not in text
+
+
+def test_handoff_after_empathy_does_not_announce_the_handoff_twice(
+    channel: Channel,
+) -> None:
+    """utter_empatia_reclamacao already said a person takes over."""
+    text = _handoff_text(channel, "quero reclamar", "reclamacao")
+    assert "Vou te passar" not in text
+
+
+def test_typed_consent_already_in_force_is_not_asked_again(channel: Channel) -> None:
+    conversation_id = _conversation(channel)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        customer_id = store.get_conversation(conn, conversation_id).customer_id
+        lgpd.record_consent(
+            conn,
+            customer_id=customer_id,
+            granted=True,
+            source="whatsapp_bot",
+            context=RequestContext(Actor("system", "bot")),
+        )
+    dispatcher = CollectingDispatcher()
+    ActionRegistrarConsentimento().run(
+        dispatcher,
+        tracker_for(channel, conversation_id, "sim, autorizo", "consentimento_aceitar"),
+        {},
+    )
+    assert [(m["text"], m["buttons"]) for m in dispatcher.messages] == [
+        (ALREADY_GRANTED, [])
+    ]
+    # Typed words that would change the decision still need a tap.
+    refusal = CollectingDispatcher()
+    ActionRegistrarConsentimento().run(
+        refusal,
+        tracker_for(channel, conversation_id, "não autorizo", "consentimento_recusar"),
+        {},
+    )
+    assert refusal.messages[0]["text"] == CONFIRM_CONSENT
 
 
 # -- clarifying a low-confidence message ----------------------------------------

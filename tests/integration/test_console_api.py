@@ -337,10 +337,10 @@ def test_attendants_move_only_their_own_conversations_supervisors_any(
 
     # Bia sends it to the billing team's queue; an attendant of another team
     # doesn't see it, one of billing does.
-    status, _ = call_api("post", f"{path}/transfer", bia, {"team": "financeiro"})
-    assert status == 200
     sales = identity_pool.attendant(channel.tenant_id, team="vendas")
     billing = identity_pool.attendant(channel.tenant_id, team="financeiro")
+    status, _ = call_api("post", f"{path}/transfer", bia, {"team": "financeiro"})
+    assert status == 200
     assert call_api("get", "/v1/console/queue", sales)[1]["queue"] == []
     assert call_api("get", "/v1/console/queue", ana)[1]["queue"] == []  # no team
     assert len(call_api("get", "/v1/console/queue", sup)[1]["queue"]) == 1

@@ -93,7 +93,7 @@ def test_admins_export_and_the_link_downloads_once(
     assert status == 303
     download = requests.get(headers["location"], timeout=10)
     book = load_workbook(io.BytesIO(download.content), read_only=True)
-    assert "mensagens" in book.sheetnames
+    assert "Mensagens" in book.sheetnames
 
     [event] = rows(
         channel,

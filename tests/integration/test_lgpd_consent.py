@@ -32,10 +32,13 @@ def test_without_a_published_text_the_bot_does_not_ask(channel: Channel) -> None
     assert [m["type"] for m in channel.sent()] == ["text"]
 
 
-def test_first_contact_asks_once_per_version(channel: Channel) -> None:
+def test_first_fitting_moment_asks_and_a_new_version_asks_again(
+    channel: Channel,
+) -> None:
     first = publish(channel)
     assert first.version == 1
-    say(channel, "oi")
+    channel.rasa.reply = "Nosso horário é de segunda a sexta, das 8h às 20h."
+    say(channel, "qual o horário?")
     sent = channel.sent()
     assert [m["type"] for m in sent] == ["text", "interactive"]
     question = sent[1]["interactive"]
@@ -45,12 +48,13 @@ def test_first_contact_asks_once_per_version(channel: Channel) -> None:
         "Não autorizo",
     ]
 
-    say(channel, "preciso da segunda via")
-    assert len(_interactive(channel)) == 1  # not asked again
+    say(channel, "e no sábado?")
+    assert len(_interactive(channel)) == 1  # not on the very next turn
 
+    decide(channel, customer_id(channel), granted=True)
     second = publish(channel, "Novo texto: podemos guardar seus dados?")
     assert second.version == 2
-    say(channel, "oi de novo")
+    say(channel, "obrigado")
     assert [q["interactive"]["body"]["text"] for q in _interactive(channel)] == [
         CONSENT_TEXT,
         "Novo texto: podemos guardar seus dados?",
@@ -67,10 +71,14 @@ def test_a_customer_who_answered_the_version_is_not_asked(channel: Channel) -> N
     publish(channel)
     say(channel, "oi")
     decide(channel, customer_id(channel), granted=False)
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        assert consent.prompt_due(conn, customer_id(channel)) is None
     publish(channel, "Versão 2 do texto.")
     with db.tenant_transaction(channel.tenant_id) as conn:
-        # Answered v1 only: v2 is due once, then never again.
+        # Answered v1 only: v2 is due until answered.
         assert consent.prompt_due(conn, customer_id(channel)) is not None
+    decide(channel, customer_id(channel), granted=False)
+    with db.tenant_transaction(channel.tenant_id) as conn:
         assert consent.prompt_due(conn, customer_id(channel)) is None
 
 

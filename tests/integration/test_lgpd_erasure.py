@@ -209,7 +209,7 @@ def test_the_proof_says_what_went_where_and_on_whose_request(
             "conversations": 1,
             "customers": "anonimizado",
         },
-        "s3": {"objects": 3},  # the PDF, the export's JSON and XLSX
+        "s3": {"objects": 4},  # the PDF, the export's JSON, XLSX and page
         "sqs": {"dead_letters": 0},
         "rasa_tracker": {"configured": True, "events": 4},
         "kept": ["audit_events", "consents", "lgpd_requests", "erasure_proofs"],

@@ -139,25 +139,25 @@ def test_xlsx_has_one_sheet_per_section(channel: Channel) -> None:
     )
     book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")), read_only=True)
     assert book.sheetnames == [
-        "perfil",
-        "consentimentos",
-        "conversas",
-        "mensagens",
-        "contatos",
-        "documentos",
-        "solicitacoes_lgpd",
-        "registro_de_acessos",
+        "Cadastro",
+        "Autorizações",
+        "Conversas",
+        "Mensagens",
+        "Contatos",
+        "Documentos",
+        "Pedidos LGPD",
+        "Registro de acessos",
     ]
-    profile = list(book["perfil"].iter_rows(values_only=True))
-    assert profile[0][:3] == ("id", "whatsapp_id", "telefone")
-    assert profile[1][:3] == (str(seen["customer"]), CUSTOMER, PHONE)
-    contacts = list(book["contatos"].iter_rows(values_only=True))
-    assert contacts[0][:3] == ("tipo", "valor", "encontrado_por")
+    profile = list(book["Cadastro"].iter_rows(values_only=True))
+    assert profile[0][:3] == ("Identificador", "ID no WhatsApp", "Telefone")
+    assert profile[1][:3] == (str(seen["customer"]), CUSTOMER, "+55 11 98765-4321")
+    contacts = list(book["Contatos"].iter_rows(values_only=True))
+    assert contacts[0][:3] == ("Tipo", "Valor", "Encontrado por")
     assert sorted(r[:2] for r in contacts[1:]) == [
-        ("cpf", "529.982.247-25"),
-        ("email", "ana.souza@example.com"),
+        ("CPF", "529.982.247-25"),
+        ("E-mail", "ana.souza@example.com"),
     ]
-    requests = list(book["solicitacoes_lgpd"].iter_rows(values_only=True))
+    requests = list(book["Pedidos LGPD"].iter_rows(values_only=True))
     assert requests == [("(nenhum registro)",)]
 
 
@@ -172,7 +172,11 @@ def test_files_are_encrypted_under_the_tenant_prefix(channel: Channel) -> None:
     )
     keys = sorted(o["Key"] for o in listed["Contents"])
     prefix = f"tenants/{channel.tenant_id}/lgpd/exports/{link.export_id}/"
-    assert keys == [prefix + "dados.json.enc", prefix + "dados.xlsx.enc"]
+    assert keys == [
+        prefix + "dados.html.enc",
+        prefix + "dados.json.enc",
+        prefix + "dados.xlsx.enc",
+    ]
     sealed = s3.get_object(Bucket=get_settings().documents_bucket, Key=keys[0])
     raw = sealed["Body"].read()
     assert b"ana.souza" not in raw and b"529.982.247-25" not in raw
@@ -292,8 +296,8 @@ def test_text_that_looks_like_a_formula_stays_text(channel: Channel) -> None:
         channel.tenant_id, seen["customer"], context=RequestContext(ADMIN)
     )
     book = load_workbook(io.BytesIO(_fetch(link, "dados.xlsx")))
-    sheet = book["mensagens"]
-    body = [c.value for c in sheet[1]].index("texto") + 1
+    sheet = book["Mensagens"]
+    body = [c.value for c in sheet[1]].index("Texto") + 1
     cells = [row[body - 1] for row in sheet.iter_rows(min_row=2)]
     typed = {c.value: c.data_type for c in cells if str(c.value).startswith("=")}
     assert typed == {"=)": "s", '=HYPERLINK("http://exemplo.com")': "s"}

@@ -383,11 +383,13 @@ def test_bot_down_hands_off_with_a_pt_br_message(channel: Channel) -> None:
     assert handoff["reason"] == "bot_unavailable"
     [sent] = channel.sent()
     assert "atendimento" in sent["text"]["body"]
-    # In the human states, later messages are stored for attendants, not sent to Rasa.
+    # Later messages are stored for attendants, and the bot, told that people
+    # have the conversation (the handoff wasn't its own), only acknowledges.
     channel.rasa.down = False
     post_webhook(*signed(text_update("ainda aqui", wamid="wamid.I2")))
     drain(channel)
-    assert channel.rasa.calls == []
+    assert channel.rasa.with_people == [str(conversation["id"])]
+    assert [c["message"] for c in channel.rasa.calls] == ["ainda aqui"]
     assert (
         len(_rows(channel, "SELECT id FROM messages WHERE direction = 'inbound'")) == 2
     )

@@ -172,6 +172,7 @@ class RasaStandIn:
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    with_people: list[str] = field(default_factory=list)
     trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Rasa runs the turn, but its answer never reaches the worker.
     fail_after_turn: bool = False
@@ -205,9 +206,11 @@ class RasaStandIn:
                 events = list(self.trackers.get(sender, []))
             return httpx.Response(200, json={"sender_id": sender, "events": events})
         body = json.loads(request.content)
-        if request.url.path.endswith("/tracker/events"):  # resume after a handoff
+        if request.url.path.endswith("/tracker/events"):
+            # A resume after a handoff (it restarts), or people have it.
+            restarts = any(e.get("event") == "restart" for e in body)
             with self._lock:
-                self.resumed.append(sender)
+                (self.resumed if restarts else self.with_people).append(sender)
             return httpx.Response(200, json={})
         with self._lock:
             self.calls.append(body)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from atende.lgpd.access import to_xlsx
+from atende.lgpd.readable import to_xlsx
 from atende.spreadsheets import DATETIME_FORMAT, literal, write_table
 from tests.support.spreadsheets import excel_text
 
@@ -54,13 +54,13 @@ def test_other_values_keep_their_type() -> None:
 def test_the_lgpd_access_export_writes_every_text_cell_literally() -> None:
     data = {
         "gerado_em": "2026-01-01T00:00:00+00:00",
-        "cliente": {"nome": "=cmd", "telefone": "+5511987654321"},
+        "perfil": {"nome_no_whatsapp": "=cmd", "telefone": "+5511987654321"},
         "mensagens": [{"texto": value} for value in [*HOSTILE, "oi\x02"]],
     }
     book = load_workbook(io.BytesIO(to_xlsx(data)))
-    customer = [(c.value, c.data_type) for c in book["cliente"][2]]
+    customer = [(c.value, c.data_type) for c in book["Cadastro"][2]]
     assert customer == [("=cmd", "s"), ("+5511987654321", "s")]
-    texts = [(c.value, c.data_type) for c in book["mensagens"]["A"][1:]]
+    texts = [(c.value, c.data_type) for c in book["Mensagens"]["A"][1:]]
     assert texts == [(v, "s") for v in HOSTILE] + [("oi\ufffd", "s")]
 
 

@@ -36,6 +36,7 @@ class Reply(_Body):
 class Transfer(_Body):
     attendant_id: UUID | None = None
     team: str | None = None
+    note: str | None = None  # for the next attendant, kept as a private note
 
 
 class Close(_Body):
@@ -75,3 +76,9 @@ class ConsentDecision(_Body):
 class RetentionBody(_Body):
     messages_days: StrictInt
     exports_hours: StrictInt
+
+
+class LgpdRequestBody(_Body):
+    """A request the customer made another way: ``access`` or ``erasure``."""
+
+    kind: str = ""

@@ -43,6 +43,10 @@ _ASSET_TYPES = {
     "reports.css": "text/css; charset=utf-8",
     "uplot.min.js": "text/javascript; charset=utf-8",
     "uplot.min.css": "text/css; charset=utf-8",
+    # The admins' privacy (LGPD) page.
+    "privacy.html": "text/html; charset=utf-8",
+    "privacy.js": "text/javascript; charset=utf-8",
+    "privacy.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
 # live-updates socket.
@@ -232,9 +236,18 @@ def console_transfer(conversation_id: str) -> Response:
             uuid_param(conversation_id, "conversa"),
             to_attendant_id=body.attendant_id,
             to_team=body.team,
+            engine=composition.engine(),
+            note=body.note,
             context=route.context(me.actor),
         )
     )
+
+
+@blueprint.route("/v1/console/teams", methods=["GET"])
+@api_errors
+def console_teams() -> Response:
+    """The teams a conversation may be transferred to."""
+    return json_response({"teams": console.teams(route.attendant())})
 
 
 @blueprint.route(
@@ -247,7 +260,7 @@ def console_return_to_bot(conversation_id: str) -> Response:
         console.return_to_bot(
             me,
             uuid_param(conversation_id, "conversa"),
-            bot=composition.engine().bot,
+            engine=composition.engine(),
             context=route.context(me.actor),
         )
     )

@@ -40,7 +40,7 @@ from atende.documents.pdf import (
     PdfTooManyPages,
     PdfWithoutPages,
 )
-from atende.entities import Entity, EntityKind
+from atende.entities import KINDS, Entity, EntityKind
 from atende.reports.measures import Report
 from atende.tenancy import Scope
 from chalicelib.web import FLAG_VALUES
@@ -126,6 +126,8 @@ class Operation:
     request_body: dict[str, Any] | None = None
     ok_statuses: tuple[int, ...] = ()
     tags: tuple[str, ...] = field(default=("Documentos",))
+    # What a success status means, when one operation has two.
+    ok_notes: tuple[tuple[int, str], ...] = ()
 
 
 _UUID = {"type": "string", "format": "uuid"}
@@ -196,10 +198,24 @@ OPERATIONS: tuple[Operation, ...] = (
             "Recebe um PDF e inicia a leitura (camada de texto e OCR das páginas "
             "digitalizadas) e a extração de entidades. Responde 202 com o trabalho "
             "criado; o mesmo arquivo enviado de novo devolve o trabalho existente "
-            "com 200. Acompanhe em `Location`."
+            "com 200. Acompanhe em `Location`.\n\n"
+            "Envio repetido: o mesmo PDF (mesmo SHA-256) enviado pelo mesmo "
+            "cliente enquanto a leitura anterior está em `RECEIVED`/`PROCESSING`, "
+            "ou concluída com o resultado ainda disponível, não inicia outra "
+            "leitura: a resposta é 200 com o trabalho existente (mesmo `id`). "
+            "Depois de uma falha (`FAILED`) ou de o resultado expirar, o mesmo "
+            "arquivo inicia uma leitura nova (202)."
         ),
         ok_status=202,
         ok_statuses=(200,),
+        ok_notes=(
+            (202, "Trabalho criado; consulte a situação no endereço de `Location`."),
+            (
+                200,
+                "O mesmo PDF já está em leitura ou com resultado disponível: o "
+                "trabalho existente, sem nova leitura.",
+            ),
+        ),
         ok_body=DocumentJob,
         request_body=_PDF_BODY,
         errors=(
@@ -354,8 +370,61 @@ _DESCRIPTIONS = {
 }
 
 
-# Fields whose JSON differs from what their Python type says.
+_STATUS_MEANINGS = {
+    "RECEIVED": "recebido, a leitura ainda não começou",
+    "PROCESSING": "páginas sendo lidas (camada de texto ou OCR) e entidades extraídas",
+    "COMPLETED": "concluído: o resultado está em `/result` até expirar",
+    "FAILED": "a leitura falhou; o motivo está em `error`",
+}
+_KIND_MEANINGS = {
+    "cpf": "CPF, só os 11 dígitos",
+    "cnpj": "CNPJ, os 14 caracteres sem pontuação (numérico ou alfanumérico)",
+    "phone": "telefone em E.164 (`+5511987654321`); 0800/0300 com 11 dígitos",
+    "email": "e-mail em minúsculas",
+    "cep": "CEP, os 8 dígitos",
+    "date": "data em ISO 8601 (`2026-03-15`)",
+    "amount_brl": "valor em reais com duas casas decimais (`1234.56`)",
+}
+
+
+def _described(meanings: dict[str, str], intro: str) -> str:
+    return intro + " " + "; ".join(f"`{k}`: {v}" for k, v in meanings.items()) + "."
+
+
+# Fields whose JSON differs from what their Python type says, or whose values
+# a client must interpret.
 _FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("DocumentJob", "status"): {
+        "type": "string",
+        "enum": list(jobs.STATUSES),
+        "description": _described(_STATUS_MEANINGS, "Situação da leitura."),
+    },
+    ("DocumentJob", "timings_ms"): {
+        "type": ["object", "null"],
+        "additionalProperties": {"type": ["integer", "null"]},
+        "description": (
+            "Quanto levou a leitura de cada página, em milissegundos, pelo "
+            'índice da página a partir de zero (`{"0": 120, "1": 3400}`; o OCR '
+            "de uma página digitalizada leva segundos). `null` até a leitura "
+            "terminar."
+        ),
+    },
+    ("DocumentJob", "llm"): {
+        "type": ["string", "null"],
+        "enum": ["ok", "indisponivel", None],
+        "description": (
+            "`ok`: os campos do contrato foram lidos pelo LLM; `indisponivel`: "
+            "o LLM não pôde ser usado e o resultado traz só as entidades "
+            "(`contract` nulo). `null` até a leitura terminar."
+        ),
+    },
+    ("Entity", "kind"): {
+        "type": "string",
+        "enum": list(KINDS),
+        "description": _described(
+            _KIND_MEANINGS, "Tipo da entidade e a forma normalizada do `value`:"
+        ),
+    },
     # Naive on purpose: a report's periods are São Paulo's calendar (found by
     # the fuzzing run: "date-time" demands an offset).
     ("Period", "start"): {
@@ -418,12 +487,13 @@ def openapi_document() -> dict[str, Any]:
         ok_ref = (
             _schema_of(operation.ok_body, components) if operation.ok_body else None
         )
-        ok: dict[str, Any] = {"description": "Sucesso."}
-        if ok_ref:
-            ok["content"] = {"application/json": {"schema": ok_ref}}
-        responses = {
-            str(status): ok for status in (operation.ok_status, *operation.ok_statuses)
-        }
+        notes = dict(operation.ok_notes)
+        responses: dict[str, Any] = {}
+        for status in (operation.ok_status, *operation.ok_statuses):
+            ok: dict[str, Any] = {"description": notes.get(status, "Sucesso.")}
+            if ok_ref:
+                ok["content"] = {"application/json": {"schema": ok_ref}}
+            responses[str(status)] = ok
         responses.update(_error_responses(operation, error_ref))
         entry: dict[str, Any] = {
             "operationId": operation.operation_id,
@@ -469,7 +539,14 @@ def openapi_document() -> dict[str, Any]:
                 "`conversations`, `reports`) escolhidos na criação. Erros vêm "
                 "sempre como "
                 '`{"error": {"code": ..., "message": ...}}`, com um código estável e '
-                "uma mensagem em português."
+                "uma mensagem em português, também quando a requisição não chega "
+                "a uma operação: caminho inexistente (404 `NAO_ENCONTRADO`), método "
+                "que o caminho não aceita (405 `METODO_NAO_PERMITIDO`, com o "
+                "cabeçalho `Allow`; 404 quando é o gateway quem recusa), corpo "
+                "de um tipo que a operação não aceita "
+                "(415 `TIPO_NAO_SUPORTADO`), limite de requisições do gateway "
+                "(429 `LIMITE_DE_REQUISICOES`), corpo acima de 10 MB (413 "
+                "`CONTEUDO_GRANDE_DEMAIS`)."
             ),
         },
         "servers": [{"url": "/", "description": "Este servidor"}],

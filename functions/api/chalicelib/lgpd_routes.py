@@ -2,10 +2,11 @@
 download of access exports (``/v1/lgpd/exports``).
 
 Admin routes take a signed-in attendant (``Authorization: Bearer``); export,
-erasure, consent text and retention are for admins, consents for admins and
-supervisors, contacts for every role (CPF masked unless admin). The download
-route is public: its one-time token is the credential, and it answers with a
-303 to a presigned S3 URL, as the contacts spreadsheet does.
+erasure, consent texts, customer search, LGPD requests and retention are for
+admins, consents for admins and supervisors, contacts for every role (CPF
+masked unless admin). The download route is public: its one-time token is the
+credential, and it answers with a 303 to a presigned S3 URL, as the contacts
+spreadsheet does; a browser whose link can't be used gets a PT-BR page.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from atende import consent, contacts
+from atende import composition, consent, contacts
 from atende.db import tenant_transaction
-from atende.errors import InvalidInput
+from atende.errors import AtendeError, InvalidInput, http_status
 from atende.identity import AttendantPrincipal, Role
-from atende.lgpd import access, erasure, retention
+from atende.lgpd import access, customers, retention
+from atende.lgpd import requests as lgpd_requests
 from atende.lgpd.access import CustomerNotFound
+from atende.lgpd.readable import link_error_page
 
-from .bodies import ConsentDecision, ConsentTextBody, RetentionBody
+from .bodies import ConsentDecision, ConsentTextBody, LgpdRequestBody, RetentionBody
 from .web import Plumbing, api_errors, client_ip, json_response, uuid_param
 
 blueprint = Blueprint(__name__)
@@ -100,6 +103,15 @@ def publish_consent_text() -> Response:
     )
 
 
+@blueprint.route("/v1/admin/consent-texts", methods=["GET"])
+@api_errors
+def list_consent_texts() -> Response:
+    """Every published version, newest first, with who published it."""
+    principal = route.attendant(Role.ADMIN)
+    with tenant_transaction(principal.tenant_id) as conn:
+        return json_response({"versions": consent.list_texts(conn)})
+
+
 @blueprint.route("/v1/admin/customers/{customer_id}/consents", methods=["GET"])
 @api_errors
 def list_consents(customer_id: str) -> Response:
@@ -160,21 +172,86 @@ def withdraw_consent(customer_id: str) -> Response:
 # -- access and erasure ----------------------------------------------------
 
 
+@blueprint.route("/v1/admin/customers", methods=["GET"])
+@api_errors
+def search_customers() -> Response:
+    """Find a customer by WhatsApp number, @username, name or protocol
+    (``q``); every customer shown is audited."""
+    principal = route.attendant(Role.ADMIN)
+    with tenant_transaction(principal.tenant_id) as conn:
+        hits = customers.search_customers(
+            conn, route.query().get("q", ""), context=route.context(principal.actor)
+        )
+    return json_response({"customers": hits})
+
+
+@blueprint.route("/v1/admin/lgpd-requests", methods=["GET"])
+@api_errors
+def list_lgpd_requests() -> Response:
+    """Open requests (``situacao=abertos``, the default) or all (``todos``),
+    with LGPD's 15-day deadline; pages (``limit``, ``cursor``)."""
+    principal = route.attendant(Role.ADMIN)
+    which = route.query().get("situacao", "abertos")
+    if which not in ("abertos", "todos"):
+        raise InvalidInput('Situação inválida (use "abertos" ou "todos").')
+    with tenant_transaction(principal.tenant_id) as conn:
+        listed = lgpd_requests.list_requests(
+            conn,
+            status="open" if which == "abertos" else "all",
+            context=route.context(principal.actor),
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
+        )
+    return json_response({"requests": listed.items, "next_cursor": listed.next_cursor})
+
+
+@blueprint.route("/v1/admin/customers/{customer_id}/lgpd-requests", methods=["POST"])
+@api_errors
+def open_lgpd_request(customer_id: str) -> Response:
+    """Record a request the customer made another way (phone, e-mail…)."""
+    principal = route.attendant(Role.ADMIN)
+    customer = uuid_param(customer_id, "cliente")
+    kind = route.body(LgpdRequestBody).kind
+    with tenant_transaction(principal.tenant_id) as conn:
+        request_id, new = lgpd_requests.open_for_customer(
+            conn, customer, kind, context=route.context(principal.actor)
+        )
+    return json_response(
+        {
+            "id": request_id,
+            "protocol": lgpd_requests.protocol(request_id),
+            "kind": kind,
+            "new": new,
+        },
+        status_code=201 if new else 200,
+    )
+
+
 @blueprint.route("/v1/admin/customers/{customer_id}/export", methods=["POST"])
 @api_errors
 def export_customer(customer_id: str) -> Response:
+    """The export's one-time links; when it answers the customer's open access
+    request, they also go to the customer on WhatsApp."""
     principal = route.attendant(Role.ADMIN)
-    link = access.create_export(
+    base = _public_base()
+    done = lgpd_requests.export_and_notify(
         principal.tenant_id,
         uuid_param(customer_id, "cliente"),
+        engine=composition.engine(),
         context=route.context(principal.actor),
+        base_url=base,
     )
+    link = done.link
     return json_response(
         {
             "export_id": str(link.export_id),
             "expires_at": link.expires_at.isoformat(),
-            "json_url": link.url("dados.json", base_url=_public_base()),
-            "xlsx_url": link.url("dados.xlsx", base_url=_public_base()),
+            "json_url": link.url("dados.json", base_url=base),
+            "xlsx_url": link.url("dados.xlsx", base_url=base),
+            "html_url": link.url("dados.html", base_url=base),
+            "request_id": done.request_id,
+            "customer_notified": done.customer_notified,
+            "notice_error": done.notice_error,
         },
         status_code=201,
     )
@@ -186,15 +263,28 @@ def download_export(export_id: str, name: str) -> Response:
     """The customer's click on a one-time link: 303 to a presigned S3 download
     (valid 5 minutes), which the browser follows; the link is then used."""
     try:
-        export = uuid_param(export_id, "exportação")
-    except InvalidInput as exc:
-        raise access.ExportLinkInvalid() from exc
-    offered = access.offer_export(
-        export,
-        name,
-        route.query().get("token"),
-        ip=client_ip(route.request()),
-    )
+        try:
+            export = uuid_param(export_id, "exportação")
+        except InvalidInput as exc:
+            raise access.ExportLinkInvalid() from exc
+        offered = access.offer_export(
+            export,
+            name,
+            route.query().get("token"),
+            ip=client_ip(route.request()),
+        )
+    except AtendeError as error:
+        # The customer clicked in their browser: a page, not an API error.
+        if "text/html" in route.request().headers.get("accept", ""):
+            return Response(
+                body=link_error_page("Link indisponível", error.user_message),
+                status_code=http_status(error),
+                headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Cache-Control": "no-store",
+                },
+            )
+        raise
     return _see_other(
         offered.url, {"url": offered.url, "expires_in": offered.expires_in}
     )
@@ -203,13 +293,16 @@ def download_export(export_id: str, name: str) -> Response:
 @blueprint.route("/v1/admin/customers/{customer_id}/erasure", methods=["POST"])
 @api_errors
 def erase_customer(customer_id: str) -> Response:
+    """Erase the customer; when that answers their request, they are told on
+    WhatsApp (``notice_error`` says why not, when it could not go)."""
     principal = route.attendant(Role.ADMIN)
-    proof = erasure.erase_customer(
+    proof, notice_error = lgpd_requests.erase_and_notify(
         principal.tenant_id,
         uuid_param(customer_id, "cliente"),
+        engine=composition.engine(),
         context=route.context(principal.actor),
     )
-    return json_response(proof.to_json())
+    return json_response({**proof.to_json(), "notice_error": notice_error})
 
 
 # -- retention -------------------------------------------------------------

@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Protocol, TypeVar
@@ -61,16 +61,24 @@ _CHALICE_ERRORS: dict[str, type[AtendeError]] = {
 }
 
 
-def in_our_error_shape(response: Response) -> Response:
+def in_our_error_shape(
+    response: Response, content_types: Sequence[str] = ()
+) -> Response:
     """``response``, or the same refusal as ``{"error": {code, message}}`` when
-    Chalice produced it (405, 415, its own 400 and 500)."""
+    Chalice produced it (405, 415, its own 400 and 500); a 415 names the
+    route's ``content_types``."""
     body = response.body
     if response.status_code < 400 or not isinstance(body, dict):
         return response
     kind = _CHALICE_ERRORS.get(str(body.get("Code")))
     if kind is None or set(body) != {"Code", "Message"}:
         return response
-    ours = error_response(kind())
+    message = None
+    if kind is UnsupportedMediaType and content_types:
+        message = (
+            f"Tipo de conteúdo não aceito aqui. Envie: {', '.join(content_types)}."
+        )
+    ours = error_response(kind(message))
     ours.status_code = response.status_code
     ours.headers = {**response.headers, **ours.headers}
     return ours

@@ -111,6 +111,8 @@ def _attendant_invite(args: argparse.Namespace) -> int:
     print(f"Atendente convidado: {created.display_name} ({created.role.value})")
     print(f"  id: {created.id}")
     print("  A senha provisória foi enviada por e-mail pelo Cognito.")
+    if get_settings().env == "local":  # make run's Cognito writes it to a folder
+        print(f"  Localmente, o e-mail está em {get_settings().local_mailbox_dir}.")
     return 0
 
 

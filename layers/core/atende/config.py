@@ -332,6 +332,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def local_mailbox_dir(self) -> Path:
+        """Where the local stack writes the e-mails Cognito would send."""
+        return self.data_dir / "mailbox"
+
+    @property
     def resolved_aws_endpoint_url(self) -> str | None:
         """Endpoint for boto3: explicit, the local moto server, or AWS itself."""
         if self.aws_endpoint_url:

@@ -24,9 +24,12 @@ __all__ = [
     "PURPOSE",
     "ConsentStatus",
     "ConsentText",
+    "ConsentTextVersion",
     "current_text",
+    "ensure_text",
     "has_consent",
     "history",
+    "list_texts",
     "prompt_due",
     "publish_text",
     "record_consent",
@@ -51,6 +54,17 @@ class ConsentText:
     version: int
     body: str
     published_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentTextVersion:
+    """A published version with who published it (a name when an attendant
+    did, else the kind of actor: ``system`` for the demo's seed)."""
+
+    version: int
+    body: str
+    published_at: datetime
+    published_by: str | None
 
 
 @dataclass(frozen=True)
@@ -80,10 +94,10 @@ def publish_text(
     # The tenant row lock serialises concurrent publications of one tenant.
     conn.execute("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE")
     row = conn.execute(
-        "INSERT INTO consent_texts (tenant_id, version, body)"
-        " SELECT current_tenant_id(), coalesce(max(version), 0) + 1, %s"
-        " FROM consent_texts RETURNING version, body, published_at",
-        (body,),
+        "INSERT INTO consent_texts (tenant_id, version, body, published_by_type,"
+        " published_by_id) SELECT current_tenant_id(), coalesce(max(version), 0) + 1,"
+        " %s, %s, %s FROM consent_texts RETURNING version, body, published_at",
+        (body, context.actor.type, context.actor.id),
     ).fetchone()
     assert row is not None
     record_event(
@@ -104,6 +118,25 @@ def current_text(conn: Connection) -> ConsentText | None:
         " ORDER BY version DESC LIMIT 1"
     ).fetchone()
     return ConsentText(**row) if row else None
+
+
+def ensure_text(conn: Connection, body: str, *, context: RequestContext) -> ConsentText:
+    """The tenant's current text, publishing ``body`` as version 1 when it has
+    none (a demo tenant's seed: running it again changes nothing)."""
+    conn.execute("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE")
+    return current_text(conn) or publish_text(conn, body, context=context)
+
+
+def list_texts(conn: Connection) -> list[ConsentTextVersion]:
+    """Every published version, newest first, with who published it."""
+    rows = conn.execute(
+        "SELECT t.version, t.body, t.published_at,"
+        " coalesce(a.display_name, t.published_by_type) AS published_by"
+        " FROM consent_texts t LEFT JOIN attendants a"
+        " ON t.published_by_type = 'attendant' AND a.tenant_id = t.tenant_id"
+        " AND a.id::text = t.published_by_id ORDER BY t.version DESC"
+    ).fetchall()
+    return [ConsentTextVersion(**row) for row in rows]
 
 
 def status(
@@ -189,24 +222,16 @@ def record_consent(
 
 
 def prompt_due(conn: Connection, customer_id: UUID) -> ConsentText | None:
-    """The text to ask this customer about now, at most once per version.
-
-    Due when the tenant has a text and the customer has neither answered that
-    version nor been asked it; asking is remembered in the same transaction.
-    """
+    """The text to ask this customer about: the tenant's latest, unless the
+    customer already answered it (when to ask is the conversation's call,
+    ``atende.conversations.consent_prompt``)."""
     text = current_text(conn)
     if text is None:
         return None
     decided = status(conn, customer_id)
     if decided.text_version is not None and decided.text_version >= text.version:
         return None
-    asked = conn.execute(
-        "UPDATE customers SET consent_asked_version = %s WHERE id = %s"
-        " AND (consent_asked_version IS NULL OR consent_asked_version < %s)"
-        " RETURNING id",
-        (text.version, customer_id, text.version),
-    ).fetchone()
-    return text if asked else None
+    return text
 
 
 #: The prompt's reply buttons: their titles are what Rasa reads back.

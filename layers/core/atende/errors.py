@@ -51,6 +51,11 @@ class UnknownLabel(InvalidInput):
     message = "Etiqueta não encontrada. Atualize a lista de etiquetas."
 
 
+class UnknownTeam(InvalidInput):
+    code = "EQUIPE_INEXISTENTE"
+    message = "Equipe não encontrada. Escolha uma das equipes da lista."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."

@@ -1,11 +1,19 @@
-"""Health of the API: a liveness answer and a cached readiness check.
+"""Health of the API: one cached check of its dependencies, read two ways.
 
-``GET /health`` (liveness) does no I/O: the process answers, nothing more, so a
-flood of it costs nothing. ``GET /health/ready`` (readiness) opens a database
-connection, calls KMS and Rasa, at most once per :data:`READINESS_TTL_S` per
-process (concurrent callers share one run): it can't be turned into load on the
-dependencies. Both are public and say only ``ok``/``ready``/``degraded``; which
-check failed and why goes to the logs.
+The check opens a database connection, calls KMS and Rasa, at most once per
+:data:`READINESS_TTL_S` per process (concurrent callers share one run): however
+often it is asked, it can't be turned into load on the dependencies.
+
+- ``GET /health`` (liveness) is 200 whenever the process answers, so nothing
+  restarts a healthy process for a dependency's fault; its body says ``ok``,
+  ``degraded`` or ``unavailable`` and names the failing dependencies.
+- ``GET /health/ready`` (readiness) is 503 only when a required dependency
+  (database, KMS) fails: take the instance out of rotation. Rasa is not
+  required (without it conversations go to attendants), so a bot down is 200
+  ``degraded``.
+
+Both are public: they name a failing dependency (``db``, ``aws``, ``bot``),
+never why; the error class and latencies go to the logs.
 """
 
 from __future__ import annotations
@@ -32,12 +40,29 @@ class Check:
     error: str | None = None
 
 
+# Without these the API can't serve; the others only degrade it.
+REQUIRED = ("db", "aws")
+
+
 @dataclass(frozen=True)
 class Readiness:
-    """The required dependencies' verdict; ``checks`` are for the logs only."""
+    """The dependencies' verdict; ``checks``' errors and latencies are for
+    the logs only."""
 
     ready: bool
     checks: dict[str, Check]
+
+    @property
+    def failing(self) -> list[str]:
+        return [name for name, check in self.checks.items() if not check.ok]
+
+    @property
+    def status(self) -> str:
+        """``ready``/``ok`` is the caller's word for all well; ``degraded``:
+        an optional dependency fails; ``unavailable``: a required one does."""
+        if not self.ready:
+            return "unavailable"
+        return "degraded" if self.failing else "ready"
 
 
 def _timed(probe: Callable[[], None]) -> Check:
@@ -69,11 +94,14 @@ def _probe_bot() -> None:
 
 
 def _check_dependencies() -> Readiness:
-    """Run every check. The bot is logged but not required: without Rasa,
+    """Run every check. The bot is reported but not required: without Rasa,
     conversations go to attendants (handoff), and the API keeps serving."""
-    checks = {"db": _timed(_probe_db), "aws": _timed(_probe_aws)}
-    ready = all(c.ok for c in checks.values())
-    checks["bot"] = _timed(_probe_bot)
+    checks = {
+        "db": _timed(_probe_db),
+        "aws": _timed(_probe_aws),
+        "bot": _timed(_probe_bot),
+    }
+    ready = all(checks[name].ok for name in REQUIRED)
     logger.info(
         "readiness checked",
         extra={

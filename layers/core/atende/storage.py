@@ -75,6 +75,7 @@ def offer_download(
     filename: str,
     content_type: str = XLSX_TYPE,
     expires_s: int = 300,
+    inline: bool = False,
 ) -> str:
     """Store ``data`` for one short download and return its presigned URL.
 
@@ -92,7 +93,8 @@ def offer_download(
         ServerSideEncryption="aws:kms",
         SSEKMSKeyId=key.key_arn,
         ContentType=content_type,
-        ContentDisposition=f'attachment; filename="{filename}"',
+        ContentDisposition=f"{'inline' if inline else 'attachment'};"
+        f' filename="{filename}"',
     )
     url: str = s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": s3_key}, ExpiresIn=expires_s

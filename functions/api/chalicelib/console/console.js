@@ -15,10 +15,10 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   const QUEUE_POLL_MS = 20000;
   const MAX_LIST_PAGES = 10; // lists come in pages of 200: up to 2,000 shown
 
-  const REASONS = {
-    pedido_do_cliente: "Pediu atendente", reclamacao: "Reclamação", cancelamento: "Cancelamento",
-    bot_unavailable: "Bot indisponível", llm_indisponivel: "IA indisponível", transferencia: "Transferência",
-  };
+  const SOUND_KEY = "atende.console.sound"; // "on" when the arrival sound is wanted
+  const MAX_REPLY_CHARS = 4096; // WhatsApp's text limit (the API refuses longer)
+  const BASE_TITLE = document.title;
+  const fmt = new Intl.NumberFormat("pt-BR");
   const STATES = {
     bot: "Com o bot", waiting_human: "Aguardando atendente", with_human: "Em atendimento", closed: "Encerrada",
   };
@@ -50,6 +50,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     forceTemplate: false, // the last free-text reply hit the closed 24-hour window
     pendingChallenge: null, // {email, session} during first access
     socket: null, socketRetries: 0, timers: [], seq: {},
+    teams: [], // where a conversation may be transferred
+    adminView: false, // the Administração screen instead of the conversations
   };
 
   // ---------------------------------------------------------------- helpers
@@ -72,11 +74,6 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     ]);
     btn.addEventListener("click", onClick);
     return btn;
-  }
-
-  function reasonLabel(reason) {
-    if (!reason) return "Não informado";
-    return REASONS[reason] || reason.replace(/_/g, " ");
   }
 
   function waitingLabel(seconds) {
@@ -318,8 +315,11 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     Object.assign(state, {
       token: null, me: null, queue: [], knownQueue: null, mine: [], all: [],
       open: null, olderCursor: null, forceTemplate: false, attendants: [], timers: [], socketRetries: 0,
+      teams: [], adminView: false,
     });
     state.news.clear();
+    document.title = BASE_TITLE;
+    $("view-switch").hidden = true;
     for (const d of document.querySelectorAll("dialog")) d.remove();
     dialogTrigger = null;
     clearErrors();
@@ -343,8 +343,12 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("me-role").textContent = ROLES[state.me.role] + (state.me.team ? ` · equipe ${state.me.team}` : "");
     $("all-panel").hidden = !oversees();
     $("reports-link").hidden = !oversees();
+    $("view-switch").hidden = !oversees();
+    $("privacy-link").hidden = !isAdmin();
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
+    showView(false);
+    setupAttention();
     clearErrors();
     if (fromForm) announce(`Bem-vindo(a), ${state.me.display_name || ""}.`);
     $("queue-title").focus();
@@ -375,6 +379,100 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     ]);
   }
 
+  // ---------------------------------------------------- views and attention
+
+  /** The conversations (default) or, for supervisors, the Administração screen. */
+  function showView(admin) {
+    state.adminView = admin;
+    $("workspace").hidden = admin;
+    $("admin-view").hidden = !admin;
+    $("view-switch").textContent = admin ? "Voltar ao atendimento" : "Administração";
+  }
+
+  function onViewSwitch() {
+    showView(!state.adminView);
+    if (state.adminView) (isAdmin() ? $("attendants-title") : $("labels-title")).focus();
+    else $("mine-title").focus();
+    announce(state.adminView ? "Administração: etiquetas e atendentes." : "Conversas.");
+  }
+
+  /** The arrival sound (off unless chosen; the choice is remembered) and the
+   * browser's notifications (permission asked only when the user clicks). */
+  function setupAttention() {
+    const sound = $("sound-toggle");
+    sound.checked = localStorage.getItem(SOUND_KEY) === "on";
+    sound.addEventListener("change", () => {
+      localStorage.setItem(SOUND_KEY, sound.checked ? "on" : "off");
+      announce(sound.checked ? "Som de novas conversas ligado." : "Som de novas conversas desligado.");
+    });
+    renderNotifyState();
+    $("notify-enable").addEventListener("click", async () => {
+      try {
+        await Notification.requestPermission();
+      } catch (_) {
+        // Old browsers: no notifications; the title and the list still tell.
+      }
+      renderNotifyState();
+      announce($("notify-state").textContent);
+      // The button is gone once answered: focus stays in the same group.
+      if (document.activeElement === document.body) $("sound-toggle").focus();
+    });
+  }
+
+  function renderNotifyState() {
+    const supported = "Notification" in window;
+    const permission = supported ? Notification.permission : "denied";
+    $("notify-enable").hidden = !supported || permission !== "default";
+    const line = $("notify-state");
+    line.hidden = !supported || permission === "default";
+    line.textContent = permission === "granted"
+      ? "Notificações do navegador ativadas."
+      : "Notificações bloqueadas no navegador.";
+  }
+
+  /** A short two-tone chime made on the spot (no audio file to load). */
+  function chime() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      const ctx = new Context();
+      const gain = ctx.createGain();
+      gain.gain.value = 0.08;
+      gain.connect(ctx.destination);
+      [660, 880].forEach((freq, i) => {
+        const tone = ctx.createOscillator();
+        tone.frequency.value = freq;
+        tone.connect(gain);
+        tone.start(ctx.currentTime + i * 0.18);
+        tone.stop(ctx.currentTime + i * 0.18 + 0.15);
+      });
+      window.setTimeout(() => ctx.close(), 800);
+    } catch (_) {
+      // Audio blocked (no user gesture yet): the other cues remain.
+    }
+  }
+
+  function alertArrivals(fresh) {
+    if (!fresh.length) return;
+    if ($("sound-toggle") && $("sound-toggle").checked) chime();
+    if ("Notification" in window && Notification.permission === "granted") {
+      const body = fresh.map((q) => `${q.customer} · ${q.reason_label}`).join("\n");
+      try {
+        const note = new Notification(fresh.length === 1 ? "Nova conversa na fila" : `${fresh.length} novas conversas na fila`,
+          { body, tag: "atende-fila" });
+        note.onclick = () => { window.focus(); $("queue-title").focus(); };
+      } catch (_) {
+        // Some browsers only notify from a service worker: the title still counts.
+      }
+    }
+  }
+
+  /** "(3) Atende — Console": how many wait, visible from any tab. */
+  function renderTitle() {
+    const waiting = Math.max(state.queueTotal || 0, state.queue.length);
+    document.title = waiting ? `(${waiting}) ${BASE_TITLE}` : BASE_TITLE;
+  }
+
   // ------------------------------------------------------------------ queue
 
   async function refreshQueue() {
@@ -399,6 +497,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       const fresh = state.queue.filter((q) => !state.knownQueue.has(q.conversation_id));
       if (fresh.length === 1) announce(`Nova conversa na fila: ${fresh[0].customer}`);
       else if (fresh.length > 1) announce(`${fresh.length} novas conversas na fila: ${fresh.map((q) => q.customer).join(", ")}`);
+      alertArrivals(fresh);
     }
     state.knownQueue = ids;
   }
@@ -409,7 +508,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       claimBtn.dataset.key = `claim:${q.conversation_id}`;
       const view = actionButton("Ver", `conversa de ${q.customer}`, () => openConversation(q.conversation_id, view), "small");
       view.dataset.key = `view:${q.conversation_id}`;
-      const tags = [el("span", { cls: "tag", text: reasonLabel(q.reason) })];
+      const tags = [el("span", { cls: "tag", text: q.reason_label })];
       if (q.priority >= 2) tags.push(el("span", { cls: "tag urgent", text: "Prioridade alta" }));
       else if (q.priority === 1) tags.push(el("span", { cls: "tag warn", text: "Prioridade média" }));
       if (q.team) tags.push(el("span", { cls: "tag", text: `Equipe ${q.team}` }));
@@ -432,6 +531,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     // The API sends the head of the queue; the count is of everyone waiting.
     const total = Math.max(state.queueTotal || 0, items.length);
     $("queue-count").textContent = total ? `(${total})` : "";
+    renderTitle();
   }
 
   /** Waiting times move every second without refetching. */
@@ -486,6 +586,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     });
     rebuildList($(`${kind}-list`), items);
     $(`${kind}-empty`).hidden = items.length > 0;
+    if (kind === "mine") $("mine-count").textContent = items.length ? `(${items.length})` : "";
   }
 
   const isOpen = (id) => state.open && state.open.conversation_id === id;
@@ -509,6 +610,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         state.olderCursor = detail.older_cursor;
         $("conv-messages").replaceChildren();
         $("reply-text").value = "";
+        renderCounter();
       }
       state.open = detail;
       state.news.delete(id);
@@ -549,6 +651,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     view.hidden = true;
     delete view.dataset.state;
     $("conv-placeholder").hidden = false;
+    $("context-panel").hidden = true;
   }
 
   function renderConversation() {
@@ -557,7 +660,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     view.hidden = false;
     view.dataset.state = c.state;
     $("conv-placeholder").hidden = true;
+    $("context-panel").hidden = false;
     $("conv-title").textContent = c.customer.name;
+    $("conv-customer").textContent = c.customer.name;
     $("conv-phone").textContent = c.customer.phone ? phoneLabel(c.customer.phone) : (c.customer.username ? "@" + c.customer.username : "");
     const who = c.attendant ? ` com ${c.attendant}` : c.team ? ` · equipe ${c.team}` : "";
     $("conv-state").textContent = (STATES[c.state] || c.state) + (c.state === "with_human" || c.state === "waiting_human" ? who : "");
@@ -565,7 +670,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 
     $("conv-handoff").hidden = !c.handoff;
     if (c.handoff) {
-      $("conv-reason").textContent = reasonLabel(c.handoff.reason);
+      $("conv-reason").textContent = c.handoff.reason_label;
       $("conv-summary").textContent = c.handoff.summary || "Sem resumo.";
     }
     const windowLine = $("conv-window");
@@ -587,6 +692,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
     renderMessages(c.messages);
     renderNotes(c.notes || []);
+    renderActivity(c.activity || []);
     renderConversationLabels(c);
     $("conv-older").hidden = !state.olderCursor;
   }
@@ -634,8 +740,11 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const mine = c.assigned_attendant_id === me.attendant_id;
     const handles = mine || oversees();
     const withPeople = c.state === "with_human" || c.state === "waiting_human";
+    const watching = c.state === "with_human" && !mine; // someone else holds it
     const show = {
       "act-claim": c.state === "waiting_human",
+      // Supervisors take over a conversation someone else holds (a transfer to themselves).
+      "act-takeover": watching && oversees(),
       "act-transfer": withPeople && handles,
       "act-return": withPeople && handles,
       "act-close": c.state !== "closed" && handles,
@@ -648,8 +757,25 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const template = canReply && (!c.window_open || state.forceTemplate);
     $("reply-form").hidden = !canReply || template;
     $("template-form").hidden = !template;
+    const noReply = $("conv-noreply");
+    noReply.textContent = noReplyReason(c, mine);
+    noReply.hidden = canReply || !noReply.textContent;
     // A control that just disappeared must not leave focus on <body>.
     if (focused && focused !== document.body && focused.closest("[hidden]")) focusFallback();
+  }
+
+  /** Why there is no reply box, in words (who holds the conversation). */
+  function noReplyReason(c, mine) {
+    if (c.state === "with_human" && !mine) {
+      const holder = c.attendant || "outro atendente";
+      return oversees()
+        ? `Esta conversa está com ${holder}; só quem a atende responde. Use "Assumir atendimento" para responder você.`
+        : `Esta conversa está com ${holder}; só quem a atende responde.`;
+    }
+    if (c.state === "waiting_human") return "Assuma a conversa para responder ao cliente.";
+    if (c.state === "bot") return "O bot está atendendo esta conversa.";
+    if (c.state === "closed") return "Conversa encerrada.";
+    return "";
   }
 
   function messageAuthor(m) {
@@ -736,11 +862,23 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     return el("p", { cls: "chips" }, [el("span", { cls: "sr-only", text: "Etiquetas: " }), ...labels.map((l) => chip(l))]);
   }
 
+  /** An entry among the messages at its time (notes, activity). */
+  function insertByTime(li, createdAt) {
+    const log = $("conv-messages");
+    li.dataset.at = createdAt;
+    const at = Date.parse(createdAt);
+    const after = [...log.children].find((item) => item.dataset.at && Date.parse(item.dataset.at) > at);
+    // Older than the oldest message shown: it appears when those load.
+    if (after === log.firstElementChild && state.olderCursor) return;
+    log.insertBefore(li, after || null);
+  }
+
+  const inLog = (id) => $("conv-messages").querySelector(`li[data-id="${CSS.escape(id)}"]`);
+
   /** Notes go in the timeline among the messages, by time; never sent. */
   function renderNotes(notes) {
-    const log = $("conv-messages");
     for (const n of notes) {
-      if (log.querySelector(`li[data-id="${CSS.escape(n.id)}"]`)) continue;
+      if (inLog(n.id)) continue;
       const li = el("li", { cls: "msg note" }, [
         el("p", { cls: "msg-meta" }, [
           el("span", { cls: "author", text: `Nota interna · ${n.attendant || "Equipe"}` }),
@@ -750,13 +888,29 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         el("p", { cls: "msg-body", text: n.body }),
       ]);
       li.dataset.id = n.id;
-      li.dataset.at = n.created_at;
-      const at = Date.parse(n.created_at);
-      const after = [...log.children].find((item) => item.dataset.at && Date.parse(item.dataset.at) > at);
-      // Older than the oldest message shown: it appears when those load.
-      if (after === log.firstElementChild && state.olderCursor) continue;
-      log.insertBefore(li, after || null);
+      insertByTime(li, n.created_at);
     }
+  }
+
+  /** "Ana assumiu a conversa", "Devolvida ao bot por Ana": who moved it, when. */
+  function renderActivity(entries) {
+    const log = $("conv-messages");
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    let added = false;
+    for (const a of entries) {
+      if (inLog(a.id)) continue;
+      const li = el("li", { cls: "msg activity" }, [
+        el("p", { cls: "msg-body" }, [
+          document.createTextNode(a.text),
+          el("span", { cls: "sr-only", text: ", " }),
+          el("time", { text: ` · ${timeLabel(a.created_at)}`, attrs: { datetime: a.created_at } }),
+        ]),
+      ]);
+      li.dataset.id = a.id;
+      insertByTime(li, a.created_at);
+      added = true;
+    }
+    if (added && nearBottom) log.scrollTop = log.scrollHeight;
   }
 
   function renderConversationLabels(c) {
@@ -769,7 +923,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       return li;
     }));
     const options = state.labels.filter((l) => !applied.has(l.id)).map((l) => el("option", { text: l.name, attrs: { value: l.id } }));
-    $("label-add").replaceChildren(...options);
+    $("label-add").replaceChildren(...(options.length ? options : [el("option", { text: "Nenhuma a adicionar", attrs: { value: "" } })]));
     $("label-add").disabled = $("label-add-btn").disabled = !options.length;
   }
 
@@ -928,10 +1082,32 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const box = $("reply-text");
     const text = box.value.trim();
     if (!text) return invalid("Digite a mensagem antes de enviar.", box);
+    // Never cut silently: too long is refused here, with the numbers.
+    if (text.length > MAX_REPLY_CHARS) {
+      const over = fmt.format(text.length - MAX_REPLY_CHARS);
+      return invalid(`A mensagem tem ${fmt.format(text.length)} caracteres e o limite do WhatsApp é ${fmt.format(MAX_REPLY_CHARS)}: encurte ${over} caracteres ou divida em duas mensagens.`, box);
+    }
     if (await send({ text }, "Mensagem enviada", box)) {
       box.value = "";
+      renderCounter();
       box.focus();
     }
+  }
+
+  /** "1.234/4.096" under the reply box; red, and said, once past the limit. */
+  function renderCounter() {
+    const length = $("reply-text").value.trim().length;
+    const counter = $("reply-count");
+    const over = length > MAX_REPLY_CHARS;
+    const text = over
+      ? `${fmt.format(length)}/${fmt.format(MAX_REPLY_CHARS)} — passou ${fmt.format(length - MAX_REPLY_CHARS)}`
+      : `${fmt.format(length)}/${fmt.format(MAX_REPLY_CHARS)}`;
+    counter.textContent = text;
+    // Said once when crossing the limit, not on every key.
+    if (over && !counter.classList.contains("over")) {
+      announce(`A mensagem passou do limite de ${fmt.format(MAX_REPLY_CHARS)} caracteres.`);
+    }
+    counter.classList.toggle("over", over);
   }
 
   async function onTemplate(event) {
@@ -976,7 +1152,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     dialog.querySelector("[data-cancel]").addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => onDialogClosed(dialog));
     dialog.showModal();
-    dialog.querySelector("input, select, textarea").focus();
+    (dialog.querySelector("input, select, textarea") || dialog.querySelector("[data-cancel]")).focus();
     return dialog;
   }
 
@@ -989,18 +1165,26 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     else focusFallback();
   }
 
+  /** Transfer targets come from the API: the tenant's people and teams. */
   async function openTransfer() {
     openDialog("tpl-transfer", onTransfer);
-    const select = $("transfer-attendant");
     try {
-      state.attendants = await allPages("/v1/console/attendants", "attendants");
-      const options = state.attendants
+      const [attendants, teams] = await Promise.all([
+        allPages("/v1/console/attendants", "attendants"),
+        api("GET", "/v1/console/teams"),
+      ]);
+      state.attendants = attendants;
+      state.teams = teams.teams;
+      if (!$("transfer-dialog")) return; // closed meanwhile
+      const people = attendants
         .filter((a) => a.active && a.id !== state.me.attendant_id)
         .map((a) => el("option", {
           text: `${a.display_name}${a.team ? ` (equipe ${a.team})` : ""}`,
           attrs: { value: a.id },
         }));
-      select.replaceChildren(el("option", { text: "— Nenhum —", attrs: { value: "" } }), ...options);
+      $("transfer-attendant").replaceChildren(el("option", { text: "— Nenhum —", attrs: { value: "" } }), ...people);
+      $("transfer-team").replaceChildren(el("option", { text: "— Nenhuma —", attrs: { value: "" } }),
+        ...state.teams.map((t) => el("option", { text: t, attrs: { value: t } })));
     } catch (error) {
       report(error, $("transfer-alerts"));
     }
@@ -1009,21 +1193,54 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   async function onTransfer(event) {
     event.preventDefault();
     const attendantId = $("transfer-attendant").value;
-    const team = $("transfer-team").value.trim();
+    const team = $("transfer-team").value;
     if (!attendantId === !team) {
-      const message = "Escolha um atendente ou informe uma equipe (apenas um dos dois).";
+      const message = "Escolha um atendente ou uma equipe (apenas um dos dois).";
       return invalid(message, $("transfer-attendant"), $("transfer-alerts"));
     }
+    const body = attendantId ? { attendant_id: attendantId } : { team };
+    const note = $("transfer-note").value.trim();
+    if (note) body.note = note;
+    const target = attendantId
+      ? $("transfer-attendant").selectedOptions[0].textContent
+      : `equipe ${team}`;
     try {
-      await conversationAction("transfer", attendantId ? { attendant_id: attendantId } : { team }, "Conversa transferida.");
+      await conversationAction("transfer", body, `Conversa transferida para ${target}.`);
       $("transfer-dialog").close();
     } catch (error) {
       report(error, $("transfer-alerts"));
     }
   }
 
+  /** A supervisor takes over someone else's conversation: a transfer to themselves. */
+  async function onTakeover() {
+    clearErrors();
+    try {
+      await conversationAction("transfer", { attendant_id: state.me.attendant_id }, "Você assumiu o atendimento desta conversa.");
+      const box = $("reply-form").hidden ? $("template-name") : $("reply-text");
+      if (!box.closest("[hidden]")) box.focus();
+    } catch (error) {
+      report(error);
+      focusFallback();
+    }
+  }
+
   const openClose = () => openDialog("tpl-close", onClose);
-  const openInvite = () => openDialog("tpl-invite", onInvite);
+  const openInvite = () => {
+    openDialog("tpl-invite", onInvite);
+    suggestTeams("invite-teams");
+  };
+
+  /** The existing teams as suggestions, so "Financeiro" isn't typed anew as "financeiro". */
+  async function suggestTeams(listId) {
+    try {
+      const { teams } = await api("GET", "/v1/console/teams");
+      const list = $(listId);
+      if (list) list.replaceChildren(...teams.map((t) => el("option", { attrs: { value: t } })));
+    } catch (_) {
+      // Only suggestions: the field still takes any name.
+    }
+  }
 
   async function onClose(event) {
     event.preventDefault();
@@ -1056,7 +1273,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       let toggle = el("span", { cls: "muted", text: "Você" });
       let edit = null;
       if (!self) {
-        toggle = actionButton(a.active ? "Desativar" : "Ativar", a.display_name, () => setActive(a, !a.active), "small" + (a.active ? " danger" : ""));
+        const change = a.active ? () => confirmDeactivate(a) : () => setActive(a, true);
+        toggle = actionButton(a.active ? "Desativar" : "Ativar", a.display_name, change, "small" + (a.active ? " danger" : ""));
         toggle.dataset.key = `active:${a.id}`;
         edit = actionButton("Editar", a.display_name, () => openEditAttendant(a), "small");
         edit.dataset.key = `edit:${a.id}`;
@@ -1088,18 +1306,32 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       }
     };
     openDialog("tpl-edit-attendant", onSave);
+    suggestTeams("edit-teams");
     $("edit-role").value = attendant.role;
     $("edit-team").value = attendant.team || "";
   }
 
-  async function setActive(attendant, active) {
+  /** Deactivating cuts someone's access at once: asked before it happens. */
+  function confirmDeactivate(attendant) {
+    const onConfirm = async (event) => {
+      event.preventDefault();
+      if (await setActive(attendant, false, $("deactivate-alerts"))) $("deactivate-dialog").close();
+    };
+    openDialog("tpl-confirm-deactivate", onConfirm);
+    $("deactivate-text").textContent = `${attendant.display_name} perde o acesso ao console agora: `
+      + "a sessão aberta é encerrada e o login deixa de funcionar até alguém reativar.";
+  }
+
+  async function setActive(attendant, active, alerts) {
     clearErrors();
     try {
       await api("PATCH", `/v1/console/attendants/${encodeURIComponent(attendant.id)}`, { active });
       announce(`${attendant.display_name} ${active ? "ativado(a)" : "desativado(a)"}.`);
       await refreshAttendants();
+      return true;
     } catch (error) {
-      report(error);
+      report(error, alerts);
+      return false;
     }
   }
 
@@ -1168,7 +1400,10 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
 
   function onLiveEvent(event) {
     const id = event.conversation_id;
-    if (event.type === "queue.changed") {
+    if (event.type === "message.status") {
+      // Delivered/read: only the open conversation shows it (in place).
+      if (id && isOpen(id)) reloadOpen();
+    } else if (event.type === "queue.changed") {
       refreshLists();
       if (id && isOpen(id)) reloadOpen();
     } else if (event.type === "conversation.updated") {
@@ -1192,6 +1427,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
   function bindApp() {
     $("act-claim").addEventListener("click", (e) => claim(state.open.conversation_id, e.currentTarget));
+    $("act-takeover").addEventListener("click", onTakeover);
     $("act-transfer").addEventListener("click", openTransfer);
     $("act-return").addEventListener("click", onReturnToBot);
     $("act-close").addEventListener("click", openClose);
@@ -1199,6 +1435,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("reply-text").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply-form").requestSubmit();
     });
+    $("reply-text").addEventListener("input", renderCounter);
+    $("view-switch").onclick = onViewSwitch; // in the header: bound once per sign-in
     $("template-form").addEventListener("submit", onTemplate);
     $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);

@@ -26,10 +26,6 @@
     WWWW: ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
     WWW: ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
   };
-  const REASONS = {
-    pedido_do_cliente: "Pedido do cliente", reclamacao: "Reclamação", cancelamento: "Cancelamento",
-    bot_unavailable: "Bot indisponível", llm_indisponivel: "LLM indisponível", transferencia: "Transferência entre equipes",
-  };
 
   const count = (n) => (n == null ? "—" : num.format(n));
   const rate = (r) => (r == null ? "—" : pct.format(r));
@@ -236,7 +232,7 @@
 
   function renderTables(r) {
     put("table-reasons", table("Entradas na fila por motivo", ["Motivo", "Entradas na fila", "Parcela"],
-      r.handoff_reasons.map((c) => [REASONS[c.key] || c.label, count(c.count), rate(r.totals.handoffs ? c.count / r.totals.handoffs : null)])));
+      r.handoff_reasons.map((c) => [c.label, count(c.count), rate(r.totals.handoffs ? c.count / r.totals.handoffs : null)])));
     put("table-teams", table("Por equipe", ["Equipe", ...BREAKDOWN], breakdownRows(r.teams, false)));
     put("table-attendants", table("Por atendente (quem ficou com o atendimento)", ["Atendente", ...BREAKDOWN], breakdownRows(r.attendants, false)));
     put("table-entries", table("Por número de entrada", ["Número", "Conversas", "Contidas pelo bot", ...BREAKDOWN], breakdownRows(r.entry_points, true)));

@@ -18,6 +18,7 @@ from uuid import UUID
 import httpx
 
 from atende.bot.signing import rasa_token, sign_tenant
+from atende.bot.tracker import WITH_PEOPLE_SLOT
 from atende.errors import DependencyFailed
 from atende.observability import logger
 
@@ -185,6 +186,35 @@ class RasaClient:
             response.raise_for_status()
         except httpx.HTTPError as exc:
             logger.warning("rasa resume failed", extra={"error": type(exc).__name__})
+            raise BotUnavailable() from exc
+
+    def with_people(self, sender: str) -> None:
+        """Tell the dialogue that people have the conversation (the slot its
+        rules read: acknowledge, answer only LGPD requests), also when the
+        handoff wasn't the bot's own (Rasa down at the time) or its tracker
+        was paused by an older bot.
+
+        Raises:
+            BotUnavailable: Rasa unreachable or refusing.
+        """
+        url = f"{self._base_url}/conversations/{sender}/tracker/events"
+        headers = self._auth(sender)
+        try:
+            response = self._http.post(
+                url,
+                params={"include_events": "NONE"},
+                json=[
+                    {"event": "resume"},
+                    {"event": "slot", "name": WITH_PEOPLE_SLOT, "value": True},
+                ],
+                headers=headers,
+            )
+            _check_credentials(response)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "rasa with-people mark failed", extra={"error": type(exc).__name__}
+            )
             raise BotUnavailable() from exc
 
 

@@ -17,6 +17,9 @@ from atende.db.secrets import conninfo_from_secret
 #: The slot ``action_llm_answer`` sets: whether the LLM's answer came from the
 #: tenant's knowledge base (True) or was its "não sei" (False).
 GROUNDED_SLOT = "llm_fundamentada"
+#: The slot that puts the dialogue in "people have the conversation"
+#: (bot/domain.yml): set at a handoff, cleared by the restart of a return.
+WITH_PEOPLE_SLOT = "atendimento_humano"
 #: Actions that ask the customer to choose between likely intents.
 CLARIFY_ACTIONS: frozenset[str] = frozenset({"action_esclarecer"})
 
@@ -71,10 +74,31 @@ def bot_events(tracker_db_url: str, conversation_ids: Sequence[str]) -> list[Bot
         rows = tracker_db.execute(
             "SELECT id, sender_id, type_name, timestamp, intent_name, action_name, data"
             " FROM events WHERE sender_id = ANY(%s)"
-            " AND type_name IN ('user', 'action', 'slot') ORDER BY id",
+            " AND type_name IN ('user', 'action', 'slot', 'restart') ORDER BY id",
             (list(conversation_ids),),
         ).fetchall()
-    return [event for row in rows if (event := _classify(row)) is not None]
+    # While people have a conversation the bot only acknowledges the
+    # customer's messages: they are not the bot's to count.
+    with_people: set[str] = set()
+    found = []
+    for row in rows:
+        sender_id, type_name, data = row[1], row[2], row[6]
+        if type_name == "restart":
+            with_people.discard(sender_id)
+            continue
+        if type_name == "slot" and data:
+            slot = json.loads(data)
+            if slot.get("name") == WITH_PEOPLE_SLOT:
+                if slot.get("value") is True:
+                    with_people.add(sender_id)
+                else:
+                    with_people.discard(sender_id)
+                continue
+        if type_name == "user" and sender_id in with_people:
+            continue
+        if (event := _classify(row)) is not None:
+            found.append(event)
+    return found
 
 
 def delete_trackers(tracker_db_url: str, sender_ids: Sequence[str]) -> int:

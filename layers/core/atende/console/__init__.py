@@ -9,7 +9,14 @@
   their live consoles).
 """
 
-from atende.console.actions import claim, close, reply, return_to_bot, transfer
+from atende.console.actions import (
+    claim,
+    close,
+    reply,
+    return_to_bot,
+    teams,
+    transfer,
+)
 from atende.console.annotations import (
     add_note,
     create_label,
@@ -26,6 +33,7 @@ from atende.console.reading import (
     queue,
 )
 from atende.console.views import (
+    ActivityView,
     ConversationDetail,
     ConversationItem,
     LabelView,
@@ -38,6 +46,7 @@ from atende.console.views import (
 )
 
 __all__ = [
+    "ActivityView",
     "ConversationDetail",
     "ConversationItem",
     "LabelView",
@@ -60,6 +69,7 @@ __all__ = [
     "queue",
     "reply",
     "return_to_bot",
+    "teams",
     "transfer",
     "unlabel_conversation",
     "update_attendant",

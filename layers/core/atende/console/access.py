@@ -3,7 +3,11 @@
 - attendants see the queue (their team's and the general one), claim from it,
   and act only on conversations assigned to them;
 - supervisors and admins see every conversation and may move any of them
-  (reassign, return to the bot, close); replying stays with the assignee.
+  (reassign, return to the bot, close); replying stays with the assignee;
+- what the console shows of a customer's documents follows one rule for
+  every role, in the history and in the bot's summary alike: a CPF reads
+  ``***.***.***-NN`` (:func:`shown_text`). The full value is in the
+  customer's LGPD export, which only admins run.
 """
 
 # The query composes only a fixed column list; values are bound parameters.
@@ -11,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -20,12 +25,38 @@ from atende.conversations.store import State
 from atende.db import Connection
 from atende.errors import Forbidden, NotFound
 from atende.identity import AttendantPrincipal
+from atende.validators import is_valid_cpf, only_digits
 
-__all__ = ["audit", "load", "masked_phone", "may_read", "require_handler"]
+__all__ = [
+    "audit",
+    "load",
+    "masked_cpf",
+    "masked_phone",
+    "may_read",
+    "require_handler",
+    "shown_text",
+]
+
+_CPF = re.compile(r"(?<![\w.-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\w])")
 
 
 def masked_phone(phone: str | None) -> str | None:
     return f"•••• {phone[-4:]}" if phone and len(phone) >= 4 else None
+
+
+def masked_cpf(cpf: str) -> str:
+    return f"***.***.***-{only_digits(cpf)[-2:]}"
+
+
+def shown_text(text: str | None) -> str | None:
+    """``text`` as the console shows it: valid CPFs masked (order numbers and
+    phones of the same length, whose check digits fail, stay readable)."""
+    if not text:
+        return text
+    return _CPF.sub(
+        lambda m: masked_cpf(m.group(0)) if is_valid_cpf(m.group(0)) else m.group(0),
+        text,
+    )
 
 
 def load(

@@ -11,17 +11,19 @@ from uuid import UUID
 from atende import live
 from atende.audit import RequestContext
 from atende.console.access import audit, load, may_read, require_handler
+from atende.console.annotations import MAX_NOTE_CHARS
 from atende.console.views import MessageView, StateChange
 from atende.conversations import handoff as handoffs
 from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
+from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
-from atende.errors import Conflict, Forbidden, InvalidInput
+from atende.errors import Conflict, Forbidden, InvalidInput, UnknownTeam
 from atende.identity import AttendantPrincipal
 from atende.whatsapp.graph import check_template, ensure_within_window
 
-__all__ = ["claim", "close", "reply", "return_to_bot", "transfer"]
+__all__ = ["claim", "close", "reply", "return_to_bot", "teams", "transfer"]
 
 MAX_REPLY_CHARS = 4096  # WhatsApp's text body limit
 MAX_TEMPLATE_COMPONENTS = 10  # header, body, footer and up to 7 buttons
@@ -155,27 +157,52 @@ def _outbound(
     return clean, {}, "text"
 
 
+def teams(principal: AttendantPrincipal) -> list[str]:
+    """The tenant's teams (those of its active attendants), by name: where a
+    conversation may be transferred."""
+    with tenant_transaction(principal.tenant_id) as conn:
+        return _teams(conn)
+
+
+def _teams(conn: Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT team FROM attendants WHERE active AND team IS NOT NULL"
+        " ORDER BY team"
+    ).fetchall()
+    return [r["team"] for r in rows]
+
+
 def transfer(
     principal: AttendantPrincipal,
     conversation_id: UUID,
     *,
     to_attendant_id: UUID | None,
     to_team: str | None,
+    engine: ConversationEngine,
+    note: str | None = None,
     context: RequestContext,
 ) -> StateChange:
-    """Hand a conversation to another attendant, or back to a team's queue.
+    """Hand a conversation to another attendant, or to one of the tenant's
+    teams' queue, with an optional note the next attendant reads; the
+    customer is told.
 
     The assignee may transfer their own conversation; supervisors and admins
     may reassign anyone's.
 
     Raises:
-        InvalidInput: neither or both targets; an unknown or inactive attendant.
+        InvalidInput: neither or both targets; an unknown or inactive
+            attendant; a note too long.
+        UnknownTeam: no active attendant is in that team (a typo would
+            park the conversation where nobody looks).
         Forbidden: an attendant moving someone else's conversation.
         Conflict: the conversation is not with people.
     """
     team = (to_team or "").strip() or None
     if (to_attendant_id is None) == (team is None):
         raise InvalidInput("Informe um atendente ou uma equipe para transferir.")
+    clean_note = (note or "").strip()
+    if len(clean_note) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"A nota passa de {MAX_NOTE_CHARS} caracteres.")
     with tenant_transaction(principal.tenant_id) as conn:
         conv = load(conn, conversation_id, lock=True)
         if conv["state"] not in (State.WITH_HUMAN, State.WAITING_HUMAN):
@@ -188,11 +215,21 @@ def transfer(
             if target is None or not target["active"]:
                 raise InvalidInput("Atendente de destino não encontrado ou inativo.")
             store.assign(conn, conversation_id, to_attendant_id, keep_team=False)
+            tell_customer(conn, conversation_id, "transferred_to_person")
             details: dict[str, str | None] = {"to_attendant_id": str(to_attendant_id)}
+            if conv["assigned_attendant_id"] is not None:
+                details["from_attendant_id"] = str(conv["assigned_attendant_id"])
         else:
             assert team is not None
+            if team not in _teams(conn):
+                raise UnknownTeam()
             store.requeue(conn, conversation_id, team=team)
+            tell_customer(conn, conversation_id, "transferred_to_queue")
             details = {"to_team": team}
+        if clean_note:
+            details["note_id"] = str(
+                _transfer_note(conn, principal, conversation_id, clean_note)
+            )
         audit(
             conn,
             action="CONVERSATION_TRANSFERRED",
@@ -200,19 +237,40 @@ def transfer(
             context=context,
             details=details,
         )
-    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
+    _announce(principal, conversation_id)
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
     state = State.WITH_HUMAN if to_attendant_id else State.WAITING_HUMAN
     return StateChange(conversation_id, state)
+
+
+def _transfer_note(
+    conn: Connection, principal: AttendantPrincipal, conversation_id: UUID, text: str
+) -> UUID:
+    row = conn.execute(
+        "INSERT INTO conversation_notes (tenant_id, conversation_id, attendant_id,"
+        " body) VALUES (current_tenant_id(), %s, %s, %s) RETURNING id",
+        (conversation_id, principal.attendant_id, text),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def _announce(principal: AttendantPrincipal, conversation_id: UUID) -> None:
+    """After a committed transfer or close, the consoles learn it now; the one
+    place where the customer is to be told what happened, too (a return to the
+    bot announces itself in ``conversations.handoff.return_to_bot``)."""
+    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
 
 
 def return_to_bot(
     principal: AttendantPrincipal,
     conversation_id: UUID,
     *,
-    bot: handoffs.BotResumer,
+    engine: ConversationEngine,
     context: RequestContext,
 ) -> StateChange:
-    """Give the conversation back to the bot (the assignee or a supervisor)."""
+    """Give the conversation back to the bot (the assignee or a supervisor);
+    the customer is told."""
 
     def allowed(conn: Connection) -> None:
         require_handler(principal, load(conn, conversation_id))
@@ -223,8 +281,9 @@ def return_to_bot(
         principal.tenant_id,
         conversation_id,
         context=context,
-        bot=bot,
+        bot=engine.bot,
         still_allowed=allowed,
+        deliver=engine.deliver_outbox,
     )
     return StateChange(conversation_id, State.BOT)
 
@@ -239,8 +298,9 @@ def close(
 ) -> StateChange:
     """End the conversation with a reason (the assignee or a supervisor).
 
-    A conversation a person handled gets the satisfaction survey, if the
-    customer's 24-hour window is still open.
+    The customer is told: a conversation a person handled gets the
+    satisfaction survey (which says it was closed), if the customer's 24-hour
+    window is still open; otherwise a goodbye.
     """
     clean = (reason or "").strip()
     if not clean or len(clean) > 200:
@@ -252,6 +312,8 @@ def close(
         require_handler(principal, conv)
         store.close_conversation(conn, conversation_id, reason=clean)
         surveyed = store.offer_survey(conn, conversation_id, now=datetime.now(UTC))
+        if not surveyed:
+            tell_customer(conn, conversation_id, "closed")
         audit(
             conn,
             action="CONVERSATION_CLOSED",
@@ -259,7 +321,6 @@ def close(
             context=context,
             details={"survey": "sent" if surveyed else "not_sent"},
         )
-    live.publish(principal.tenant_id, "queue.changed", conversation_id=conversation_id)
-    if surveyed:
-        engine.deliver_outbox(principal.tenant_id, conversation_id)
+    _announce(principal, conversation_id)
+    engine.deliver_outbox(principal.tenant_id, conversation_id)
     return StateChange(conversation_id, State.CLOSED)

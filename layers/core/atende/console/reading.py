@@ -17,9 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from atende.audit import RequestContext
-from atende.console.access import audit, load, masked_phone, may_read
+from atende.console.access import audit, load, masked_phone, may_read, shown_text
 from atende.console.annotations import labels_of, notes_of, require_label
 from atende.console.views import (
+    ActivityView,
     ConversationDetail,
     ConversationItem,
     CustomerView,
@@ -30,6 +31,7 @@ from atende.console.views import (
     QueueItem,
 )
 from atende.conversations import messages_ptbr as texts
+from atende.conversations import reasons
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
@@ -121,7 +123,8 @@ def queue(
             customer=r["display_name"] or r["username"] or "Cliente",
             phone=masked_phone(r["phone"]),
             reason=r["reason"],
-            summary=r["summary"],
+            reason_label=reasons.label(r["reason"]),
+            summary=shown_text(r["summary"]),
             priority=r["priority"],
             team=r["team"],
             requested_at=r["requested_at"],
@@ -225,8 +228,69 @@ def _messages(
     ).fetchall()
     page, older_cursor = keyset_page(rows, limit, lambda r: (r["created_at"], r["id"]))
     return MessagesPage(
-        messages=[MessageView(**m) for m in reversed(page)], older_cursor=older_cursor
+        messages=[
+            MessageView(**{**m, "body": shown_text(m["body"])}) for m in reversed(page)
+        ],
+        older_cursor=older_cursor,
     )
+
+
+ACTIVITY_SHOWN = 100
+_ACTIVITY = (
+    "HANDOFF_REQUESTED",
+    "CONVERSATION_CLAIMED",
+    "CONVERSATION_TRANSFERRED",
+    "CONVERSATION_RETURNED_TO_BOT",
+    "CONVERSATION_CLOSED",
+)
+
+
+def _activity_text(row: dict[str, Any]) -> str:
+    who = row["actor"] or "Equipe"
+    details = row["details"] or {}
+    action = row["action"]
+    if action == "HANDOFF_REQUESTED":
+        return f"Encaminhada para atendimento: {reasons.label(details.get('reason'))}"
+    if action == "CONVERSATION_CLAIMED":
+        return f"{who} assumiu a conversa"
+    if action == "CONVERSATION_TRANSFERRED":
+        if details.get("to_team"):
+            return f"Transferida por {who} para a equipe {details['to_team']}"
+        if row["target"] == row["actor"]:  # a supervisor took it over
+            held = f" (estava com {row['source']})" if row["source"] else ""
+            return f"{who} assumiu o atendimento{held}"
+        return f"Transferida por {who} para {row['target'] or 'outro atendente'}"
+    if action == "CONVERSATION_RETURNED_TO_BOT":
+        return f"Devolvida ao bot por {who}"
+    return f"Encerrada por {who}"
+
+
+def _activity(conn: Connection, conversation_id: UUID) -> list[ActivityView]:
+    """The conversation's latest moves, from its audit trail, oldest first."""
+    rows = conn.execute(
+        "SELECT e.id, e.action, e.occurred_at, e.details, a.display_name AS actor,"
+        " t.display_name AS target, f.display_name AS source"
+        " FROM audit_events e"
+        " LEFT JOIN attendants a ON e.actor_type = 'attendant'"
+        "  AND a.tenant_id = e.tenant_id AND a.id::text = e.actor_id"
+        " LEFT JOIN attendants t ON t.tenant_id = e.tenant_id"
+        "  AND t.id::text = e.details->>'to_attendant_id'"
+        " LEFT JOIN attendants f ON f.tenant_id = e.tenant_id"
+        "  AND f.id::text = e.details->>'from_attendant_id'"
+        " WHERE e.subject_type = 'conversation' AND e.subject_id = %s"
+        " AND e.action = ANY(%s)"
+        " ORDER BY e.occurred_at DESC, e.id DESC LIMIT %s",
+        (str(conversation_id), list(_ACTIVITY), ACTIVITY_SHOWN),
+    ).fetchall()
+    return [
+        ActivityView(
+            id=f"activity-{r['id']}",
+            action=r["action"],
+            text=_activity_text(r),
+            created_at=r["occurred_at"],
+        )
+        for r in reversed(rows)
+    ]
 
 
 def _readable(
@@ -284,6 +348,7 @@ def conversation_detail(
         ).fetchone()
         notes = notes_of(conn, conversation_id)
         labels = labels_of(conn, [conversation_id]).get(conversation_id, [])
+        activity = _activity(conn, conversation_id)
         audit(
             conn,
             action="CONVERSATION_VIEWED",
@@ -307,12 +372,14 @@ def conversation_detail(
             name=conv["display_name"] or conv["username"] or "Cliente",
             phone=conv["phone"],
             username=conv["username"],
+            id=conv["customer_id"],
         ),
         window_open=bool(window_ends and window_ends > datetime.now(UTC)),
         window_ends_at=window_ends,
         handoff=HandoffView(
             reason=handoff["reason"],
-            summary=handoff["summary"],
+            reason_label=reasons.label(handoff["reason"]),
+            summary=shown_text(handoff["summary"]),
             requested_at=handoff["requested_at"],
         )
         if handoff
@@ -321,4 +388,5 @@ def conversation_detail(
         older_cursor=latest.older_cursor,
         notes=notes,
         labels=labels,
+        activity=activity,
     )

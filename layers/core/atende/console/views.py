@@ -9,6 +9,7 @@ from uuid import UUID
 from atende.conversations.store import State
 
 __all__ = [
+    "ActivityView",
     "ConversationDetail",
     "ConversationItem",
     "CustomerView",
@@ -46,7 +47,8 @@ class QueueItem:
     customer: str
     phone: str | None  # masked: the last four digits
     reason: str
-    summary: str | None
+    reason_label: str  # the reason in words
+    summary: str | None  # CPFs masked
     priority: int
     team: str | None
     requested_at: datetime
@@ -75,6 +77,7 @@ class ConversationItem:
 
 @dataclass(frozen=True)
 class CustomerView:
+    id: UUID  # what the LGPD export and erasure take
     name: str
     phone: str | None
     username: str | None
@@ -83,8 +86,20 @@ class CustomerView:
 @dataclass(frozen=True)
 class HandoffView:
     reason: str
+    reason_label: str
     summary: str | None
     requested_at: datetime
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    """Something people or the bot did to the conversation, in words
+    ("Ana assumiu a conversa"), from its audit trail."""
+
+    id: str
+    action: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,7 @@ class ConversationDetail:
     older_cursor: str | None  # where the page before it starts
     notes: list[NoteView]  # private, the latest 200, oldest first
     labels: list[LabelView]
+    activity: list[ActivityView]  # the latest 100, oldest first
 
 
 @dataclass(frozen=True)

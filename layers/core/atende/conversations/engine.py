@@ -38,7 +38,7 @@ from atende.contacts import capture_from_message, capture_names_and_addresses
 from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
 from atende.conversations.bursts import TurnDue
-from atende.conversations.consent_prompt import ask_if_due
+from atende.conversations.consent_prompt import ask_if_due, asks_something
 from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
@@ -91,6 +91,8 @@ class Bot(Protocol):
     def replies_to(self, *, sender: str, wamid: str) -> list[BotReply] | None: ...
 
     def resume(self, sender: str) -> None: ...
+
+    def with_people(self, sender: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,10 @@ class ConversationEngine:
                     media_ref=msg.media.id if msg.media else None,
                     payload=msg.to_json(),
                     wa_timestamp=msg.timestamp,
-                    needs_turn=conversation.state == State.BOT,
+                    # With people, the bot still hears text: it acknowledges
+                    # and answers LGPD requests (conversations.waiting).
+                    needs_turn=conversation.state is State.BOT
+                    or (conversation.state in _WITH_PEOPLE and bool(msg.text)),
                 )
                 store.touch_inbound(conn, conversation.id, msg.timestamp)
                 # Validated contact data is kept only with consent (LGPD).
@@ -221,18 +226,19 @@ class ConversationEngine:
             else:
                 message_id, conversation_id = found
                 conversation = store.get_conversation(conn, conversation_id)
-            if self._config.burst_window:
+            # Only the bot's own conversations wait for the rest of a burst;
+            # with people, the bot's acknowledgement goes at once.
+            bursting = bool(self._config.burst_window) and (
+                conversation.state is State.BOT
+            )
+            if bursting:
                 first = store.first_pending(conn, conversation.id)
             else:
                 claim = store.claim_turn(
                     conn, message_id, lease=self._config.turn_lease
                 )
 
-        if found is None and conversation.state in _WITH_PEOPLE:
-            live.publish(
-                tenant_id, "conversation.updated", conversation_id=conversation.id
-            )
-        if self._config.burst_window:
+        if bursting:
             if msg.type != store.JOINABLE:
                 self._run_bursts(tenant_id, conversation.id)
             elif first is not None:
@@ -242,11 +248,16 @@ class ConversationEngine:
                 )
             self.deliver_outbox(tenant_id, conversation.id)
             return
+        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
+        with_people = conversation.state in _WITH_PEOPLE
+        if found is None and with_people and not turned:
+            live.publish(
+                tenant_id, "conversation.updated", conversation_id=conversation.id
+            )
         if claim is TurnClaim.BUSY:
             raise RetryLater(
                 "bot turn held by another worker", after=self._config.turn_lease
             )
-        turned = claim in (TurnClaim.CLAIMED, TurnClaim.TAKEN_OVER)
         if turned:
             self._bot_turn(
                 tenant_id,
@@ -254,11 +265,17 @@ class ConversationEngine:
                 message_id,
                 msg,
                 taken_over=claim is TurnClaim.TAKEN_OVER,
+                with_people=with_people,
             )
         self.deliver_outbox(tenant_id, conversation.id)
-        if turned and msg.text:
+        if turned and with_people:
+            # Once the bot answered, so consoles show its acknowledgement too.
+            live.publish(
+                tenant_id, "conversation.updated", conversation_id=conversation.id
+            )
+        if turned and msg.text and conversation.state is State.BOT:
             # After the replies went out, so the LLM never delays an answer;
-            # kept only with consent.
+            # kept only with consent, and only from the bot's own turns.
             capture_names_and_addresses(
                 tenant_id,
                 customer_id=conversation.customer_id,
@@ -275,11 +292,15 @@ class ConversationEngine:
         *,
         taken_over: bool = False,
         joined: Sequence[UUID] = (),
+        with_people: bool = False,
     ) -> None:
         replies: list[BotReply] | None
         handed_off = False
         if msg.text:
             try:
+                if with_people:
+                    # Even when the handoff wasn't the bot's (Rasa was down).
+                    self.bot.with_people(str(conversation_id))
                 # A worker that died mid-turn may have died after Rasa ran it:
                 # then its replies are in Rasa's tracker, and running the turn
                 # again would run it twice.
@@ -329,7 +350,10 @@ class ConversationEngine:
                             "buttons": [[b.payload, b.title] for b in reply.buttons]
                         },
                     )
-                ask_if_due(conn, conversation_id)  # LGPD consent, once per version
+                # LGPD consent, when nothing else is pending.
+                ask_if_due(
+                    conn, conversation_id, question_pending=asks_something(replies)
+                )
             store.complete_turn(conn, message_id)
             store.complete_turns(conn, joined)  # the burst's other messages
         if handed_off:
@@ -497,6 +521,27 @@ class ConversationEngine:
                 logger.exception("outbox relay failed for one conversation")
         return len(due)
 
+    def send_notice(
+        self,
+        *,
+        phone_number_id: str,
+        wa_user_id: str,
+        phone: str | None,
+        text: str,
+        last_inbound_at: datetime | None,
+    ) -> str:
+        """Send one text outside the outbox, to a customer whose conversations
+        are gone (told their erasure is done): nothing about it is stored.
+        Returns Meta's wamid.
+
+        Raises:
+            OutsideCustomerWindow: the customer last wrote over 24 hours ago.
+            GraphApiError, CircuitOpenError: WhatsApp refused or is down.
+        """
+        graph = self._graph_for(phone_number_id)
+        to = _recipient(wa_user_id, phone)
+        return graph.send_text(to, text, last_inbound_at=last_inbound_at).wamid
+
     # -- statuses --------------------------------------------------------
 
     def _status(self, tenant_id: UUID, status: StatusUpdate) -> None:
@@ -526,6 +571,9 @@ class ConversationEngine:
                     ttl=self._config.parked_status_ttl,
                 )
                 metrics.add_metric(name="StatusesParked", unit="Count", value=1)
+            moved = store.conversation_of_wamid(conn, status.wamid) if applied else None
+        if moved is not None:  # the open console shows "Entregue"/"Lida" now
+            live.publish(tenant_id, "message.status", conversation_id=moved)
 
     # -- inactivity ------------------------------------------------------
 

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
-from atende import live
+from atende import consent, live
 from atende.audit import Actor, RequestContext, record_event
-from atende.conversations import store
+from atende.conversations import reasons, store
+from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 
@@ -26,11 +27,14 @@ def handoff_to_human(
         False when the conversation was no longer with the bot (nothing done).
     """
     with tenant_transaction(tenant_id) as conn:
-        if (
-            store.get_conversation(conn, conversation_id, lock=True).state
-            is not State.BOT
-        ):
+        conversation = store.get_conversation(conn, conversation_id, lock=True)
+        if conversation.state is not State.BOT:
             return False
+        if reason == reasons.LLM_UNAVAILABLE and not consent.has_consent(
+            conn, conversation.customer_id
+        ):
+            # The bot never asked the LLM: it may not read this customer.
+            reason = reasons.NO_AI_CONSENT
         handoff_id = store.request_handoff(
             conn, conversation_id, reason=reason, summary=summary
         )
@@ -53,11 +57,14 @@ def return_to_bot(
     context: RequestContext,
     bot: BotResumer,
     still_allowed: Callable[[Connection], None] | None = None,
+    deliver: Callable[[UUID, UUID], object] | None = None,
 ) -> None:
-    """Give a conversation back to the bot, which resumes where it paused.
+    """Give a conversation back to the bot, which starts afresh; the customer
+    is told (sent by ``deliver(tenant_id, conversation_id)``, else by the
+    sweeper's relay).
 
-    Rasa is resumed first: if it can't be, nothing changes (a paused tracker
-    would leave the customer without answers).
+    Rasa is resumed first: if it can't be, nothing changes (a tracker still
+    with people would leave the customer without answers).
 
     Raises:
         NotFound: no such conversation for this tenant.
@@ -76,6 +83,7 @@ def return_to_bot(
             # reassigned while Rasa was resuming.
             still_allowed(conn)
         store.return_to_bot(conn, conversation_id)
+        tell_customer(conn, conversation_id, "returned_to_bot")
         record_event(
             conn,
             action="CONVERSATION_RETURNED_TO_BOT",
@@ -84,3 +92,5 @@ def return_to_bot(
             context=context,
         )
     live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
+    if deliver is not None:
+        deliver(UUID(str(tenant_id)), conversation_id)

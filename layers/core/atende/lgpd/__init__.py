@@ -46,11 +46,12 @@ def open_request(
         (request id, True when newly opened).
     """
     row = conn.execute(
-        "INSERT INTO lgpd_requests (tenant_id, customer_id, kind, conversation_id)"
-        " VALUES (current_tenant_id(), %s, %s, %s)"
+        "INSERT INTO lgpd_requests (tenant_id, customer_id, kind, conversation_id,"
+        " opened_by_type, opened_by_id)"
+        " VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, customer_id, kind)"
         " WHERE status IN ('open', 'in_progress') DO NOTHING RETURNING id",
-        (customer_id, kind, conversation_id),
+        (customer_id, kind, conversation_id, context.actor.type, context.actor.id),
     ).fetchone()
     if row is None:
         existing = conn.execute(

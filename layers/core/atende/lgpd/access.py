@@ -1,5 +1,6 @@
 """Access and portability (LGPD art. 18 II and V): everything held about a
-customer, as JSON and XLSX, delivered by a short-lived one-time link.
+customer, as JSON (for machines), XLSX and an HTML page (for people, see
+:mod:`atende.lgpd.readable`), delivered by a short-lived one-time link.
 
 Both files are encrypted with the tenant's key under
 ``tenants/<tenant>/lgpd/exports/<export>/``. The link carries the tenant and a
@@ -14,17 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from botocore.exceptions import BotoCoreError, ClientError
-from openpyxl import Workbook
 from psycopg import sql
 
 from atende import lgpd, storage
@@ -32,8 +31,8 @@ from atende.audit import Actor, RequestContext, record_event
 from atende.config import get_settings
 from atende.db import Connection, tenant_transaction
 from atende.errors import Conflict, NotFound, ServiceUnavailable
+from atende.lgpd.readable import SAO_PAULO, to_html, to_xlsx
 from atende.observability import logger
-from atende.spreadsheets import literal
 from atende.tenancy import get_tenant, tenant_key
 
 __all__ = [
@@ -50,10 +49,16 @@ __all__ = [
 ]
 
 PURPOSE = "lgpd.export"
-FileName = Literal["dados.json", "dados.xlsx"]
+FileName = Literal["dados.json", "dados.xlsx", "dados.html"]
 FILES: dict[str, str] = {
     "dados.json": "application/json; charset=utf-8",
     "dados.xlsx": storage.XLSX_TYPE,
+    "dados.html": "text/html; charset=utf-8",
+}
+_DELIVERED = {
+    "dados.json": "json_delivered_at",
+    "dados.xlsx": "xlsx_delivered_at",
+    "dados.html": "html_delivered_at",
 }
 DOWNLOAD_EXPIRES_S = 300
 
@@ -111,7 +116,10 @@ class ExportDownload:
 
 
 def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    """Times in São Paulo (with their offset): what the customer lives by."""
+    if isinstance(value, datetime):
+        return value.astimezone(SAO_PAULO).isoformat()
+    return value
 
 
 def _rows(conn: Connection, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
@@ -168,7 +176,7 @@ def collect(conn: Connection, customer_id: UUID) -> dict[str, Any]:
     )
     message_ids = [m["id"] for m in messages]
     return {
-        "gerado_em": datetime.now(UTC).isoformat(),
+        "gerado_em": _iso(datetime.now(UTC)),
         "perfil": profile[0],
         "consentimentos": _rows(
             conn,
@@ -213,32 +221,6 @@ def collect(conn: Connection, customer_id: UUID) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def to_xlsx(data: Mapping[str, Any]) -> bytes:
-    """One sheet per section (write-only mode); a section's keys are its headers."""
-    workbook = Workbook(write_only=True)
-    for section, content in data.items():
-        if section == "gerado_em":
-            continue
-        rows = [content] if isinstance(content, dict) else list(content)
-        sheet = workbook.create_sheet(section[:31])
-        if not rows:
-            sheet.append(["(nenhum registro)"])
-            continue
-        headers = list(rows[0])
-        sheet.append(headers)
-        for row in rows:
-            sheet.append([literal(sheet, _cell(row.get(h))) for h in headers])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def _prefix(tenant_id: UUID, export_id: UUID) -> str:
     return f"{storage.tenant_prefix(tenant_id)}lgpd/exports/{export_id}/"
 
@@ -272,12 +254,14 @@ def create_export(
     """
     with tenant_transaction(tenant_id) as conn:
         data = collect(conn, customer_id)
-        key = tenant_key(get_tenant(conn))
+        tenant = get_tenant(conn)
+        key = tenant_key(tenant)
     export_id = uuid4()
     sealed_for = {"export_id": str(export_id)}
     files = {
         "dados.json": json.dumps(data, ensure_ascii=False, indent=2).encode(),
         "dados.xlsx": to_xlsx(data),
+        "dados.html": to_html(data, business=tenant.name),
     }
     for name, content in files.items():
         storage.put(
@@ -357,9 +341,7 @@ def offer_export(
         tenant_id = UUID(tenant_part)
     except ValueError as exc:
         raise ExportLinkInvalid() from exc
-    delivered_column = sql.Identifier(
-        "json_delivered_at" if name == "dados.json" else "xlsx_delivered_at"
-    )
+    delivered_column = sql.Identifier(_DELIVERED[name])
     with tenant_transaction(tenant_id) as conn:
         row = conn.execute(
             sql.SQL(
@@ -392,6 +374,8 @@ def offer_export(
                 filename=name,
                 content_type=FILES[name],
                 expires_s=expires_in,
+                # The page opens in the browser; the files are saved.
+                inline=name == "dados.html",
             )
         except (BotoCoreError, ClientError) as exc:
             logger.exception("LGPD export download could not be prepared")

@@ -39,7 +39,8 @@ from atende.observability import logger, metrics
 
 __all__ = ["EventType", "connect", "disconnect", "disconnect_attendant", "publish"]
 
-EventType = Literal["queue.changed", "conversation.updated"]
+# message.status: a delivery status changed (only the open conversation cares).
+EventType = Literal["queue.changed", "conversation.updated", "message.status"]
 
 # Short: a worker or API call waits on these before returning.
 _PUSH_CONFIG = Config(

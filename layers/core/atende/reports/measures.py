@@ -30,6 +30,7 @@ from typing import Any, Literal, LiteralString
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from atende.conversations import reasons
 from atende.db import Connection
 from atende.reports.satisfaction import Satisfaction, read_satisfaction
 
@@ -469,7 +470,10 @@ def read_report(conn: Connection, query: ReportQuery) -> Report:
             for start in period_starts(query)
         ],
         handoff_reasons=sorted(
-            (Count(k, k, int(r["handoffs"])) for k, r in by["reason"].items()),
+            (
+                Count(k, reasons.label(k), int(r["handoffs"]))
+                for k, r in by["reason"].items()
+            ),
             key=lambda c: (-c.count, c.key),
         ),
         teams=[

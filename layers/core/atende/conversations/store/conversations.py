@@ -206,6 +206,7 @@ HANDOFF_PRIORITY = {
     "cancelamento": 2,
     "bot_unavailable": 1,
     "llm_indisponivel": 1,
+    "sem_consentimento_ia": 1,
 }
 
 
@@ -242,3 +243,44 @@ def idle_conversations(conn: Connection, *, older_than: datetime) -> list[Conver
         (older_than,),
     ).fetchall()
     return [_conversation(r) for r in rows]
+
+
+def queue_position(conn: Connection, conversation_id: UUID) -> int | None:
+    """Where the conversation stands in its queue (1: next), in the console's
+    order (priority, then longest wait) among the handoffs served before it:
+    its team's and the general queue's. None when it isn't waiting."""
+    row = conn.execute(
+        "SELECT 1 + (SELECT count(*) FROM handoffs o"
+        "  JOIN conversations v ON v.tenant_id = o.tenant_id"
+        "   AND v.id = o.conversation_id AND v.state = 'waiting_human'"
+        "  WHERE o.accepted_at IS NULL AND o.resolved_at IS NULL"
+        "   AND (o.team IS NULL OR o.team IS NOT DISTINCT FROM h.team)"
+        "   AND (o.priority > h.priority OR (o.priority = h.priority"
+        "    AND (o.requested_at, o.id) < (h.requested_at, h.id)))) AS position"
+        " FROM handoffs h JOIN conversations c ON c.tenant_id = h.tenant_id"
+        "  AND c.id = h.conversation_id AND c.state = 'waiting_human'"
+        " WHERE h.conversation_id = %s AND h.accepted_at IS NULL"
+        " AND h.resolved_at IS NULL",
+        (conversation_id,),
+    ).fetchone()
+    return int(row["position"]) if row else None
+
+
+def last_attendant_reply_at(conn: Connection, conversation_id: UUID) -> datetime | None:
+    row = conn.execute(
+        "SELECT max(created_at) AS at FROM messages WHERE conversation_id = %s"
+        " AND direction = 'outbound' AND sent_by_attendant_id IS NOT NULL",
+        (conversation_id,),
+    ).fetchone()
+    return row["at"] if row else None
+
+
+def returned_by_people(conn: Connection, conversation_id: UUID) -> bool:
+    """Whether people gave this conversation back to the bot (its latest
+    handoff ended that way)."""
+    row = conn.execute(
+        "SELECT outcome FROM handoffs WHERE conversation_id = %s"
+        " ORDER BY requested_at DESC, id DESC LIMIT 1",
+        (conversation_id,),
+    ).fetchone()
+    return row is not None and row["outcome"] == "returned_to_bot"

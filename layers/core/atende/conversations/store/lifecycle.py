@@ -81,7 +81,7 @@ def anonymize_customer(conn: Connection, customer_id: UUID) -> None:
         "UPDATE customers SET wa_user_id = 'apagado:' || id::text,"
         " wa_parent_user_id = NULL, phone = NULL, username = NULL,"
         " display_name = NULL, previous_user_ids = '{}',"
-        " consent_asked_version = NULL, erased_at = now(), updated_at = now()"
+        " erased_at = now(), updated_at = now()"
         " WHERE id = %s",
         (customer_id,),
     )

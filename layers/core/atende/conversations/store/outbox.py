@@ -145,3 +145,26 @@ def due_outboxes(conn: Connection, *, limit: int = 500) -> list[UUID]:
         (limit,),
     ).fetchall()
     return [r["conversation_id"] for r in rows]
+
+
+def consent_prompts(
+    conn: Connection, conversation_id: UUID, version: int
+) -> tuple[int, int]:
+    """How many times this conversation asked for consent to text ``version``,
+    and how many customer messages came after the latest ask."""
+    row = conn.execute(
+        "SELECT count(*) AS asked, max(created_at) AS last_at FROM messages"
+        " WHERE conversation_id = %s AND direction = 'outbound'"
+        " AND payload->>'consent_prompt' = %s",
+        (conversation_id, str(version)),
+    ).fetchone()
+    assert row is not None
+    if not row["asked"]:
+        return 0, 0
+    since = conn.execute(
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = %s"
+        " AND direction = 'inbound' AND created_at > %s",
+        (conversation_id, row["last_at"]),
+    ).fetchone()
+    assert since is not None
+    return int(row["asked"]), int(since["n"])

@@ -7,6 +7,7 @@ recorded (yet), dropped at their TTL."""
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from atende.db import Connection
 
@@ -66,6 +67,16 @@ _STATUS_RANK = {
 
 # Statuses worth keeping for a message not recorded yet.
 PARKABLE_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+
+
+def conversation_of_wamid(conn: Connection, wamid: str) -> UUID | None:
+    """The conversation of the outbound message ``wamid``."""
+    row = conn.execute(
+        "SELECT conversation_id FROM messages WHERE wamid = %s AND direction ="
+        " 'outbound'",
+        (wamid,),
+    ).fetchone()
+    return row["conversation_id"] if row else None
 
 
 def apply_status(
