@@ -319,3 +319,16 @@ def test_a_turn_record_of_an_erased_conversation_is_done(bursty: Channel) -> Non
     aws.client("sqs").send_message(QueueUrl=bursty.queue_url, **due.to_message())
     _run_queue(bursty, for_s=0.5)
     assert _queue_is_empty(bursty) and bursty.rasa.calls == []
+
+
+def test_with_people_the_bots_acknowledgement_does_not_wait(bursty: Channel) -> None:
+    _say("oi", "wamid.W1")
+    _run_queue(bursty, for_s=WINDOW_MS / 1000 + 1.5)
+    with db.tenant_transaction(bursty.tenant_id) as conn:
+        conn.execute("UPDATE conversations SET state = 'waiting_human'")
+    started = time.monotonic()
+    _say("alguém aí?", "wamid.W2")
+    _run_queue(bursty, for_s=0.8)
+
+    assert [text for _s, text in _turns(bursty)] == ["oi", "alguém aí?"]
+    assert time.monotonic() - started < WINDOW_MS / 1000
