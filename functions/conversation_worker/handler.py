@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende import aws, composition
 from atende.config import get_settings
+from atende.conversations.bursts import turn_records_last
 from atende.conversations.consumer import apply_record
 from atende.conversations.dead_letters import QueueRecord
 from atende.observability import logger, metrics
@@ -63,6 +64,8 @@ def record_handler(record: SQSRecord) -> None:
 def handler(
     event: dict[str, Any], context: LambdaContext
 ) -> PartialItemFailureResponse:
+    # A burst's turn records after the updates of the batch (bursts module).
+    event = {**event, "Records": turn_records_last(event.get("Records", []))}
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

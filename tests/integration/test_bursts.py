@@ -332,3 +332,27 @@ def test_with_people_the_bots_acknowledgement_does_not_wait(bursty: Channel) -> 
 
     assert [text for _s, text in _turns(bursty)] == ["oi", "alguém aí?"]
     assert time.monotonic() - started < WINDOW_MS / 1000
+
+
+def test_a_turn_record_runs_after_the_updates_of_its_batch(bursty: Channel) -> None:
+    sqs = aws.client("sqs")
+
+    def receive() -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=bursty.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        return received
+
+    _say("oi", "wamid.O1")
+    [first] = receive()
+    assert run_worker([first]) == set()  # stored; its turn record queued
+    sqs.delete_message(QueueUrl=bursty.queue_url, ReceiptHandle=first["ReceiptHandle"])
+    _say("quero a segunda via", "wamid.O2")
+    time.sleep(WINDOW_MS / 1000)
+    # The window is over, and the turn record comes first in the next batch,
+    # before the customer's second message.
+    batch = receive()
+    assert ["turn_due" in m["Body"] for m in batch] == [True, False]
+
+    assert run_worker(batch) == set()
+    assert [text for _s, text in _turns(bursty)] == ["oi\nquero a segunda via"]

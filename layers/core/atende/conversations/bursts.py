@@ -24,13 +24,30 @@ from uuid import UUID
 
 from atende import aws
 
-__all__ = ["TurnDue", "TurnQueue", "turn_group"]
+__all__ = ["TurnDue", "TurnQueue", "turn_group", "turn_records_last"]
+
+_TURN_GROUP_SUFFIX = ":turn"
 
 
 def turn_group(tenant_id: UUID | str, customer_key: str) -> str:
     """The FIFO message group of a customer's turn records (the tenant first,
     as every group of the queue, and beside the customer's own group)."""
-    return f"{tenant_id}:{customer_key}"[:123] + ":turn"
+    return f"{tenant_id}:{customer_key}"[:123] + _TURN_GROUP_SUFFIX
+
+
+def turn_records_last(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A batch of Lambda SQS records with the turn records after the updates.
+
+    A turn record can share a batch with later messages of its own customer
+    (another message group): run first, it would answer without them. Each
+    group keeps its order, which is all FIFO promises.
+    """
+    return sorted(
+        records,
+        key=lambda r: str(
+            (r.get("attributes") or {}).get("MessageGroupId", "")
+        ).endswith(_TURN_GROUP_SUFFIX),
+    )
 
 
 @dataclass(frozen=True)
