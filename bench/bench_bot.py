@@ -286,7 +286,13 @@ moto's SQS FIFO), the worker fed by the local event-source poller, the engine
 With the window on, a message waits for the window of the first one pending
 (its turn record kept invisible in the queue, the last second waited out in
 the worker): the figure is the window plus the turn, never the window again
-for each message of a burst.
+for each message of a burst — when the burst's later messages are stored inside the
+window. What limits the burst figure (p95 far above window + turn): the local worker
+takes one batch at a time, so a customer's next message waits for the whole batch
+holding another customer's turn (or the ≤ 1 s the worker waits out); with 20 bursts
+at once, later messages are stored after the window and answered in a second turn.
+Lambda with batch size 10 would show the same; turn records on their own queue or
+a smaller batch are the levers (not built).
 """
 
 
