@@ -98,6 +98,12 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, %s) RETURNING label_id",
         (t, ids["conversations"], ids["labels"]),
     ),
+    "canned_responses": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO canned_responses (tenant_id, owner_id, shortcut, title, body)"
+        " VALUES (%s, %s, 'saudacao', 'Saudação', 'Olá, {{nome}}!') RETURNING id",
+        (t, ids["attendants"]),
+    ),
     "documents": lambda c, t, ids: _insert(
         c,
         "INSERT INTO documents (tenant_id, sha256, size_bytes) "

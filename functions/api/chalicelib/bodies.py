@@ -52,6 +52,13 @@ class NewLabel(_Body):
     color: str = ""
 
 
+class CannedResponse(_Body):
+    scope: str = "personal"  # "team" | "personal"; fixed once created
+    shortcut: str = ""
+    title: str = ""
+    body: str = ""
+
+
 class NewAttendant(_Body):
     email: str = ""
     display_name: str = ""

@@ -19,6 +19,7 @@ from atende.identity import Role
 
 from .bodies import (
     AttendantChange,
+    CannedResponse,
     Close,
     NewAttendant,
     NewLabel,
@@ -351,6 +352,66 @@ def console_delete_label(label_id: str) -> Response:
     me = route.attendant(Role.ADMIN, Role.SUPERVISOR)
     console.delete_label(
         me, uuid_param(label_id, "etiqueta"), context=route.context(me.actor)
+    )
+    return Response(body="", status_code=204)
+
+
+@blueprint.route("/v1/console/canned-responses", methods=["GET"])
+@api_errors
+def console_canned_responses() -> Response:
+    """The team's canned responses and the attendant's own."""
+    page = console.list_canned(
+        route.attendant(),
+        limit=route.optional_int("limit"),
+        cursor=route.query().get("cursor"),
+    )
+    return json_response(
+        {"canned_responses": page.items, "next_cursor": page.next_cursor}
+    )
+
+
+@blueprint.route("/v1/console/canned-responses", methods=["POST"])
+@api_errors
+def console_create_canned() -> Response:
+    """A personal response (anyone) or a team one (supervisors, admins)."""
+    body = route.body(CannedResponse)
+    me = route.attendant()
+    return json_response(
+        console.create_canned(
+            me,
+            scope=body.scope,
+            shortcut=body.shortcut,
+            title=body.title,
+            body=body.body,
+            context=route.context(me.actor),
+        ),
+        201,
+    )
+
+
+@blueprint.route("/v1/console/canned-responses/{canned_id}", methods=["PUT"])
+@api_errors
+def console_update_canned(canned_id: str) -> Response:
+    body = route.body(CannedResponse)
+    me = route.attendant()
+    return json_response(
+        console.update_canned(
+            me,
+            uuid_param(canned_id, "resposta rápida"),
+            shortcut=body.shortcut,
+            title=body.title,
+            body=body.body,
+            context=route.context(me.actor),
+        )
+    )
+
+
+@blueprint.route("/v1/console/canned-responses/{canned_id}", methods=["DELETE"])
+@api_errors
+def console_delete_canned(canned_id: str) -> Response:
+    me = route.attendant()
+    console.delete_canned(
+        me, uuid_param(canned_id, "resposta rápida"), context=route.context(me.actor)
     )
     return Response(body="", status_code=204)
 

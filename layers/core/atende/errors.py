@@ -56,6 +56,24 @@ class UnknownTeam(InvalidInput):
     message = "Equipe não encontrada. Escolha uma das equipes da lista."
 
 
+class CannedShortcutInvalid(InvalidInput):
+    code = "ATALHO_INVALIDO"
+    message = (
+        "O atalho deve ter de 1 a 32 caracteres: letras minúsculas sem acento,"
+        " números, - ou _ (ex.: saudacao)."
+    )
+
+
+class CannedBodyTooLong(InvalidInput):
+    code = "RESPOSTA_LONGA_DEMAIS"
+    message = "O texto da resposta rápida passa de 4.096 caracteres."
+
+
+class UnknownTemplateVariable(InvalidInput):
+    code = "VARIAVEL_DESCONHECIDA"
+    message = "Variável desconhecida. Use {{nome}}, {{protocolo}} ou {{atendente}}."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."
@@ -74,6 +92,11 @@ class NotFound(AtendeError):
 class Conflict(AtendeError):
     code = "CONFLITO"
     message = "A operação conflita com o estado atual do recurso."
+
+
+class CannedShortcutTaken(Conflict):
+    code = "ATALHO_DUPLICADO"
+    message = "Já existe uma resposta rápida com esse atalho."
 
 
 class MethodNotAllowed(AtendeError):

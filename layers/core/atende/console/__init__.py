@@ -5,6 +5,7 @@
 - :mod:`~atende.console.actions` — claim, reply, transfer, return to bot, close.
 - :mod:`~atende.console.views` — what they return (the API makes it JSON).
 - :mod:`~atende.console.annotations` — private notes and labels.
+- :mod:`~atende.console.canned` — canned responses ("Respostas rápidas").
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
 """
@@ -26,6 +27,12 @@ from atende.console.annotations import (
     unlabel_conversation,
 )
 from atende.console.attendants import update_attendant
+from atende.console.canned import (
+    create_canned,
+    delete_canned,
+    list_canned,
+    update_canned,
+)
 from atende.console.reading import (
     conversation_detail,
     conversation_messages,
@@ -34,6 +41,7 @@ from atende.console.reading import (
 )
 from atende.console.views import (
     ActivityView,
+    CannedResponseView,
     ConversationDetail,
     ConversationItem,
     LabelView,
@@ -47,6 +55,7 @@ from atende.console.views import (
 
 __all__ = [
     "ActivityView",
+    "CannedResponseView",
     "ConversationDetail",
     "ConversationItem",
     "LabelView",
@@ -61,9 +70,12 @@ __all__ = [
     "close",
     "conversation_detail",
     "conversation_messages",
+    "create_canned",
     "create_label",
+    "delete_canned",
     "delete_label",
     "label_conversation",
+    "list_canned",
     "list_conversations",
     "list_labels",
     "queue",
@@ -73,4 +85,5 @@ __all__ = [
     "transfer",
     "unlabel_conversation",
     "update_attendant",
+    "update_canned",
 ]

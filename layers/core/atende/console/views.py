@@ -10,6 +10,7 @@ from atende.conversations.store import State
 
 __all__ = [
     "ActivityView",
+    "CannedResponseView",
     "ConversationDetail",
     "ConversationItem",
     "CustomerView",
@@ -29,6 +30,18 @@ class LabelView:
     id: UUID
     name: str
     color: str  # "#rrggbb"
+
+
+@dataclass(frozen=True)
+class CannedResponseView:
+    """A canned response: the team's (everyone's) or the attendant's own."""
+
+    id: UUID
+    scope: str  # "team" | "personal"
+    shortcut: str  # typed after "/" in the composer
+    title: str
+    body: str  # may carry {{nome}}, {{protocolo}}, {{atendente}}
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
