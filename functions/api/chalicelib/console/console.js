@@ -52,6 +52,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     socket: null, socketRetries: 0, timers: [], seq: {},
     teams: [], // where a conversation may be transferred
     adminView: false, // the Administração screen instead of the conversations
+    canned: [], // the team's canned responses and the user's own
+    cannedEditing: null, // the canned response the form is editing
+    cannedMatches: [], cannedActive: -1, // the composer's "/" suggestions
   };
 
   // ---------------------------------------------------------------- helpers
@@ -343,7 +346,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("me-role").textContent = ROLES[state.me.role] + (state.me.team ? ` · equipe ${state.me.team}` : "");
     $("all-panel").hidden = !oversees();
     $("reports-link").hidden = !oversees();
-    $("view-switch").hidden = !oversees();
+    // Everyone manages their own canned responses there; supervisors more.
+    $("view-switch").hidden = false;
+    $("canned-scope-field").hidden = !oversees();
     $("privacy-link").hidden = !isAdmin();
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
@@ -373,6 +378,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   async function refreshAll() {
     await Promise.all([
       refreshLabels(),
+      refreshCanned(),
       refreshLists(),
       isAdmin() ? refreshAttendants() : null,
       state.open ? reloadOpen() : null,
@@ -386,14 +392,14 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     state.adminView = admin;
     $("workspace").hidden = admin;
     $("admin-view").hidden = !admin;
-    $("view-switch").textContent = admin ? "Voltar ao atendimento" : "Administração";
+    $("view-switch").textContent = admin ? "Voltar ao atendimento" : oversees() ? "Administração" : "Respostas rápidas";
   }
 
   function onViewSwitch() {
     showView(!state.adminView);
-    if (state.adminView) (isAdmin() ? $("attendants-title") : $("labels-title")).focus();
+    if (state.adminView) (isAdmin() ? $("attendants-title") : oversees() ? $("labels-title") : $("canned-title")).focus();
     else $("mine-title").focus();
-    announce(state.adminView ? "Administração: etiquetas e atendentes." : "Conversas.");
+    announce(state.adminView ? (oversees() ? "Administração: etiquetas, respostas rápidas e atendentes." : "Respostas rápidas.") : "Conversas.");
   }
 
   /** The arrival sound (off unless chosen; the choice is remembered) and the
@@ -610,6 +616,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         state.olderCursor = detail.older_cursor;
         $("conv-messages").replaceChildren();
         $("reply-text").value = "";
+        closeCanned();
         renderCounter();
       }
       state.open = detail;
@@ -1082,6 +1089,12 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const box = $("reply-text");
     const text = box.value.trim();
     if (!text) return invalid("Digite a mensagem antes de enviar.", box);
+    // A variable nobody filled is never sent as "{{...}}" to the customer.
+    const unfilled = text.match(/\{\{[^{}]*\}\}/);
+    if (unfilled) {
+      box.setSelectionRange(unfilled.index, unfilled.index + unfilled[0].length);
+      return invalid(`Preencha ${unfilled[0]} antes de enviar: troque pelo valor certo ou apague.`, box);
+    }
     // Never cut silently: too long is refused here, with the numbers.
     if (text.length > MAX_REPLY_CHARS) {
       const over = fmt.format(text.length - MAX_REPLY_CHARS);
@@ -1138,6 +1151,233 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       report(error);
     }
     focusFallback();
+  }
+
+  // ------------------------------------------------------ canned responses
+
+  async function refreshCanned() {
+    try {
+      const canned = await latest("canned", () => allPages("/v1/console/canned-responses", "canned_responses"));
+      if (!canned) return;
+      state.canned = canned;
+      renderCannedAdmin();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** The Administração list: each with its scope; the team's editable by supervisors. */
+  function renderCannedAdmin() {
+    rebuildList($("canned-admin-list"), state.canned.map((c) => {
+      const mayEdit = c.scope === "personal" || oversees();
+      const edit = actionButton("Editar", `resposta /${c.shortcut}`, () => editCanned(c), "small");
+      edit.dataset.key = `edit-canned:${c.id}`;
+      const del = actionButton("Excluir", `resposta /${c.shortcut}`, () => deleteCanned(c), "small danger");
+      del.dataset.key = `delete-canned:${c.id}`;
+      const li = el("li", { cls: "canned-item" }, [
+        el("p", {}, [
+          el("strong", { text: `/${c.shortcut}` }), " ",
+          el("span", { text: c.title }), " ",
+          el("span", { cls: "tag", text: c.scope === "team" ? "Equipe" : "Pessoal" }),
+        ]),
+        el("p", { cls: "canned-text", text: c.body }),
+        mayEdit ? el("div", { cls: "card-actions" }, [edit, del]) : null,
+      ]);
+      li.dataset.id = c.id;
+      return li;
+    }));
+  }
+
+  /** Fills the form with ``canned`` (null: back to creating a new one). */
+  function editCanned(canned) {
+    state.cannedEditing = canned;
+    $("canned-shortcut").value = canned ? canned.shortcut : "";
+    $("canned-title-input").value = canned ? canned.title : "";
+    $("canned-body").value = canned ? canned.body : "";
+    $("canned-scope").value = canned ? canned.scope : oversees() ? "team" : "personal";
+    $("canned-scope").disabled = Boolean(canned); // a response keeps its scope
+    $("canned-submit").textContent = canned ? "Salvar resposta rápida" : "Criar resposta rápida";
+    $("canned-cancel").hidden = !canned;
+    $("canned-shortcut").focus();
+  }
+
+  async function onCannedSubmit(event) {
+    event.preventDefault();
+    const shortcut = $("canned-shortcut");
+    if (!shortcut.value.trim()) return invalid("Informe o atalho da resposta rápida.", shortcut);
+    const body = {
+      scope: oversees() ? $("canned-scope").value : "personal",
+      shortcut: shortcut.value, title: $("canned-title-input").value, body: $("canned-body").value,
+    };
+    const editing = state.cannedEditing;
+    clearErrors();
+    try {
+      const saved = editing
+        ? await api("PUT", `/v1/console/canned-responses/${encodeURIComponent(editing.id)}`, body)
+        : await api("POST", "/v1/console/canned-responses", body);
+      announce(`Resposta rápida /${saved.shortcut} ${editing ? "salva" : "criada"}.`);
+      await refreshCanned();
+      editCanned(null);
+    } catch (error) {
+      report(error);
+      shortcut.focus();
+    }
+  }
+
+  async function deleteCanned(canned) {
+    clearErrors();
+    try {
+      await api("DELETE", `/v1/console/canned-responses/${encodeURIComponent(canned.id)}`);
+      announce(`Resposta rápida /${canned.shortcut} excluída.`);
+      if (state.cannedEditing && state.cannedEditing.id === canned.id) editCanned(null);
+      await refreshCanned();
+      $("canned-title").focus();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** The "/atalho" being typed just before the caret, or null. */
+  function cannedQuery() {
+    const box = $("reply-text");
+    const before = box.value.slice(0, box.selectionStart);
+    const found = before.match(/(?:^|\s)\/([\w-]*)$/);
+    return found ? { text: found[1].toLowerCase(), start: before.length - found[1].length - 1 } : null;
+  }
+
+  function suggestCanned() {
+    const query = cannedQuery();
+    const matches = query
+      ? state.canned.filter((c) => c.shortcut.startsWith(query.text) || c.title.toLowerCase().includes(query.text))
+      : [];
+    state.cannedMatches = matches;
+    state.cannedActive = matches.length ? 0 : -1;
+    renderCannedList();
+  }
+
+  function renderCannedList() {
+    const box = $("reply-text");
+    const list = $("canned-list");
+    const open = state.cannedMatches.length > 0;
+    list.replaceChildren(...state.cannedMatches.map((c, i) => {
+      const li = el("li", { attrs: { role: "option", id: `canned-option-${i}`, "aria-selected": String(i === state.cannedActive) } }, [
+        el("strong", { text: `/${c.shortcut}` }), " ", el("span", { text: c.title }),
+        c.scope === "personal" ? el("span", { cls: "tag", text: "Pessoal" }) : null,
+      ]);
+      // mousedown, not click: the textarea must keep the focus.
+      li.addEventListener("mousedown", (e) => { e.preventDefault(); insertCanned(c); });
+      return li;
+    }));
+    list.hidden = !open;
+    box.setAttribute("aria-expanded", String(open));
+    if (open) {
+      box.setAttribute("aria-activedescendant", `canned-option-${state.cannedActive}`);
+      $(`canned-option-${state.cannedActive}`).scrollIntoView({ block: "nearest" });
+    } else {
+      box.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function closeCanned() {
+    state.cannedMatches = [];
+    state.cannedActive = -1;
+    renderCannedList();
+  }
+
+  /** The body with the open conversation's values; unknown ones stay visible. */
+  function fillVariables(body) {
+    const c = state.open || {};
+    const values = {
+      nome: c.customer && c.customer.name,
+      protocolo: c.protocol, // conversations have no protocol yet: left to fill
+      atendente: state.me && state.me.display_name,
+    };
+    return body.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name) => values[name] || whole);
+  }
+
+  function insertCanned(canned) {
+    const box = $("reply-text");
+    const query = cannedQuery();
+    if (!query) return closeCanned();
+    const text = fillVariables(canned.body);
+    const end = box.selectionStart;
+    box.value = box.value.slice(0, query.start) + text + box.value.slice(end);
+    closeCanned();
+    const unfilled = text.match(/\{\{[^{}]*\}\}/);
+    if (unfilled) {
+      // Select the first blank so typing replaces it.
+      const at = query.start + unfilled.index;
+      box.setSelectionRange(at, at + unfilled[0].length);
+      announce(`Resposta /${canned.shortcut} inserida. Preencha ${unfilled[0]}.`);
+    } else {
+      box.setSelectionRange(query.start + text.length, query.start + text.length);
+      announce(`Resposta /${canned.shortcut} inserida.`);
+    }
+    renderCounter();
+  }
+
+  function onComposerKey(e) {
+    const open = state.cannedMatches.length > 0;
+    if (open && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      const n = state.cannedMatches.length;
+      state.cannedActive = (state.cannedActive + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      renderCannedList();
+    } else if (open && (e.key === "Enter" || e.key === "Tab") && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      e.preventDefault();
+      insertCanned(state.cannedMatches[state.cannedActive]);
+    } else if (open && e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      closeCanned();
+    } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      $("reply-form").requestSubmit();
+    }
+  }
+
+  // ---------------------------------------------------------- shortcuts
+
+  const typing = (node) => node && (node.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName));
+
+  /** Alt+letter (by physical key: Alt changes the character on macOS) and "?".
+   * Alt+N/A/O/M open no browser menu (those are F, E, V, S, B, T, H) and
+   * screen readers use Insert/CapsLock, so none collides. */
+  function onShortcut(e) {
+    if (!state.me || document.querySelector("dialog[open]")) return;
+    if (e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      const action = { KeyN: nextWaiting, KeyA: claimOpen, KeyO: focusNote, KeyM: focusComposer }[e.code];
+      if (!action) return;
+      e.preventDefault();
+      if (state.adminView) showView(false);
+      action();
+    } else if (e.key === "?" && !e.altKey && !e.ctrlKey && !e.metaKey && !typing(e.target)) {
+      e.preventDefault();
+      openDialog("tpl-shortcuts", (ev) => { ev.preventDefault(); $("shortcuts-dialog").close(); });
+    }
+  }
+
+  function nextWaiting() {
+    const next = state.queue.find((q) => !isOpen(q.conversation_id)) || state.queue[0];
+    if (!next) return announce("Ninguém aguardando na fila.");
+    openConversation(next.conversation_id);
+  }
+
+  function claimOpen() {
+    if (!state.open) return announce("Abra uma conversa para assumir.");
+    const button = $("act-claim");
+    if (button.hidden) return announce("Esta conversa não está aguardando atendente.");
+    claim(state.open.conversation_id, button);
+  }
+
+  function focusNote() {
+    if (!state.open) return announce("Abra uma conversa para escrever uma nota.");
+    $("note-text").focus();
+  }
+
+  function focusComposer() {
+    const box = $("reply-form").hidden ? $("template-name") : $("reply-text");
+    if (!state.open || box.closest("[hidden]")) return announce("Não há campo de mensagem nesta conversa.");
+    box.focus();
   }
 
   // ----------------------------------------------------------------- dialogs
@@ -1432,10 +1672,11 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("act-return").addEventListener("click", onReturnToBot);
     $("act-close").addEventListener("click", openClose);
     $("reply-form").addEventListener("submit", onReply);
-    $("reply-text").addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("reply-form").requestSubmit();
-    });
-    $("reply-text").addEventListener("input", renderCounter);
+    $("reply-text").addEventListener("keydown", onComposerKey);
+    $("reply-text").addEventListener("input", () => { renderCounter(); suggestCanned(); });
+    $("reply-text").addEventListener("blur", () => window.setTimeout(closeCanned, 150));
+    $("canned-form").addEventListener("submit", onCannedSubmit);
+    $("canned-cancel").addEventListener("click", () => editCanned(null));
     $("view-switch").onclick = onViewSwitch; // in the header: bound once per sign-in
     $("template-form").addEventListener("submit", onTemplate);
     $("conv-older").addEventListener("click", loadOlder);
@@ -1447,6 +1688,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   }
 
   async function boot() {
+    document.addEventListener("keydown", onShortcut);
     $("sign-out").addEventListener("click", () => { signOut(); announce("Você saiu do console."); });
     try {
       state.config = (await api("GET", "/v1/console/config")) || { live_url: null };
