@@ -80,7 +80,7 @@ def test_a_canned_response_is_inserted_with_slash_and_filled_variables(
         box.press("Escape")  # closes the list, keeps the text
         expect(suggestions).to_be_hidden()
         expect(box).to_have_value("/sau")
-        box.press("o")
+        box.press("d")
         expect(option).to_be_visible()
         box.press("Enter")
         expect(suggestions).to_be_hidden()
