@@ -37,7 +37,6 @@ def test_a_canned_response_is_inserted_with_slash_and_filled_variables(
     conversation doesn't have stays visible and blocks sending."""
     from playwright.sync_api import expect
 
-    _sql(bot_stack, "DELETE FROM canned_responses WHERE shortcut = 'saudacao'", ())
     with _page(tmp_path) as (page, shots):
         sign_in(page, bot_stack.api, "supervisora@loja.example")
         page.get_by_role("button", name="Administração").click()
