@@ -1269,7 +1269,6 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       return li;
     }));
     list.hidden = !open;
-    box.setAttribute("aria-expanded", String(open));
     if (open) {
       box.setAttribute("aria-activedescendant", `canned-option-${state.cannedActive}`);
       $(`canned-option-${state.cannedActive}`).scrollIntoView({ block: "nearest" });
