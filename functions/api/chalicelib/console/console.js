@@ -1283,12 +1283,12 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     renderCannedList();
   }
 
-  /** The body with the open conversation's values; unknown ones stay visible. */
+  /** The body with the open conversation's values; the rest stay visible.
+   * Conversations have no protocol yet, so {{protocolo}} is left to fill. */
   function fillVariables(body) {
     const c = state.open || {};
     const values = {
       nome: c.customer && c.customer.name,
-      protocolo: c.protocol, // conversations have no protocol yet: left to fill
       atendente: state.me && state.me.display_name,
     };
     return body.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name) => values[name] || whole);
