@@ -8,6 +8,7 @@ replace docs/console/*.png.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +192,6 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
             queue.get_by_role("button", name="Assumir conversa de Rita Alves").click(
                 timeout=30_000
             )
-            sends = len(bot_stack.graph_sends())
 
             # A private note: in the timeline, marked, never sent.
             page.get_by_label("Nota interna").fill("Cliente pediu retorno às 15h.")
@@ -218,7 +218,13 @@ def test_private_notes_and_labels(bot_stack: LocalStack, tmp_path: Path) -> None
             )
             expect(mine.get_by_role("listitem")).to_have_count(1)
             shoot(page, shots, "06-notes-and-labels", docs=DOCS)
-            assert len(bot_stack.graph_sends()) == sends  # the note stayed here
+            # The note stayed here. (Counting all sends is not the property: the shared
+            # stack's other customers, e.g. a burst window's late turn, send meanwhile.)
+            assert not [
+                s
+                for s in bot_stack.graph_sends()
+                if "retorno às 15h" in json.dumps(s["body"], ensure_ascii=False)
+            ]
 
             page.get_by_role("button", name="Remover etiqueta Cliente VIP").click()
             expect(page.get_by_role("status")).to_contain_text(
