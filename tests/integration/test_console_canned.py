@@ -13,7 +13,9 @@ pytestmark = pytest.mark.integration
 PATH = "/v1/console/canned-responses"
 
 
-def _canned(scope: str = "team", shortcut: str = "saudacao", **extra: str) -> dict:
+def _canned(
+    scope: str = "team", shortcut: str = "saudacao", **extra: str
+) -> dict[str, str]:
     return {
         "scope": scope,
         "shortcut": shortcut,
