@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra.simulator import mark_read
 from infra.stack_harness import (
     APP_SECRET,
     DISPLAY_PHONE_NUMBER,
@@ -167,13 +168,7 @@ def test_handoff_and_return_to_bot_with_the_real_rasa(bot_stack: LocalStack) -> 
 
     wait_for(lambda: reply_status() == "delivered", 30, "the delivered status")
     shown = [s["wamid"] for s in bot_stack.graph_sends() if s.get("wamid")]
-    read = urllib.request.Request(  # noqa: S310
-        f"{bot_stack.graph}/_standin/read",
-        data=json.dumps({"wamids": shown}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(read, timeout=10):  # noqa: S310
-        pass
+    mark_read(bot_stack.graph, shown)
     wait_for(lambda: reply_status() == "read", 30, "the read status")
 
     demo = bot_stack.demo

@@ -9,21 +9,18 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
 import pytest
 import requests
-from app import app
-from chalice.test import Client
 from openpyxl import load_workbook
 
 from atende import consent, db, lgpd, tenancy
 from atende.audit import Actor, RequestContext
 from infra.local_stack import DEMO_CONSENT_TEXT, seed_demo_consent
 from tests.support.channel import Channel
-from tests.support.identity import IdentityPool, SignedIn
+from tests.support.identity import IdentityPool, call_app
 from tests.support.lgpd import (
     OTHER,
     PHONE,
@@ -41,29 +38,7 @@ BASE = "http://127.0.0.1:8000"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def _call(
-    method: str,
-    path: str,
-    who: SignedIn | None = None,
-    body: Any = None,
-    accept: str = "application/json",
-) -> tuple[int, Any, dict[str, str]]:
-    headers = {"Content-Type": "application/json", "Accept": accept}
-    if who is not None:
-        headers |= who.headers
-    with Client(app) as client:
-        response = getattr(client.http, method)(
-            path,
-            headers=headers,
-            **({"body": json.dumps(body)} if body is not None else {}),
-        )
-    lowered = {k.lower(): v for k, v in response.headers.items()}
-    payload: Any = response.body
-    if lowered.get("content-type", "").startswith("application/json"):
-        payload = json.loads(response.body or b"{}")
-    elif lowered.get("content-type", "").startswith("text/html"):
-        payload = response.body.decode()
-    return response.status_code, payload, lowered
+_call = call_app
 
 
 def _texts_sent(channel: Channel) -> list[str]:

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
 import requests
-from app import app
-from chalice.test import Client
 from openpyxl import load_workbook
 
 from atende import aws, contacts, db
 from atende.config import get_settings
 from atende.contacts import Found
 from tests.support.channel import Channel
-from tests.support.identity import IdentityPool, SignedIn
+from tests.support.identity import IdentityPool, call_app
 from tests.support.lgpd import customer_with_history, rows
 
 pytestmark = pytest.mark.integration
@@ -27,27 +24,7 @@ pytestmark = pytest.mark.integration
 BASE = "http://127.0.0.1:8000"
 
 
-def _call(
-    method: str,
-    path: str,
-    who: SignedIn | None = None,
-    body: Any = None,
-    accept: str = "application/json",
-) -> tuple[int, Any, dict[str, str]]:
-    headers = {"Content-Type": "application/json", "Accept": accept}
-    if who is not None:
-        headers |= who.headers
-    with Client(app) as client:
-        response = getattr(client.http, method)(
-            path,
-            headers=headers,
-            **({"body": json.dumps(body)} if body is not None else {}),
-        )
-    lowered = {k.lower(): v for k, v in response.headers.items()}
-    payload: Any = response.body
-    if lowered.get("content-type", "").startswith("application/json"):
-        payload = json.loads(response.body or b"{}")
-    return response.status_code, payload, lowered
+_call = call_app
 
 
 def test_admins_export_and_the_link_downloads_once(

@@ -92,3 +92,33 @@ def call_api(
             **({"body": json.dumps(body)} if body is not None else {}),
         )
     return response.status_code, json.loads(response.body or b"{}")
+
+
+def call_app(
+    method: str,
+    path: str,
+    who: SignedIn | None = None,
+    body: Any = None,
+    accept: str = "application/json",
+) -> tuple[int, Any, dict[str, str]]:
+    """A call to the real Chalice app with the response's headers (lower-case):
+    JSON decoded, HTML as text, anything else as bytes."""
+    from app import app  # functions/api/app.py, on pytest's pythonpath
+    from chalice.test import Client
+
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    if who is not None:
+        headers |= who.headers
+    with Client(app) as client:
+        response = getattr(client.http, method)(
+            path,
+            headers=headers,
+            **({"body": json.dumps(body)} if body is not None else {}),
+        )
+    lowered = {k.lower(): v for k, v in response.headers.items()}
+    payload: Any = response.body
+    if lowered.get("content-type", "").startswith("application/json"):
+        payload = json.loads(response.body or b"{}")
+    elif lowered.get("content-type", "").startswith("text/html"):
+        payload = response.body.decode()
+    return response.status_code, payload, lowered
