@@ -173,7 +173,8 @@ def test_contacts_list_and_excel_by_role(
     assert status == 400
     listed = rows(
         channel,
-        "SELECT actor_id, details FROM audit_events WHERE action = 'CONTACTS_LISTED'",
+        "SELECT actor_id, details FROM audit_events WHERE action = 'CONTACTS_LISTED'"
+        " ORDER BY id",
     )
     assert [e["details"]["cpf_visible"] for e in listed] == [True, False]
 
