@@ -230,3 +230,29 @@ def test_another_tenant_sees_none_of_our_ratings(
     with db.tenant_transaction(other) as conn:
         seen = conn.execute("SELECT count(*) AS n FROM satisfaction_surveys").fetchone()
     assert seen is not None and seen["n"] == 0
+
+
+def test_a_conversation_a_person_handled_closed_for_inactivity_is_rated(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    handled, _ana = _handled(channel, identity_pool)
+    # One the bot alone handled goes idle too: it gets the goodbye, no survey.
+    _says(channel, "oi", "wamid.B1", "BR.3")
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        conn.execute(
+            "UPDATE conversations SET last_activity_at = now() - interval '31 minutes'"
+        )
+    sends = len(channel.sent())
+    assert channel.engine.close_idle(channel.tenant_id) == 2
+
+    survey = _survey(channel, handled)
+    assert survey is not None and survey["entry_point"] is not None
+    new = channel.sent()[sends:]
+    lists = [m for m in new if m["type"] == "interactive"]
+    texts = [m["text"]["body"] for m in new if m["type"] == "text"]
+    # One message for the person-handled one: why it closed, and the rating.
+    [rating] = lists
+    body = rating["interactive"]["body"]["text"]
+    assert "Como não tivemos resposta" in body and "Como você avalia" in body
+    assert [t for t in texts if "encerramos este atendimento" in t] != []
+    assert len(new) == 2

@@ -582,13 +582,22 @@ class ConversationEngine:
         cutoff = self._clock() - self._config.idle_timeout
         with tenant_transaction(tenant_id) as conn:
             idle = store.idle_conversations(conn, older_than=cutoff)
+            now = self._clock()
             for conversation in idle:
                 store.close_conversation(conn, conversation.id, reason="inactivity")
-                store.enqueue_outbound(
+                # One a person handled is rated, like one the console closes;
+                # the survey's text says why it closed.
+                if not store.offer_survey(
                     conn,
-                    conversation_id=conversation.id,
-                    body=texts.CLOSED_FOR_INACTIVITY,
-                )
+                    conversation.id,
+                    now=now,
+                    text=store.SURVEY_AFTER_INACTIVITY,
+                ):
+                    store.enqueue_outbound(
+                        conn,
+                        conversation_id=conversation.id,
+                        body=texts.CLOSED_FOR_INACTIVITY,
+                    )
         for conversation in idle:
             if conversation.state in _WITH_PEOPLE:  # consoles drop it from view
                 live.publish(

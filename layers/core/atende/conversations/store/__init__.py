@@ -57,6 +57,7 @@ from atende.conversations.store.outbox import (
     redact,
 )
 from atende.conversations.store.satisfaction import (
+    SURVEY_AFTER_INACTIVITY,
     SurveyAnswer,
     answer_survey,
     offer_survey,
@@ -87,6 +88,7 @@ __all__ = [
     "HANDOFF_PRIORITY",
     "JOINABLE",
     "PARKABLE_STATUSES",
+    "SURVEY_AFTER_INACTIVITY",
     "TRANSITIONS",
     "Burst",
     "Conversation",

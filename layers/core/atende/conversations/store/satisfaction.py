@@ -35,6 +35,11 @@ MAX_COMMENT_CHARS = 1000
 SURVEY_TEXT = (
     "Seu atendimento foi encerrado. Como você avalia o atendimento que recebeu?"
 )
+# Closed for inactivity: why, and the rating, in one message.
+SURVEY_AFTER_INACTIVITY = (
+    "Como não tivemos resposta, encerramos este atendimento. Como você avalia o"
+    " atendimento que recebeu?"
+)
 SURVEY_BUTTON = "Avaliar"
 SURVEY_ROWS = (
     (5, "5 - Excelente"),
@@ -52,8 +57,16 @@ THANKS_FOR_COMMENT = "Comentário registrado. Obrigado!"
 _ROW_ID = re.compile(r"csat:([0-9a-f-]{36}):([1-5])")
 
 
-def offer_survey(conn: Connection, conversation_id: UUID, *, now: datetime) -> bool:
+def offer_survey(
+    conn: Connection,
+    conversation_id: UUID,
+    *,
+    now: datetime,
+    text: str = SURVEY_TEXT,
+) -> bool:
     """Queue the rating survey for a just-closed conversation a person handled.
+
+    ``text`` is the list's body (the default says the conversation was closed).
 
     Only inside the customer's 24-hour window (with room to send it); the
     outbox checks the window again when it sends. Returns whether it was queued.
@@ -89,7 +102,7 @@ def offer_survey(conn: Connection, conversation_id: UUID, *, now: datetime) -> b
     enqueue_outbound(
         conn,
         conversation_id=conversation_id,
-        body=SURVEY_TEXT,
+        body=text,
         type_="interactive",
         payload={
             "list": {
