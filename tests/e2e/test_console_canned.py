@@ -33,8 +33,8 @@ def test_a_canned_response_is_inserted_with_slash_and_filled_variables(
 ) -> None:
     """Point 1: a supervisor creates a team response in Administração; in the
     composer "/sau" lists it (a listbox driven by the keyboard), Enter inserts
-    it with the customer's and the attendant's names, and the protocol the
-    conversation doesn't have stays visible and blocks sending."""
+    it with the customer's and the attendant's names and the conversation's
+    protocol; a variable left unfilled blocks sending."""
     from playwright.sync_api import expect
 
     with _page(tmp_path) as (page, shots):
@@ -84,28 +84,35 @@ def test_a_canned_response_is_inserted_with_slash_and_filled_variables(
         expect(option).to_be_visible()
         box.press("Enter")
         expect(suggestions).to_be_hidden()
-        expect(box).to_have_value(
-            "Olá, Rita Melo! Sou Sara Supervisora. Seu protocolo: {{protocolo}}."
+        [(conversation_id,)] = _sql(
+            bot_stack,
+            "SELECT v.id FROM conversations v JOIN customers c ON c.id = v.customer_id"
+            " WHERE c.wa_user_id = %s AND v.state = 'with_human'",
+            (RITA.user_id,),
         )
+        protocol = str(conversation_id).split("-")[0].upper()
+        expect(page.locator("#conv-protocol")).to_have_text(f"Protocolo {protocol}")
+        filled = f"Olá, Rita Melo! Sou Sara Supervisora. Seu protocolo: {protocol}."
+        expect(box).to_have_value(filled)
 
-        # Unfilled: refused on the page, nothing sent.
+        # A variable typed by hand is not filled: refused on the page, nothing
+        # sent, and the blank is selected so typing replaces it.
+        box.press("End")
+        box.press_sequentially(" Oi, {{nome}}")
         box.press("Control+Enter")
         expect(page.get_by_role("alert")).to_contain_text(
-            "Preencha {{protocolo}} antes de enviar"
+            "Preencha {{nome}} antes de enviar"
         )
         log = page.get_by_role("log", name="Mensagens")
         expect(log).not_to_contain_text("Sou Sara Supervisora")
-        # The blank is selected: typing replaces it.
-        box.press_sequentially("A1B2")
-        expect(box).to_have_value(
-            "Olá, Rita Melo! Sou Sara Supervisora. Seu protocolo: A1B2."
-        )
+        box.press_sequentially("Rita")
+        expect(box).to_have_value(filled + " Oi, Rita")
         box.press("Control+Enter")
-        expect(log).to_contain_text("Seu protocolo: A1B2.")
+        expect(log).to_contain_text(f"Seu protocolo: {protocol}. Oi, Rita")
         sent = _sql(
             bot_stack,
             "SELECT count(*) FROM messages WHERE body LIKE %s",
-            ("%{{protocolo}}%",),
+            ("%{{%",),
         )
         assert sent == [(0,)]
 

@@ -631,3 +631,30 @@ def test_a_conversation_reassigned_while_rasa_resumes_stays_with_people(
             "SELECT state FROM conversations WHERE id = %s", (conversation_id,)
         ).fetchone()
     assert row == {"state": "with_human"}
+
+
+def test_a_reply_with_an_unfilled_variable_is_refused_and_the_protocol_shown(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    """The composer fills {{protocolo}} from the conversation; any client that
+    sends a blank gets the code, and nothing goes to the customer."""
+    conversation_id, ana = _claimed(channel, identity_pool, "wamid.P1")
+    path = f"/v1/console/conversations/{conversation_id}"
+    status, detail = call_api("get", path, ana)
+    assert status == 200
+    assert detail["protocol"] == str(conversation_id).split("-")[0].upper()
+    before = len(channel.sent())
+    for text in ("Seu protocolo: {{protocolo}}", "Oi, {{ nome }}!"):
+        status, body = call_api("post", f"{path}/messages", ana, {"text": text})
+        assert status == 400 and body["error"]["code"] == "VARIAVEL_NAO_PREENCHIDA"
+        assert "Preencha {{" in body["error"]["message"]
+    assert len(channel.sent()) == before
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        stored = conn.execute(
+            "SELECT count(*) AS n FROM messages WHERE body LIKE '%%{{%%'"
+        ).fetchone()
+    assert stored == {"n": 0}
+    status, _ = call_api(
+        "post", f"{path}/messages", ana, {"text": f"Protocolo {detail['protocol']}"}
+    )
+    assert status == 201

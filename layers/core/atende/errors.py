@@ -74,6 +74,11 @@ class UnknownTemplateVariable(InvalidInput):
     message = "Variável desconhecida. Use {{nome}}, {{protocolo}} ou {{atendente}}."
 
 
+class UnfilledVariable(InvalidInput):
+    code = "VARIAVEL_NAO_PREENCHIDA"
+    message = "Preencha as variáveis ({{...}}) antes de enviar."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."

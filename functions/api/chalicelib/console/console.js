@@ -674,6 +674,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const who = c.attendant ? ` com ${c.attendant}` : c.team ? ` · equipe ${c.team}` : "";
     $("conv-state").textContent = (STATES[c.state] || c.state) + (c.state === "with_human" || c.state === "waiting_human" ? who : "");
     $("conv-state").dataset.state = c.state;
+    $("conv-protocol").textContent = `Protocolo ${c.protocol}`;
 
     $("conv-handoff").hidden = !c.handoff;
     if (c.handoff) {
@@ -1283,12 +1284,13 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     renderCannedList();
   }
 
-  /** The body with the open conversation's values; the rest stay visible.
-   * Conversations have no protocol yet, so {{protocolo}} is left to fill. */
+  /** The body with the open conversation's values; one without a value
+   * stays visible (and blocks sending) until the attendant fills it. */
   function fillVariables(body) {
     const c = state.open || {};
     const values = {
       nome: c.customer && c.customer.name,
+      protocolo: c.protocol,
       atendente: state.me && state.me.display_name,
     };
     return body.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name) => values[name] || whole);

@@ -4,6 +4,7 @@ and, once committed, announced to open consoles (``live.publish``)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,13 @@ from atende.conversations.engine import ConversationEngine
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
-from atende.errors import Conflict, Forbidden, InvalidInput, UnknownTeam
+from atende.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    UnfilledVariable,
+    UnknownTeam,
+)
 from atende.identity import AttendantPrincipal
 from atende.whatsapp.graph import check_template, ensure_within_window
 
@@ -27,6 +34,7 @@ __all__ = ["claim", "close", "reply", "return_to_bot", "teams", "transfer"]
 
 MAX_REPLY_CHARS = 4096  # WhatsApp's text body limit
 MAX_TEMPLATE_COMPONENTS = 10  # header, body, footer and up to 7 buttons
+_BLANK = re.compile(r"\{\{[^{}]*\}\}")  # a canned response's variable
 
 
 def claim(
@@ -154,6 +162,13 @@ def _outbound(
         raise InvalidInput("Escreva a mensagem antes de enviar.")
     if len(clean) > MAX_REPLY_CHARS:
         raise InvalidInput(f"A mensagem passa de {MAX_REPLY_CHARS} caracteres.")
+    # A canned response's blank is never sent as "{{...}}" (the console
+    # refuses it too; this holds for every API client).
+    if blank := _BLANK.search(clean):
+        raise UnfilledVariable(
+            f"Preencha {blank.group(0)} antes de enviar: troque pelo valor certo"
+            " ou apague."
+        )
     return clean, {}, "text"
 
 

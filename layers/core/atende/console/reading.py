@@ -31,7 +31,7 @@ from atende.console.views import (
     QueueItem,
 )
 from atende.conversations import messages_ptbr as texts
-from atende.conversations import reasons
+from atende.conversations import protocol, reasons
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
@@ -374,6 +374,7 @@ def conversation_detail(
             username=conv["username"],
             id=conv["customer_id"],
         ),
+        protocol=protocol(conv["id"]),
         window_open=bool(window_ends and window_ends > datetime.now(UTC)),
         window_ends_at=window_ends,
         handoff=HandoffView(

@@ -145,6 +145,7 @@ class ConversationDetail:
     closed_at: datetime | None
     close_reason: str | None
     customer: CustomerView
+    protocol: str  # what the customer is told ({{protocolo}} in canned responses)
     window_open: bool
     window_ends_at: datetime | None
     handoff: HandoffView | None

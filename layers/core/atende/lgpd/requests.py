@@ -27,7 +27,7 @@ from uuid import UUID
 from atende import lgpd
 from atende.audit import RequestContext, record_event
 from atende.config import get_settings
-from atende.conversations import store
+from atende.conversations import protocol, store
 from atende.conversations.engine import ConversationEngine
 from atende.db import Connection, tenant_transaction
 from atende.db.paging import Page, decode_cursor, keyset_page, page_limit
@@ -66,11 +66,6 @@ ERASURE_DONE = (
     "sobre ele."
 )
 NOT_SENT = "Não foi possível enviar o aviso pelo WhatsApp."
-
-
-def protocol(request_id: UUID) -> str:
-    """The protocol the customer was given: the id's first group, upper case."""
-    return str(request_id).split("-")[0].upper()
 
 
 @dataclass(frozen=True)
