@@ -99,6 +99,39 @@ def _seed(
                 (tenant_id, conversation["id"], age),
             )
         ids["conversation"] = conversation["id"]
+        # Attendants' notes and the customer's CSAT comment can quote them too.
+        ana = conn.execute(
+            "INSERT INTO attendants (tenant_id, email, display_name, role)"
+            " VALUES (%s, 'ana@loja.example', 'Ana', 'attendant') RETURNING id",
+            (tenant_id,),
+        ).fetchone()
+        assert ana is not None
+        for age in (40, 5):
+            conn.execute(
+                "INSERT INTO conversation_notes (tenant_id, conversation_id,"
+                " attendant_id, body, created_at) VALUES (%s, %s, %s,"
+                " 'cliente mandou o CPF', now() - make_interval(days => %s))",
+                (tenant_id, conversation["id"], ana["id"], age),
+            )
+            rated = conn.execute(
+                "INSERT INTO conversations (tenant_id, customer_id, state, closed_at)"
+                " VALUES (%s, %s, 'closed', now()) RETURNING id",
+                (tenant_id, customer["id"]),
+            ).fetchone()
+            assert rated is not None
+            conn.execute(
+                "INSERT INTO satisfaction_surveys (tenant_id, conversation_id,"
+                " customer_id, attendant_id, sent_at, expires_at, score, rated_at,"
+                " comment, commented_at) VALUES (%s, %s, %s, %s, now() - %s,"
+                " now() - %s, 4, now() - %s, 'a Ana me ajudou', now() - %s)",
+                (
+                    tenant_id,
+                    rated["id"],
+                    customer["id"],
+                    ana["id"],
+                    *[timedelta(days=age)] * 4,
+                ),
+            )
         ids["old_messages"] = {
             message(timedelta(days=40), media=True),
             message(timedelta(days=41)),
@@ -182,6 +215,24 @@ def _state(tenant_id: UUID) -> dict[str, set[Any]]:
                     "SELECT id FROM audit_events WHERE action IN ('OLD', 'RECENT')"
                 )
             },
+            "notes": {
+                r["days"]
+                for r in conn.execute(
+                    "SELECT extract(day FROM now() - created_at)::int AS days"
+                    " FROM conversation_notes"
+                )
+            },
+            "comments": {
+                r["days"]
+                for r in conn.execute(
+                    "SELECT extract(day FROM now() - rated_at)::int AS days"
+                    " FROM satisfaction_surveys WHERE comment IS NOT NULL"
+                )
+            },
+            "ratings": {
+                r["score"]
+                for r in conn.execute("SELECT score FROM satisfaction_surveys")
+            },
             "summaries": {
                 r["days"]
                 for r in conn.execute(
@@ -213,9 +264,13 @@ def test_retention_removes_exactly_what_is_due(bucket: None, admin_conn: Any) ->
         "document_results": 1,
         "audit_events": 2,
         "handoff_summaries": 1,
+        "notes": 1,
+        "survey_comments": 1,
     }
     state = _state(strict["tenant"])
     assert state["summaries"] == {5}
+    assert state["notes"] == {5} and state["comments"] == {5}
+    assert state["ratings"] == {4}  # the score stays for the reports
     assert state["messages"] == strict["kept_messages"]
     assert state["exports"] == {strict["kept_export"]}
     assert state["results"] == {strict["live_result"]}
@@ -234,6 +289,8 @@ def test_retention_removes_exactly_what_is_due(bucket: None, admin_conn: Any) ->
         "document_results": 1,
         "audit_events": 2,
         "handoff_summaries": 0,
+        "notes": 0,
+        "survey_comments": 0,
     }
     assert _state(default["tenant"])["messages"] == (
         default["old_messages"] | default["kept_messages"]
@@ -244,7 +301,7 @@ def test_retention_is_idempotent_and_audited(bucket: None, admin_conn: Any) -> N
     seeded = _seed(uuid.uuid4(), admin_conn, policy=(30, 24))
     first = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
     second = retention.apply_tenant_retention(seeded["tenant"], batch_size=500)
-    assert sum(first.values()) == 8
+    assert sum(first.values()) == 10
     assert second == dict.fromkeys(first, 0)
     with db.tenant_transaction(seeded["tenant"]) as conn:
         events = conn.execute(

@@ -3,8 +3,10 @@
 Per tenant (``retention_policies``, else the settings' defaults):
 
 - messages older than ``messages_days`` (and their media in S3), except the
-  outbox and a turn in progress; with them the two other copies of what the
-  customer wrote: the bot's handoff summaries and Rasa's tracker events;
+  outbox and a turn in progress; with them the other copies of what the
+  customer wrote or what was written about them: the bot's handoff summaries,
+  Rasa's tracker events, attendants' private notes and CSAT comments (the
+  score stays: it is no personal data and the reports count it);
 - access exports older than ``exports_hours`` (S3 files and rows);
 - document results past their TTL (S3 file and row; the job's metadata stays);
 - audit events older than 365 days, through ``purge_expired_audit_events``
@@ -140,6 +142,28 @@ def _handoff_summaries(tenant_id: UUID, policy: Policy, limit: int) -> int:
         return store.forget_handoff_summaries(conn, policy.messages_days, limit)
 
 
+def _notes(tenant_id: UUID, policy: Policy, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        return conn.execute(
+            "DELETE FROM conversation_notes WHERE id IN (SELECT id"
+            " FROM conversation_notes"
+            " WHERE created_at < now() - make_interval(days => %s)"
+            " ORDER BY created_at LIMIT %s)",
+            (policy.messages_days, limit),
+        ).rowcount
+
+
+def _survey_comments(tenant_id: UUID, policy: Policy, limit: int) -> int:
+    with tenant_transaction(tenant_id) as conn:
+        return conn.execute(
+            "UPDATE satisfaction_surveys SET comment = NULL WHERE id IN (SELECT id"
+            " FROM satisfaction_surveys WHERE comment IS NOT NULL"
+            " AND commented_at < now() - make_interval(days => %s)"
+            " ORDER BY commented_at LIMIT %s)",
+            (policy.messages_days, limit),
+        ).rowcount
+
+
 def _tracker_events(tenant_id: UUID, policy: Policy, tracker_db_url: str) -> int:
     """Rasa keeps every turn's text in its tracker store (sender = conversation)."""
     with tenant_transaction(tenant_id) as conn:
@@ -223,6 +247,10 @@ def apply_tenant_retention(
         "audit_events": _batches(lambda n: _audit_events(tenant_id, n), size, rounds),
         "handoff_summaries": _batches(
             lambda n: _handoff_summaries(tenant_id, policy, n), size, rounds
+        ),
+        "notes": _batches(lambda n: _notes(tenant_id, policy, n), size, rounds),
+        "survey_comments": _batches(
+            lambda n: _survey_comments(tenant_id, policy, n), size, rounds
         ),
     }
     tracker_db_url = tracker_store_url()
