@@ -22,7 +22,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from atende import composition, lgpd, llm
+from atende import composition, conversations, lgpd, llm
 from atende.audit import Actor, RequestContext
 from atende.bot.signing import TenantNotVerified, verify_tenant
 from atende.bot.tracker import GROUNDED_SLOT
@@ -322,6 +322,8 @@ CLARIFY_OPTIONS = {
     "apagar_meus_dados": "Apagar meus dados",
 }
 MAX_CLARIFY_BUTTONS = 3  # WhatsApp's reply buttons
+# Below this, a typed access request is asked about before the data is sent.
+ACCESS_CONFIDENCE = 0.9
 CLARIFY_TEXT = (
     "Não tenho certeza se entendi 🤔 É sobre alguma destas opções? Se não for, "
     "me conta com outras palavras."
@@ -340,23 +342,37 @@ class ActionEsclarecer(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        likeliest = [
-            str(ranked.get("name"))
-            for ranked in ranking
-            if ranked.get("name") in CLARIFY_OPTIONS
-        ][:MAX_CLARIFY_BUTTONS]
-        if not likeliest:
-            dispatcher.utter_message(text=REPHRASE_TEXT)
-            return []
-        dispatcher.utter_message(
-            text=CLARIFY_TEXT,
-            buttons=[
-                {"payload": f"/{intent}", "title": CLARIFY_OPTIONS[intent]}
-                for intent in likeliest
-            ],
-        )
+        _clarify(dispatcher, tracker)
         return []
+
+
+def _clarify(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Ask which of the ranking's likeliest intents the customer meant."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    likeliest = [
+        str(ranked.get("name"))
+        for ranked in ranking
+        if ranked.get("name") in CLARIFY_OPTIONS
+    ][:MAX_CLARIFY_BUTTONS]
+    if not likeliest:
+        dispatcher.utter_message(text=REPHRASE_TEXT)
+        return
+    dispatcher.utter_message(
+        text=CLARIFY_TEXT,
+        buttons=[
+            {"payload": f"/{intent}", "title": CLARIFY_OPTIONS[intent]}
+            for intent in likeliest
+        ],
+    )
+
+
+def _unsure(tracker: Tracker, floor: float) -> bool:
+    """A typed message whose intent the NLU gave less than ``floor``; a tap
+    (the text is the button's ``/intent`` payload) is always sure."""
+    intent = tracker.latest_message.get("intent") or {}
+    if tracker.latest_message.get("text") == f"/{intent.get('name')}":
+        return False
+    return float(intent.get("confidence") or 0) < floor
 
 
 def _cant_answer(
@@ -473,7 +489,7 @@ class _LgpdRequestAction(_TenantAction, abc.ABC):
                 conversation_id=conversation_id,
                 context=RequestContext(Actor("customer", str(customer_id))),
             )
-        protocol = str(request_id).split("-")[0].upper()
+        protocol = conversations.protocol(request_id)
         text = self.opened_text if new else self.existing_text
         dispatcher.utter_message(text=text.format(protocolo=protocol))
         return []
@@ -493,6 +509,12 @@ class ActionSolicitarAcessoDados(_TenantAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[EventType]:
+        if _unsure(tracker, ACCESS_CONFIDENCE):
+            # Sending someone their data on a misread ("vcs vendem passagem
+            # de aviao?" read as meus_dados 0.73) answers a question they
+            # didn't ask: ask first, with the option to tap.
+            _clarify(dispatcher, tracker)
+            return []
         conversation_id = _conversation_id(tracker)
         with tenant_transaction(tenant_id) as conn:
             customer_id = store.get_conversation(conn, conversation_id).customer_id
@@ -503,7 +525,7 @@ class ActionSolicitarAcessoDados(_TenantAction):
                 conversation_id=conversation_id,
                 context=RequestContext(Actor("customer", str(customer_id))),
             )
-        protocol = str(request_id).split("-")[0].upper()
+        protocol = conversations.protocol(request_id)
         link = access.create_export(
             tenant_id,
             customer_id,

@@ -236,6 +236,41 @@ def test_export_of_an_unknown_customer_is_refused(channel: Channel) -> None:
     assert caught.value.user_message == "Cliente não encontrado."
 
 
+def test_an_unsure_access_request_is_clarified_with_buttons_first(
+    channel: Channel,
+) -> None:
+    """A typed message the NLU only guessed was an access request ("vcs vendem
+    passagem de aviao?" → meus_dados 0.73) gets the clarifying question with
+    "Ver meus dados" among the options; nothing is opened or exported until
+    the customer taps it (a tap is certain)."""
+    seen = customer_with_history(channel)
+    conversation = seen["conversation"]
+    dispatcher = CollectingDispatcher()
+    guessed = tracker_for(
+        channel,
+        conversation,
+        "vcs vendem passagem de aviao?",
+        "meus_dados",
+        confidence=0.73,
+        ranking=[("meus_dados", 0.73), ("status_pedido", 0.12), ("afirmar", 0.1)],
+    )
+    assert ActionSolicitarAcessoDados().run(dispatcher, guessed, {}) == []
+    [asked] = dispatcher.messages
+    assert "outras palavras" in asked["text"]
+    assert [b["payload"] for b in asked["buttons"]] == ["/meus_dados", "/status_pedido"]
+    assert rows(channel, "SELECT id FROM lgpd_requests") == []
+    assert rows(channel, "SELECT id FROM lgpd_exports") == []
+
+    tapped = CollectingDispatcher()
+    ActionSolicitarAcessoDados().run(
+        tapped,
+        tracker_for(channel, conversation, "/meus_dados", "meus_dados", confidence=1),
+        {},
+    )
+    assert "protocolo" in tapped.messages[0]["text"]
+    assert len(rows(channel, "SELECT id FROM lgpd_exports")) == 1
+
+
 def test_the_customer_asks_the_bot_and_gets_the_link(channel: Channel) -> None:
     seen = customer_with_history(channel)
     dispatcher = CollectingDispatcher()

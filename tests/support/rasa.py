@@ -18,6 +18,8 @@ def tracker_for(
     intent: str,
     *,
     metadata: dict[str, Any] | None = None,
+    confidence: float = 0.97,
+    ranking: list[tuple[str, float]] | None = None,
     **slots: Any,
 ) -> Tracker:
     """The tracker of a turn; its metadata as the worker signs it, unless given."""
@@ -27,7 +29,11 @@ def tracker_for(
         )
     message = {
         "text": text,
-        "intent": {"name": intent, "confidence": 0.97},
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [
+            {"name": name, "confidence": score}
+            for name, score in ranking or [(intent, confidence)]
+        ],
         "entities": [],
         "metadata": metadata,
     }
