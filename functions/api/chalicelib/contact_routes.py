@@ -1,0 +1,5 @@
+"""placeholder"""
+
+from chalice.app import Blueprint
+
+blueprint = Blueprint(__name__)
