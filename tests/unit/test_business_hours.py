@@ -139,7 +139,13 @@ def test_a_day_that_ends_at_midnight() -> None:
 @pytest.mark.parametrize(
     ("weekly", "holidays", "text", "error", "words"),
     [
-        ({"seg": [{"start": "18:00", "end": "08:00"}]}, [], None, HoursInvalid, "fim"),
+        (
+            {"seg": [{"start": "18:00", "end": "08:00"}]},
+            [],
+            None,
+            HoursInvalid,
+            "Na segunda-feira, o fim (8h) deve ser depois do início (18h).",
+        ),
         ({"seg": [{"start": "9:00", "end": "18:00"}]}, [], None, HoursInvalid, "HH:MM"),
         ({"seg": [{"start": "08:00", "end": "24:30"}]}, [], None, HoursInvalid, "HH"),
         ({"segunda": []}, [], None, HoursInvalid, "seg, ter"),
@@ -153,7 +159,7 @@ def test_a_day_that_ends_at_midnight() -> None:
             [],
             None,
             HoursOverlap,
-            d("8h~12h e 11h~18h se sobrepõem"),
+            d("Na terça-feira, os intervalos 8h~12h e 11h~18h se sobrepõem."),
         ),
         ({}, [{"date": "2026-02-30"}], None, HolidayInvalid, "AAAA-MM-DD"),
         ({}, [{"date": "25/12/2026"}], None, HolidayInvalid, "AAAA-MM-DD"),

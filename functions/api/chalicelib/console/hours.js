@@ -50,14 +50,12 @@
   }
 
   const dayLabel = (iso) => day.format(new Date(iso + "T00:00:00Z"));
-  // "24:00" (the end of the day) reads as 23:59 in a time input and back.
-  const toInput = (hhmm) => (hhmm === "24:00" ? "23:59" : hhmm || "");
-  const fromInput = (value) => (value === "23:59" ? "24:00" : value);
-
+  // Text, not type=time: HH:MM reads the same in every browser's locale, and
+  // "24:00" (the end of the day) can be written. The API checks the format.
   function timeInput(key, label, value) {
-    const input = node("input", null, { type: "time", "aria-label": label });
+    const input = node("input", null, { type: "text", inputmode: "numeric", maxlength: "5", placeholder: "HH:MM", autocomplete: "off", "aria-label": label });
     input.dataset.key = key;
-    input.value = toInput(value);
+    input.value = value || "";
     return input;
   }
 
@@ -89,8 +87,8 @@
     for (const tr of $("week").children) {
       const get = (k) => tr.querySelector(`[data-key="${k}"]`);
       if (!get("open").checked) { weekly[tr.dataset.day] = []; continue; }
-      const spans = [{ start: get("start1").value, end: fromInput(get("end1").value) }];
-      if (get("start2").value || get("end2").value) spans.push({ start: get("start2").value, end: fromInput(get("end2").value) });
+      const spans = [{ start: get("start1").value.trim(), end: get("end1").value.trim() }];
+      if (get("start2").value.trim() || get("end2").value.trim()) spans.push({ start: get("start2").value.trim(), end: get("end2").value.trim() });
       weekly[tr.dataset.day] = spans;
     }
     return weekly;

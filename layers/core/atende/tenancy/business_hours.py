@@ -270,26 +270,26 @@ def out_of_office_text(hours: BusinessHours, now: datetime) -> str:
 def _parse_clock(value: Any, day: str) -> int:
     match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
     if match is None or (match.group(1) == "24" and match.group(2) != "00"):
-        raise HoursInvalid(
-            f"Horário inválido em {day}: use HH:MM (ex.: 08:00 a 18:00)."
-        )
+        raise HoursInvalid(f"Horário inválido {day}: use HH:MM (ex.: 08:00 a 18:00).")
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
-def _parse_day(key: str, raw: Any) -> tuple[Interval, ...]:
+def _parse_day(weekday: int, raw: Any) -> tuple[Interval, ...]:
+    on_day = _ON_DAY[weekday]  # "na segunda-feira": what the messages name
+    key = on_day[0].upper() + on_day[1:]
     if not isinstance(raw, list) or len(raw) > MAX_INTERVALS_PER_DAY:
         raise HoursInvalid(
-            f"Em {key}, informe até {MAX_INTERVALS_PER_DAY} intervalos de horário."
+            f"{key}, informe até {MAX_INTERVALS_PER_DAY} intervalos de horário."
         )
     intervals: list[Interval] = []
     for item in raw:
         if not isinstance(item, dict):
-            raise HoursInvalid(f"Horário inválido em {key}: use início e fim.")
-        start = _parse_clock(item.get("start"), key)
-        end = _parse_clock(item.get("end"), key)
+            raise HoursInvalid(f"Horário inválido {on_day}: use início e fim.")
+        start = _parse_clock(item.get("start"), on_day)
+        end = _parse_clock(item.get("end"), on_day)
         if end <= start:
             raise HoursInvalid(
-                f"Em {key}, o fim ({_clock(end)}) deve ser depois do início"
+                f"{key}, o fim ({_clock(end)}) deve ser depois do início"
                 f" ({_clock(start)})."
             )
         intervals.append(Interval(start, end))
@@ -297,8 +297,7 @@ def _parse_day(key: str, raw: Any) -> tuple[Interval, ...]:
     for before, after in pairwise(intervals):
         if after.start < before.end:
             raise HoursOverlap(
-                f"Em {key}, os intervalos {_span(before)} e {_span(after)}"
-                " se sobrepõem."
+                f"{key}, os intervalos {_span(before)} e {_span(after)} se sobrepõem."
             )
     return tuple(intervals)
 
@@ -350,7 +349,10 @@ def parse_hours(weekly: Any, holidays: Any, text: Any) -> BusinessHours:
         raise HoursInvalid(
             "Dias da semana inválidos: use seg, ter, qua, qui, sex, sab e dom."
         )
-    days = tuple(_parse_day(key, weekly.get(key) or []) for key in WEEKDAYS)
+    days = tuple(
+        _parse_day(weekday, weekly.get(key) or [])
+        for weekday, key in enumerate(WEEKDAYS)
+    )
     return BusinessHours(
         weekly=days, holidays=_parse_holidays(holidays), out_of_office=_parse_text(text)
     )
