@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from atende.errors import InvalidInput
 from atende.tenancy.business_hours import (
     SAO_PAULO,
     HolidayInvalid,
@@ -169,7 +170,11 @@ def test_a_day_that_ends_at_midnight() -> None:
     ],
 )
 def test_bad_input_names_what_is_wrong(
-    weekly: object, holidays: object, text: object, error: type, words: str
+    weekly: object,
+    holidays: object,
+    text: object,
+    error: type[InvalidInput],
+    words: str,
 ) -> None:
     with pytest.raises(error) as raised:
         parse_hours(weekly, holidays, text)
