@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from actions.actions import HANDOFF_ASKED, ActionHandoff
+from actions.actions import HANDOFF_ASKED, ActionAguardando, ActionHandoff
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import db, tenancy
@@ -243,3 +243,24 @@ def test_inside_hours_or_without_hours_nothing_changes(
         assert conn.execute("SELECT outside_hours FROM handoffs").fetchone() == {
             "outside_hours": False
         }
+
+
+def test_while_waiting_outside_hours_the_customer_is_not_told_ja_ja(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    """A message while the handoff waits outside hours is answered with when
+    a person will answer, not "já já uma pessoa te responde"."""
+    _set_hours(
+        channel,
+        identity_pool,
+        weekly=ALL_DAY,
+        holidays=[{"date": _today(), "name": "Feriado"}],
+        out_of_office_text="Voltamos {{retorno}}.",
+    )
+    conversation_id, _text = _hand_off(channel)
+    dispatcher = CollectingDispatcher()
+    ActionAguardando().run(
+        dispatcher, tracker_for(channel, conversation_id, "alô?", "saudacao"), {}
+    )
+    [message] = dispatcher.messages
+    assert str(message["text"]).startswith("Voltamos amanhã (")
