@@ -17,7 +17,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from atende import db, tenancy
 from atende.tenancy.business_hours import SAO_PAULO, brazil_national_holidays
 from atende.whatsapp.updates import parse_webhook
-from tests.support.channel import Channel, text_update
+from tests.support.channel import (
+    Channel,
+    drain,
+    post_webhook,
+    signed,
+    text_update,
+)
 from tests.support.identity import IdentityPool, call_api
 from tests.support.rasa import tracker_for
 
@@ -264,3 +270,30 @@ def test_while_waiting_outside_hours_the_customer_is_not_told_ja_ja(
     )
     [message] = dispatcher.messages
     assert str(message["text"]).startswith("Voltamos amanhã (")
+
+
+def test_with_the_bot_down_outside_hours_the_customer_still_hears_when(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    _set_hours(
+        channel,
+        identity_pool,
+        weekly=ALL_DAY,
+        holidays=[{"date": _today(), "name": "Feriado"}],
+        out_of_office_text="Uma pessoa responde {{retorno}}.",
+    )
+    channel.rasa.down = True
+    post_webhook(*signed(text_update("alô?", wamid="wamid.D1")))
+    drain(channel)
+    [sent] = channel.sent()
+    assert sent["text"]["body"].startswith(
+        "Nosso assistente virtual está com instabilidade agora. Uma pessoa"
+        " responde amanhã ("
+    )
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        assert conn.execute(
+            "SELECT reason, outside_hours FROM handoffs"
+        ).fetchone() == {
+            "reason": "bot_unavailable",
+            "outside_hours": True,
+        }
