@@ -30,6 +30,7 @@ from atende.config import get_settings
 from atende.consent import PROMPT_BUTTONS
 from atende.consent import status as consent_status
 from atende.conversations import store, waiting
+from atende.conversations.after_hours import out_of_hours_reply
 from atende.conversations.handoff import handoff_to_human
 from atende.conversations.store import State
 from atende.db import tenant_transaction
@@ -198,7 +199,9 @@ class ActionHandoff(_TenantAction):
             reason=reason,
             summary="; ".join(details) or None,
         )
-        dispatcher.utter_message(text=_handoff_text(tracker))
+        # Outside business hours: when a person will answer, not "em instantes".
+        closed = out_of_hours_reply(tenant_id, _conversation_id(tracker))
+        dispatcher.utter_message(text=closed or _handoff_text(tracker))
         # No ConversationPaused: while people have it, the rules send every
         # message to action_aguardando, and LGPD requests to their actions.
         return [

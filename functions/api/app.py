@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes, lgpd_routes, reports_routes, routing
+from chalicelib import (
+    console_routes,
+    contact_routes,
+    hours_routes,
+    lgpd_routes,
+    reports_routes,
+    routing,
+)
 from chalicelib.web import (
     JSON,
     Plumbing,
@@ -46,6 +53,8 @@ app.log.disabled = True  # Powertools logs instead; Chalice would log stack trac
 app.register_blueprint(console_routes.blueprint)
 app.register_blueprint(lgpd_routes.blueprint)
 app.register_blueprint(reports_routes.blueprint)
+app.register_blueprint(hours_routes.blueprint)
+app.register_blueprint(contact_routes.blueprint)
 app.api.binary_types.append(reports_routes.XLSX_TYPE)
 
 __all__ = ["JSON", "api_errors", "app"]

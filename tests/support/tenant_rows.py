@@ -104,6 +104,12 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, 'saudacao', 'Saudação', 'Olá, {{nome}}!') RETURNING id",
         (t, ids["attendants"]),
     ),
+    "business_hours": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO business_hours (tenant_id, weekly) VALUES (%s, %s)"
+        " RETURNING tenant_id",
+        (t, '{"seg": [[480, 1080]]}'),
+    ),
     "documents": lambda c, t, ids: _insert(
         c,
         "INSERT INTO documents (tenant_id, sha256, size_bytes) "

@@ -89,3 +89,13 @@ class LgpdRequestBody(_Body):
     """A request the customer made another way: ``access`` or ``erasure``."""
 
     kind: str = ""
+
+
+class BusinessHoursBody(_Body):
+    """The whole of a tenant's business hours (``atende.tenancy.hours``
+    checks the week, the holidays and the text, with PT-BR errors)."""
+
+    enabled: StrictBool = True
+    weekly: Any = None
+    holidays: Any = None
+    out_of_office_text: Any = None

@@ -48,6 +48,10 @@ _ASSET_TYPES = {
     "privacy.html": "text/html; charset=utf-8",
     "privacy.js": "text/javascript; charset=utf-8",
     "privacy.css": "text/css; charset=utf-8",
+    # The admins' business-hours page.
+    "hours.html": "text/html; charset=utf-8",
+    "hours.js": "text/javascript; charset=utf-8",
+    "hours.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
 # live-updates socket.

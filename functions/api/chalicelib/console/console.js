@@ -55,6 +55,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     canned: [], // the team's canned responses and the user's own
     cannedEditing: null, // the canned response the form is editing
     cannedMatches: [], cannedActive: -1, // the composer's "/" suggestions
+    contact: null, // the open conversation's contact panel, once opened
   };
 
   // ---------------------------------------------------------------- helpers
@@ -350,6 +351,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("view-switch").hidden = false;
     $("canned-scope-field").hidden = !oversees();
     $("privacy-link").hidden = !isAdmin();
+    $("hours-link").hidden = !isAdmin(); // business hours
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
     showView(false);
@@ -518,6 +520,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       if (q.priority >= 2) tags.push(el("span", { cls: "tag urgent", text: "Prioridade alta" }));
       else if (q.priority === 1) tags.push(el("span", { cls: "tag warn", text: "Prioridade média" }));
       if (q.team) tags.push(el("span", { cls: "tag", text: `Equipe ${q.team}` }));
+      if (q.outside_hours) tags.push(el("span", { cls: "tag warn", text: "Fora do horário" })); // business hours
       const li = el("li", { cls: "card" + (isOpen(q.conversation_id) ? " current" : "") }, [
         el("p", { cls: "card-title" }, [
           el("strong", { text: q.customer }),
@@ -618,6 +621,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
         $("reply-text").value = "";
         closeCanned();
         renderCounter();
+        resetContact(); // contact panel
       }
       state.open = detail;
       state.news.delete(id);
@@ -1666,6 +1670,103 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   // -------------------------------------------------------------------- boot
 
   /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
+  // ---- contact panel ("Ficha do cliente"; issue 14, point 3)
+
+  const CONTACT_KINDS = { name: "Nome", cpf: "CPF", email: "E-mail", phone: "Telefone", address: "Endereço", cep: "CEP" };
+  const dayLabel = (iso) => (iso ? new Date(iso).toLocaleDateString("pt-BR", { timeZone: "America/Sao_Paulo" }) : "—");
+
+  /** Another conversation starts with its customer's panel closed. */
+  function resetContact() {
+    state.contact = null;
+    $("contact-body").hidden = true;
+    $("contact-body").replaceChildren();
+    $("contact-toggle").setAttribute("aria-expanded", "false");
+    $("contact-toggle").textContent = "Ver ficha do cliente";
+  }
+
+  /** Opening loads the panel (the API records who looked); closing forgets it. */
+  async function toggleContact() {
+    if (state.contact) { resetContact(); return; }
+    if (!state.open) return;
+    const id = state.open.conversation_id;
+    clearErrors();
+    try {
+      const panel = await api("GET", `/v1/console/conversations/${encodeURIComponent(id)}/contact`);
+      if (!isOpen(id)) return;
+      state.contact = panel;
+      renderContact(panel);
+      $("contact-body").hidden = false;
+      $("contact-toggle").setAttribute("aria-expanded", "true");
+      $("contact-toggle").textContent = "Ocultar ficha do cliente";
+    } catch (error) { report(error); }
+  }
+
+  function pastConversation(c) {
+    const when = c.closed_at ? `${dayLabel(c.opened_at)} a ${dayLabel(c.closed_at)}` : `desde ${dayLabel(c.opened_at)}`;
+    const bits = [c.current ? "Esta conversa" : null, c.outcome, c.attendant && !c.outcome.includes(c.attendant) ? `atendida por ${c.attendant}` : null,
+      c.csat_score ? `avaliação ${c.csat_score} de 5` : null].filter(Boolean);
+    return el("li", { cls: c.current ? "current" : "" }, [
+      el("span", { text: `${when}: ${bits.join(" · ")}` }),
+      c.labels.length ? labelChips(c.labels) : null,
+    ]);
+  }
+
+  function renderContact(p) {
+    const facts = [["Nome", p.name]];
+    if (p.phone) facts.push(["Telefone", phoneLabel(p.phone)]);
+    if (p.username) facts.push(["Usuário", "@" + p.username]);
+    facts.push(["Consentimento", p.consent.label + (p.consent.recorded_at ? ` em ${dayLabel(p.consent.recorded_at)}` : "")]);
+    facts.push(["Cliente desde", dayLabel(p.first_seen_at)]);
+    const given = p.data.map((d) => el("li", { text: `${CONTACT_KINDS[d.kind] || d.kind}: ${d.value}` }));
+    const body = [
+      el("dl", {}, facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+      el("h4", { text: "Dados informados", attrs: { id: "contact-data-title" } }),
+      given.length
+        ? el("ul", { attrs: { "aria-labelledby": "contact-data-title" } }, given)
+        : el("p", { cls: "muted", text: "Nenhum dado guardado." }),
+      p.cpf_masked && p.data.some((d) => d.kind === "cpf") ? el("p", { cls: "hint", text: "CPF mascarado: o completo só para administradores." }) : null,
+      el("h4", { text: "Conversas", attrs: { id: "contact-past-title" } }),
+      el("ol", { attrs: { "aria-labelledby": "contact-past-title" } }, p.conversations.map(pastConversation)),
+    ];
+    if (p.lgpd_actions) {
+      body.push(el("h4", { text: "LGPD" }), el("div", { cls: "lgpd-actions" }, [
+        actionButton("Exportar dados", `de ${p.name}`, () => confirmLgpd(p, "export"), "small"),
+        actionButton("Apagar dados", `de ${p.name}`, () => confirmLgpd(p, "erasure"), "danger small"),
+        el("a", { text: "Abrir em Privacidade (LGPD)", attrs: { href: "console/privacy.html" } }),
+      ]));
+    }
+    $("contact-body").replaceChildren(...body.filter(Boolean));
+  }
+
+  /** The Privacidade page's export and erasure, asked before they happen. */
+  function confirmLgpd(p, kind) {
+    const erase = kind === "erasure";
+    const onConfirm = async (event) => {
+      event.preventDefault();
+      clearErrors();
+      try {
+        const done = await api("POST", `/v1/admin/customers/${encodeURIComponent(p.customer_id)}/${kind}`);
+        $("lgpd-dialog").close();
+        if (erase) {
+          announce(`Dados de ${p.name} apagados (comprovante ${String(done.id).split("-")[0].toUpperCase()}).`);
+          resetContact();
+          await reloadOpen();
+        } else {
+          announce(done.customer_notified ? "Cópia dos dados enviada ao cliente pelo WhatsApp." : "Cópia dos dados pronta: entregue os links pela página Privacidade (LGPD).");
+        }
+      } catch (error) { report(error, $("lgpd-alerts")); }
+    };
+    openDialog("tpl-confirm-lgpd", onConfirm);
+    $("lgpd-title").textContent = erase ? "Apagar os dados do cliente?" : "Exportar os dados do cliente?";
+    $("lgpd-text").textContent = erase
+      ? `Os dados de ${p.name} (conversas, mensagens, arquivos, contatos e a memória do assistente) serão apagados de todos os lugares. Não é possível desfazer.`
+      : `Vamos gerar a cópia dos dados de ${p.name}. Se houver um pedido de acesso em aberto, os links vão para o cliente pelo WhatsApp.`;
+    $("lgpd-ok").textContent = erase ? "Apagar definitivamente" : "Exportar dados";
+    $("lgpd-ok").className = erase ? "danger" : "primary";
+  }
+
+  // ---- end of contact panel
+
   function bindApp() {
     $("act-claim").addEventListener("click", (e) => claim(state.open.conversation_id, e.currentTarget));
     $("act-takeover").addEventListener("click", onTakeover);
@@ -1686,6 +1787,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("label-add-btn").addEventListener("click", () => setLabel($("label-add").value, true));
     $("label-filter").addEventListener("change", onFilter);
     $("label-form").addEventListener("submit", onCreateLabel);
+    $("contact-toggle").addEventListener("click", toggleContact); // contact panel
   }
 
   async function boot() {

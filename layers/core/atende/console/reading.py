@@ -105,7 +105,8 @@ def queue(
             require_label(conn, label)
         rows = conn.execute(
             "SELECT v.id, h.id AS handoff_id, h.reason, h.summary, h.priority,"
-            " h.team, h.requested_at, c.display_name, c.phone, c.username"
+            " h.team, h.requested_at, c.display_name, c.phone, c.username,"
+            " h.outside_hours"
             + waiting
             + after
             + " ORDER BY h.priority DESC, h.requested_at, h.id LIMIT %(limit)s",
@@ -130,6 +131,7 @@ def queue(
             requested_at=r["requested_at"],
             waiting_s=int((now - r["requested_at"]).total_seconds()),
             labels=labels.get(r["id"], []),
+            outside_hours=r["outside_hours"],
         )
         for r in page
     ]

@@ -67,6 +67,8 @@ class QueueItem:
     requested_at: datetime
     waiting_s: int
     labels: list[LabelView]
+    # Asked for outside business hours: the customer was told when.
+    outside_hours: bool = False
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,32 @@ class ContactsPage:
     next_offset: int | None  # None: this was the last page
 
 
+def contact_values(
+    conn: Connection, customer_ids: list[UUID], *, show_cpf: bool
+) -> dict[UUID, list[ContactValue]]:
+    """Each customer's values, newest first within each kind; CPFs masked
+    unless ``show_cpf`` (:func:`cpf_visible_to`)."""
+    values: dict[UUID, list[ContactValue]] = {i: [] for i in customer_ids}
+    for v in conn.execute(
+        "SELECT customer_id, kind, value, found_by, source_message_id,"
+        " first_seen_at, last_seen_at FROM contacts WHERE customer_id = ANY(%s)"
+        " ORDER BY kind, last_seen_at DESC",
+        (customer_ids,),
+    ):
+        value = v["value"] if v["kind"] != "cpf" or show_cpf else mask_cpf(v["value"])
+        values[v["customer_id"]].append(
+            ContactValue(
+                kind=v["kind"],
+                value=value,
+                found_by=v["found_by"],
+                source_message_id=v["source_message_id"],
+                first_seen_at=v["first_seen_at"],
+                last_seen_at=v["last_seen_at"],
+            )
+        )
+    return values
+
+
 def list_contacts(
     conn: Connection,
     *,
@@ -177,24 +203,7 @@ def list_contacts(
     ).fetchall()
     more, customers = len(customers) > limit, customers[:limit]
     ids = [c["customer_id"] for c in customers]
-    values: dict[UUID, list[ContactValue]] = {i: [] for i in ids}
-    for v in conn.execute(
-        "SELECT customer_id, kind, value, found_by, source_message_id,"
-        " first_seen_at, last_seen_at FROM contacts WHERE customer_id = ANY(%s)"
-        " ORDER BY kind, last_seen_at DESC",
-        (ids,),
-    ):
-        value = v["value"] if v["kind"] != "cpf" or show_cpf else mask_cpf(v["value"])
-        values[v["customer_id"]].append(
-            ContactValue(
-                kind=v["kind"],
-                value=value,
-                found_by=v["found_by"],
-                source_message_id=v["source_message_id"],
-                first_seen_at=v["first_seen_at"],
-                last_seen_at=v["last_seen_at"],
-            )
-        )
+    values = contact_values(conn, ids, show_cpf=show_cpf)
     return ContactsPage(
         contacts=[
             CustomerContacts(

@@ -43,6 +43,7 @@ from atende.conversations.store import State, TurnClaim
 from atende.db import directory_transaction, tenant_transaction
 from atende.errors import InvalidInput
 from atende.observability import logger, metrics
+from atende.tenancy.hours import closed_notice
 from atende.whatsapp.graph import (
     CircuitOpenError,
     GraphApiError,
@@ -329,13 +330,21 @@ class ConversationEngine:
                     store.get_conversation(conn, conversation_id, lock=True).state
                     is State.BOT
                 ):
+                    # Outside business hours: when a person answers, queued.
+                    closed = closed_notice(conn, datetime.now(UTC))
                     store.request_handoff(
-                        conn, conversation_id, reason="bot_unavailable", summary=None
+                        conn,
+                        conversation_id,
+                        reason="bot_unavailable",
+                        summary=None,
+                        outside_hours=closed is not None,
                     )
                     store.enqueue_outbound(
                         conn,
                         conversation_id=conversation_id,
-                        body=texts.HANDOFF_BOT_UNAVAILABLE,
+                        body=texts.HANDOFF_BOT_UNAVAILABLE
+                        if closed is None
+                        else f"{texts.BOT_UNAVAILABLE} {closed}",
                     )
                     handed_off = True
                 metrics.add_metric(name="BotUnavailableHandoffs", unit="Count", value=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from atende.conversations import reasons, store
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
+from atende.tenancy.hours import open_at
 
 
 class BotResumer(Protocol):
@@ -35,8 +37,14 @@ def handoff_to_human(
         ):
             # The bot never asked the LLM: it may not read this customer.
             reason = reasons.NO_AI_CONSENT
+        # Outside business hours it stays queued (conversations.after_hours).
+        outside_hours = not open_at(conn, datetime.now(UTC))
         handoff_id = store.request_handoff(
-            conn, conversation_id, reason=reason, summary=summary
+            conn,
+            conversation_id,
+            reason=reason,
+            summary=summary,
+            outside_hours=outside_hours,
         )
         record_event(
             conn,
@@ -44,7 +52,11 @@ def handoff_to_human(
             subject_type="conversation",
             subject_id=str(conversation_id),
             context=RequestContext(Actor("system", "bot")),
-            details={"handoff_id": str(handoff_id), "reason": reason},
+            details={
+                "handoff_id": str(handoff_id),
+                "reason": reason,
+                "outside_hours": outside_hours,
+            },
         )
     live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
     return True

@@ -4,6 +4,8 @@ HANDOFF_BOT_UNAVAILABLE = (
     "Nosso assistente virtual está com instabilidade agora. Já chamei uma pessoa da "
     "nossa equipe para continuar o seu atendimento. É só aguardar aqui, tá bom?"
 )
+# Outside business hours, followed by the tenant's out-of-office text.
+BOT_UNAVAILABLE = "Nosso assistente virtual está com instabilidade agora."
 CLOSED_FOR_INACTIVITY = (
     "Como não tivemos resposta, encerramos este atendimento. Se precisar de algo, "
     "é só mandar uma nova mensagem por aqui."

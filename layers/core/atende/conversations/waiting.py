@@ -9,7 +9,9 @@ which are answered in any state. It must not repeat itself on every message:
   4 → 2, 2 → 1);
 - with a person: only when that person hasn't written for
   :data:`ACK_INTERVAL` and nothing was said for as long;
-- asking for a person again is always answered ("você já está na fila…").
+- asking for a person again is always answered ("você já está na fila…");
+- waiting while the tenant is closed (business hours): the out-of-office
+  text (when a person will answer) instead of "já já", on the same rhythm.
 
 The queue position is what the customer is told; an expected wait isn't
 (attendants' pace varies too much for a number we could keep).
@@ -25,6 +27,7 @@ from atende.conversations import messages_ptbr as texts
 from atende.conversations import store
 from atende.conversations.store import State
 from atende.db import Connection
+from atende.tenancy.hours import closed_notice
 
 __all__ = ["ACK_INTERVAL", "Acknowledgement", "acknowledgement"]
 
@@ -56,12 +59,15 @@ def acknowledgement(
     quiet = last_at is not None and now - last_at < ACK_INTERVAL
     if state is State.WAITING_HUMAN:
         position = store.queue_position(conn, conversation_id) or 1
+        closed = closed_notice(conn, now)
         if asked_for_person:
-            return Acknowledgement(_queue_text(position, again=True), position)
+            return Acknowledgement(
+                closed or _queue_text(position, again=True), position
+            )
         moved_on = last_position is not None and position * 2 <= last_position
         if quiet and not moved_on:
             return None
-        return Acknowledgement(_queue_text(position, again=False), position)
+        return Acknowledgement(closed or _queue_text(position, again=False), position)
     if state is State.WITH_HUMAN:
         if asked_for_person:
             return Acknowledgement(texts.ALREADY_WITH_PERSON, None)

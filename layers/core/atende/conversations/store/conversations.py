@@ -217,8 +217,10 @@ def request_handoff(
     reason: str,
     summary: str | None,
     team: str | None = None,
+    outside_hours: bool = False,
 ) -> UUID:
-    """Move the conversation to waiting_human and queue it for attendants."""
+    """Move the conversation to waiting_human and queue it for attendants
+    (``outside_hours``: asked for while the tenant was closed)."""
     transition(conn, conversation_id, State.WAITING_HUMAN)
     conn.execute(
         "UPDATE conversations SET team = %s, assigned_attendant_id = NULL"
@@ -227,12 +229,31 @@ def request_handoff(
     )
     row = conn.execute(
         "INSERT INTO handoffs (tenant_id, conversation_id, reason, summary,"
-        " priority, team) VALUES (current_tenant_id(), %s, %s, %s, %s, %s)"
-        " RETURNING id",
-        (conversation_id, reason, summary, HANDOFF_PRIORITY.get(reason, 0), team),
+        " priority, team, outside_hours)"
+        " VALUES (current_tenant_id(), %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            conversation_id,
+            reason,
+            summary,
+            HANDOFF_PRIORITY.get(reason, 0),
+            team,
+            outside_hours,
+        ),
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))
+
+
+def open_handoff_outside_hours(conn: Connection, conversation_id: UUID) -> bool:
+    """Whether the conversation's open handoff was asked for while the tenant
+    was closed."""
+    row = conn.execute(
+        "SELECT outside_hours FROM handoffs"
+        " WHERE conversation_id = %s AND resolved_at IS NULL"
+        " ORDER BY requested_at DESC LIMIT 1",
+        (conversation_id,),
+    ).fetchone()
+    return bool(row and row["outside_hours"])
 
 
 def idle_conversations(conn: Connection, *, older_than: datetime) -> list[Conversation]:
