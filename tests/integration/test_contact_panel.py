@@ -5,6 +5,7 @@ their rating, the audit of each opening, and another tenant's invisibility."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -70,6 +71,9 @@ def _history(ch: Channel, pool: IdentityPool) -> tuple[UUID, UUID, SignedIn]:
             " VALUES (current_tenant_id(), %s, 'cpf', %s, 'validator')",
             (customer["id"], CPF),
         )
+    # Later than the first (webhook times have whole seconds: the same
+    # second would leave the order of the two to chance).
+    ch.clock.advance(timedelta(minutes=1))
     _says(ch, "preciso de ajuda de novo", "wamid.P2")
     second = _open_conversation(ch)
     assert handoff_to_human(ch.tenant_id, second, reason="x", summary=None)
