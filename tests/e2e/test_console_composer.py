@@ -177,6 +177,13 @@ def test_the_holders_typing_reaches_whatsapp_and_the_header_says_who_holds_it(
                 "typing_indicator": {"type": "text"},
             }
         ]  # once for the whole sentence: throttled
+        expect(
+            page.get_by_text("O cliente vê “digitando…” no WhatsApp.")
+        ).to_be_visible()
         shoot(page, shots, "24-typing-holder", docs=DOCS)
+        page.get_by_role("button", name="Enviar", exact=True).click()
+        expect(
+            page.get_by_text("O cliente vê “digitando…” no WhatsApp.")
+        ).to_be_hidden()
         page.get_by_role("button", name="Devolver ao bot").click()
         expect(holder).to_have_text("Quem atende: o bot", timeout=ARRIVAL_S * 1000)

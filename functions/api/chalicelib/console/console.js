@@ -58,6 +58,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     templates: null, // {for: conversation id, catalog}: the WhatsApp templates offered
     typingSentAt: {}, // conversation id -> when the typing indicator was last asked
     windowTimer: null, // reloads the open conversation when its 24-hour window ends
+    typingNoteTimer: null, // hides "digitando…" when WhatsApp does
   };
 
   // ---------------------------------------------------------------- helpers
@@ -1674,6 +1675,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     // A sent message hides the indicator at WhatsApp: the next keystroke shows it again.
     $("reply-form").addEventListener("submit", () => {
       if (state.open) delete state.typingSentAt[state.open.conversation_id];
+      $("typing-note").hidden = true;
     });
   }
 
@@ -1701,6 +1703,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
   /** The template form, when shown: the window's state and the templates for this
    * conversation. The window's end reloads the conversation (free text then blocked). */
   function renderComposer(c) {
+    const note = $("typing-note");
+    if (note.dataset.for !== c.conversation_id || $("reply-form").hidden) note.hidden = true;
     window.clearTimeout(state.windowTimer);
     state.windowTimer = null;
     const left = c.window_open && c.window_ends_at ? new Date(c.window_ends_at).getTime() - Date.now() : -1;
@@ -1829,8 +1833,21 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     if (!c || c.state !== "with_human" || !c.window_open || c.assigned_attendant_id !== state.me.attendant_id) return;
     if (!$("reply-text").value.trim()) return;
     if (Date.now() - (state.typingSentAt[c.conversation_id] || 0) < TYPING_EVERY_MS) return;
-    state.typingSentAt[c.conversation_id] = Date.now();
-    api("POST", `/v1/console/conversations/${encodeURIComponent(c.conversation_id)}/typing`).catch(() => {});
+    const id = c.conversation_id;
+    state.typingSentAt[id] = Date.now();
+    api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/typing`)
+      .then((signal) => { if (signal && signal.outcome === "sent" && isOpen(id)) showTypingNote(id); })
+      .catch(() => {});
+  }
+
+  /** What the customer sees meanwhile (WhatsApp hides it after 25 s or a message). */
+  function showTypingNote(id) {
+    const note = $("typing-note");
+    note.textContent = "O cliente vê “digitando…” no WhatsApp.";
+    note.dataset.for = id;
+    note.hidden = false;
+    window.clearTimeout(state.typingNoteTimer);
+    state.typingNoteTimer = window.setTimeout(() => { note.hidden = true; }, 25_000);
   }
 
   // -------------------------------------------------------------------- boot

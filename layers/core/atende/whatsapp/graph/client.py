@@ -27,6 +27,8 @@ from atende.whatsapp.graph._responses import (
     _json_object,
     _retry_after,
     _sent_message,
+    _template_page,
+    _templates_url,
     _unexpected,
 )
 from atende.whatsapp.graph.errors import (
@@ -65,7 +67,6 @@ from atende.whatsapp.graph.values import (
     ListRow,
     ListSection,
     MediaInfo,
-    MessageTemplate,
     Recipient,
     SentMessage,
     TemplatePage,
@@ -316,31 +317,13 @@ class GraphClient:
     def list_templates(
         self, waba_id: str, *, after: str | None = None, limit: int = 100
     ) -> TemplatePage:
-        """One page of the WhatsApp Business Account's message templates, any
-        status; follow :attr:`TemplatePage.after` for the next."""
-        if not waba_id.isdigit():
-            raise InvalidInput("Identificador da conta do WhatsApp (WABA) inválido.")
-        params = {"fields": _TEMPLATE_FIELDS, "limit": str(limit)}
-        if after:
-            params["after"] = after
-        url = httpx.URL(
-            f"{self.base_url}/{self.api_version}/{waba_id}/message_templates",
-            params=params,
-        )
+        """One page of a WABA's templates (any status); next: ``.after``."""
+        base = f"{self.base_url}/{self.api_version}"
+        url = _templates_url(base, waba_id, after=after, limit=limit)
         response, _ = self._request(
-            "GET", str(url), None, operation="list_templates", paced=False
+            "GET", url, None, operation="list_templates", paced=False
         )
-        data = _json_object(response)
-        rows = data.get("data")
-        if not isinstance(rows, list):
-            raise _unexpected(response)
-        templates = tuple(t for t in map(_template, rows) if t is not None)
-        paging = _dict(data.get("paging"))
-        cursors = _dict(paging.get("cursors"))
-        # Meta gives an "after" cursor on every page; "next" only when more follow.
-        cursor = cursors.get("after")
-        more = bool(paging.get("next")) and isinstance(cursor, str) and bool(cursor)
-        return TemplatePage(templates, str(cursor) if more else None)
+        return _template_page(response)
 
     # -- media --------------------------------------------------------------
 
@@ -614,30 +597,3 @@ def _row_json(row: ListRow) -> dict[str, str]:
     if row.description is not None:
         out["description"] = row.description
     return out
-
-
-_TEMPLATE_FIELDS: Final = "name,status,category,language,components,parameter_format"
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _template(row: object) -> MessageTemplate | None:
-    """A listed template; one without a name or language is skipped."""
-    if not isinstance(row, dict):
-        return None
-    name, language = row.get("name"), row.get("language")
-    if not isinstance(name, str) or not isinstance(language, str):
-        return None
-    components = row.get("components")
-    return MessageTemplate(
-        name=name,
-        language=language,
-        status=str(row.get("status") or "UNKNOWN").upper(),
-        category=str(row.get("category") or "UNKNOWN").upper(),
-        parameter_format=str(row.get("parameter_format") or "POSITIONAL").upper(),
-        components=tuple(dict(c) for c in components or () if isinstance(c, dict))
-        if isinstance(components, list)
-        else (),
-    )
