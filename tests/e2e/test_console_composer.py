@@ -84,7 +84,10 @@ def test_outside_the_window_only_approved_templates_with_their_variables(
                 "option", name="oferta_relampago (marketing) — rejeitado"
             )
         ).to_be_disabled()
-        expect(page.get_by_role("button", name="Atualizar modelos")).to_be_visible()
+        page.get_by_role("button", name="Atualizar modelos").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            "Modelos atualizados: 3 aprovados."
+        )
 
         picker.select_option("promocao_clientes|pt_BR")
         expect(page.locator("#template-charge")).to_have_text(
