@@ -1,15 +1,20 @@
 """A local stand-in for Meta's Graph API (WhatsApp Cloud API), dev/test only.
 
 Mimics ``POST /{version}/{phone_number_id}/messages`` with Meta's success and
-error wire shapes, ``GET /{version}/{media_id}`` (a media URL) and the media
-download itself. Every Graph request is recorded in memory; the token value is
-never kept, only whether a bearer token was sent.
+error wire shapes (the typing indicator too: a ``read`` status with
+``typing_indicator``), ``GET /{version}/{media_id}`` (a media URL) and the media
+download itself, and ``GET /{version}/{waba_id}/message_templates`` (the
+templates in :data:`DEMO_TEMPLATES`, or ``templates=``; paged with
+``limit``/``after`` as Meta pages, ``paging.cursors`` and ``paging.next``).
+Every Graph request is recorded in memory; the token value is never kept,
+only whether a bearer token was sent.
 
 Control endpoints:
 
 - ``GET /_standin/health``: ``{"status": "ok"}``;
 - ``GET /_standin/requests``: the recorded requests (JSON list);
 - ``DELETE /_standin/requests``: forget them (and any queued script);
+- ``GET /_standin/typing``: the typing-indicator calls received (bodies);
 - ``POST /_standin/read``: ``{"wamids": [...]}``, the customer saw these
   messages (the simulator page says so for what it shows): their ``read``
   statuses are sent;
@@ -48,7 +53,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 _ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
     4: ("(#4) Application request limit reached", "OAuthException"),
@@ -63,6 +68,85 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str]] = {
     ),
 }
 _STATUS_DEFAULT_CODE = {401: 190, 429: 130429, 500: 1, 503: 2}
+
+# A Brazilian shop's templates as Meta lists them (issue 14, point 9): what
+# the composer offers, greys out or refuses.
+DEMO_TEMPLATES: list[dict[str, Any]] = [
+    {
+        "name": "atualizacao_pedido",
+        "language": "pt_BR",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Olá, {{1}}! Seu pedido {{2}} teve uma atualização."
+                " Responda esta mensagem para continuar o atendimento.",
+                "example": {"body_text": [["Maria", "A-1234"]]},
+            },
+            {"type": "FOOTER", "text": "Loja Exemplo"},
+        ],
+        "id": "1203998877665501",
+    },
+    {
+        "name": "retomar_atendimento",
+        "language": "pt_BR",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Olá! Ainda podemos ajudar com o seu atendimento?"
+                " Responda esta mensagem para continuarmos.",
+            }
+        ],
+        "id": "1203998877665502",
+    },
+    {
+        "name": "promocao_clientes",
+        "language": "pt_BR",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "parameter_format": "NAMED",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "{{nome}}, esta semana você tem 10% de desconto na Loja"
+                " Exemplo. Quer aproveitar?",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "nome", "example": "Maria"}
+                    ]
+                },
+            },
+            {
+                "type": "BUTTONS",
+                "buttons": [{"type": "QUICK_REPLY", "text": "Quero aproveitar"}],
+            },
+        ],
+        "id": "1203998877665503",
+    },
+    {
+        "name": "pesquisa_satisfacao",
+        "language": "pt_BR",
+        "status": "PENDING",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Como foi seu atendimento, {{1}}?"}],
+        "id": "1203998877665504",
+    },
+    {
+        "name": "oferta_relampago",
+        "language": "pt_BR",
+        "status": "REJECTED",
+        "category": "MARKETING",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Só hoje: tudo pela metade!"}],
+        "id": "1203998877665505",
+    },
+]
 
 
 def _fbtrace_id() -> str:
@@ -151,6 +235,7 @@ class GraphStandIn:
         *,
         on_status: Callable[[Delivery], None] | None = None,
         delivered_after_s: float = 0.5,
+        templates: list[dict[str, Any]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -165,6 +250,9 @@ class GraphStandIn:
         # wamid -> (the message's Delivery as "sent", when it is delivered)
         self._accepted: dict[str, tuple[Delivery, float]] = {}
         self._read: set[str] = set()
+        self._templates = [
+            dict(t) for t in (DEMO_TEMPLATES if templates is None else templates)
+        ]
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -266,6 +354,43 @@ class GraphStandIn:
             reported += 1
         return reported
 
+    def set_templates(self, templates: list[dict[str, Any]]) -> None:
+        """What ``message_templates`` lists from now on (any WABA)."""
+        with self._lock:
+            self._templates = [dict(t) for t in templates]
+
+    def typing(self) -> list[dict[str, Any]]:
+        """The typing-indicator calls received (bodies), oldest first."""
+        return [
+            r["body"]
+            for r in self.requests()
+            if isinstance(r.get("body"), dict) and r["body"].get("typing_indicator")
+        ]
+
+    def _template_page(self, waba_id: str, query: dict[str, str]) -> dict[str, Any]:
+        """One page of templates in Meta's shape: ``data`` and ``paging``
+        (``cursors`` always, ``next`` only when more follow)."""
+        with self._lock:
+            templates = list(self._templates)
+        limit = max(1, min(int(query.get("limit") or 25), 100))
+        start = _cursor_index(query.get("after"))
+        page = templates[start : start + limit]
+        fields = (query.get("fields") or "name,status,category,language,id").split(",")
+        data = [{k: v for k, v in t.items() if k in fields or k == "id"} for t in page]
+        answer: dict[str, Any] = {"data": data}
+        if page:
+            end = start + len(page)
+            answer["paging"] = {
+                "cursors": {"before": _cursor(start), "after": _cursor(end - 1)}
+            }
+            if end < len(templates):
+                after_query = {**query, "after": _cursor(end - 1)}
+                answer["paging"]["next"] = (
+                    f"{self.url}/v23.0/{waba_id}/message_templates?"
+                    + urlencode(after_query)
+                )
+        return answer
+
     def _next_scripted(self) -> dict[str, Any] | None:
         with self._lock:
             return self._script.popleft() if self._script else None
@@ -277,7 +402,12 @@ class GraphStandIn:
     # -- Graph behaviour ---------------------------------------------------
 
     def _answer_graph(
-        self, method: str, parts: list[str], body: Any, authorized: bool
+        self,
+        method: str,
+        parts: list[str],
+        body: Any,
+        authorized: bool,
+        query: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], Any]:
         """Status, extra headers and JSON body for a Graph call."""
         scripted = self._next_scripted()
@@ -291,12 +421,20 @@ class GraphStandIn:
                 return status, headers, scripted["body"]
             if status >= 400:
                 return status, headers, graph_error_body(status, scripted.get("error"))
-            return status, headers, self._default_answer(method, parts, body)
+            return status, headers, self._default_answer(method, parts, body, query)
         if not authorized:
             return 401, {}, graph_error_body(401)
-        return 200, {}, self._default_answer(method, parts, body)
+        return 200, {}, self._default_answer(method, parts, body, query)
 
-    def _default_answer(self, method: str, parts: list[str], body: Any) -> Any:
+    def _default_answer(
+        self,
+        method: str,
+        parts: list[str],
+        body: Any,
+        query: dict[str, str] | None = None,
+    ) -> Any:
+        if method == "GET" and len(parts) == 3 and parts[2] == "message_templates":
+            return self._template_page(parts[1], query or {})
         if method == "GET" and len(parts) == 2:
             media_id = parts[1]
             data, mime = self._media_for(media_id)
@@ -328,6 +466,21 @@ class GraphStandIn:
         }
 
 
+def _cursor(index: int) -> str:
+    """An opaque cursor, base64 as Meta's are."""
+    return base64.b64encode(str(index).encode()).decode()
+
+
+def _cursor_index(cursor: str | None) -> int:
+    """Where the page after ``cursor`` starts (0 without one or when unreadable)."""
+    if not cursor:
+        return 0
+    try:
+        return int(base64.b64decode(cursor).decode()) + 1
+    except ValueError:
+        return 0
+
+
 def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -346,7 +499,9 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             self._dispatch("DELETE")
 
         def _dispatch(self, method: str) -> None:
-            path = urlsplit(self.path).path
+            split = urlsplit(self.path)
+            path = split.path
+            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
             raw = self._read_body()
             if path.startswith("/_standin/"):
                 self._control(method, path, raw)
@@ -356,7 +511,10 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                 method == "POST" and len(parts) == 3 and parts[2] == "messages"
             )
             is_media = method == "GET" and len(parts) == 2
-            if not (is_messages or is_media):
+            is_templates = (
+                method == "GET" and len(parts) == 3 and parts[2] == "message_templates"
+            )
+            if not (is_messages or is_media or is_templates):
                 self._send_json(404, graph_error_body(404, {"code": 100}))
                 return
             body: Any = None
@@ -369,7 +527,7 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             authorized = auth.startswith("Bearer ") and len(auth) > len("Bearer ")
             status, headers, answer = standin._answer_graph(
-                method, parts, body, authorized
+                method, parts, body, authorized, query
             )
             messages = answer.get("messages") if isinstance(answer, dict) else None
             wamid = (
@@ -381,6 +539,7 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                 {
                     "method": method,
                     "path": path,
+                    "query": query,
                     "headers": {
                         k.lower(): v
                         for k, v in self.headers.items()
@@ -405,6 +564,8 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             elif path == "/_standin/requests" and method == "DELETE":
                 standin.clear()
                 self._send_json(200, {"cleared": True})
+            elif path == "/_standin/typing" and method == "GET":
+                self._send_json(200, standin.typing())
             elif path == "/_standin/read" and method == "POST":
                 try:
                     wamids = json.loads(raw or b"{}").get("wamids")

@@ -52,6 +52,7 @@ DEV_WHATSAPP = {
 BOT_SECRETS = ("RASA_JWT_SECRET", "ACTION_SIGNING_KEY", "ACTION_SERVER_TOKEN")
 DEMO_PHONE_NUMBER_ID = "106540352242922"
 DEMO_DISPLAY_NUMBER = "+55 11 4000-1234"
+DEMO_WABA_ID = "102290129340398"  # its WhatsApp Business Account (templates)
 QUEUE_NAME = "atende-conversations.fifo"
 # Local-only sign-in for every attendant: moto's user pool lives in memory, so
 # on each start the tenant's attendants get a pool user again, with this password.
@@ -123,8 +124,10 @@ def _register_demo_number(tenant_id: str) -> None:
     with db.tenant_transaction(tenant_id) as conn:
         conn.execute(
             "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id,"
-            " display_phone_number) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            (tenant_id, DEMO_PHONE_NUMBER_ID, DEMO_DISPLAY_NUMBER),
+            " display_phone_number, waba_id) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (tenant_id, phone_number_id)"
+            " DO UPDATE SET waba_id = EXCLUDED.waba_id",
+            (tenant_id, DEMO_PHONE_NUMBER_ID, DEMO_DISPLAY_NUMBER, DEMO_WABA_ID),
         )
 
 

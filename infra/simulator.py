@@ -17,7 +17,9 @@ message from Atende that offers that button or list row, as a tap does
 
 Page: ``make run`` serves it at http://127.0.0.1:8090 — type as a customer,
 tap reply buttons and list rows, and see what Atende answered (read from the
-Graph API stand-in, which is told the customer read what the page shows).
+Graph API stand-in, which is told the customer read what the page shows), and
+"digitando…" while an attendant types (the stand-in's typing-indicator calls
+for the page's own messages, for 25 s or until Atende's next message).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -338,13 +341,55 @@ def replies_for(graph_url: str, customer: SimulatedCustomer) -> list[dict[str, A
                     "wamid": item.get("wamid"),
                     "type": body["type"],
                     "text": (body.get("text") or {}).get("body")
-                    or ((body.get("interactive") or {}).get("body") or {}).get("text"),
+                    or ((body.get("interactive") or {}).get("body") or {}).get("text")
+                    or _template_text(body),
                     "buttons": buttons,
                     "list": listed,
                     "time": item.get("time"),
                 }
             )
     return mine
+
+
+def _template_text(body: dict[str, Any]) -> str | None:
+    """A template as the page shows it: its name and the values filled in."""
+    template = body.get("template")
+    if not isinstance(template, dict):
+        return None
+    values = [
+        str(p.get("text"))
+        for c in template.get("components") or []
+        for p in c.get("parameters") or []
+    ]
+    return f"[modelo {template.get('name')}]" + (
+        ": " + ", ".join(values) if values else ""
+    )
+
+
+TYPING_SHOWN_S = 25.0  # WhatsApp hides the indicator then, or at the next message
+
+
+def is_typing(
+    graph_url: str, customer: SimulatedCustomer, wamids: set[str], now: datetime
+) -> bool:
+    """Whether WhatsApp would show "digitando…" to ``customer``: a typing
+    indicator on one of their messages (``wamids``) in the last 25 s, and no
+    message from Atende since."""
+    with urllib.request.urlopen(f"{graph_url}/_standin/requests", timeout=5) as r:  # noqa: S310
+        recorded = json.loads(r.read())
+    started = [
+        datetime.fromisoformat(item["time"])
+        for item in recorded
+        if (item.get("body") or {}).get("typing_indicator")
+        and item["body"].get("message_id") in wamids
+        and item.get("response_status") == 200
+    ]
+    if not started or (now - started[-1]).total_seconds() > TYPING_SHOWN_S:
+        return False
+    return not any(
+        datetime.fromisoformat(reply["time"]) > started[-1]
+        for reply in replies_for(graph_url, customer)
+    )
 
 
 def tap_on(replies: list[dict[str, Any]], option_id: str, kind: str) -> Tap:
@@ -418,6 +463,9 @@ class SimulatorServer:
                 elif self.path.startswith("/api/replies"):
                     customer = simulator.customer_from_query(self.path)
                     self._json(200, replies_for(simulator.graph_url, customer))
+                elif self.path.startswith("/api/typing"):
+                    customer = simulator.customer_from_query(self.path)
+                    self._json(200, {"typing": simulator.typing(customer)})
                 else:
                     self._json(404, {"error": "not found"})
 
@@ -437,6 +485,8 @@ class SimulatorServer:
         self.app_secret = app_secret
         self.phone_number_id = phone_number_id
         self.display_phone_number = display_phone_number
+        self._sent: dict[str, set[str]] = {}  # user_id -> the page's wamids
+        self._sent_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -486,7 +536,17 @@ class SimulatorServer:
                 phone_number_id=self.phone_number_id,
                 display_phone_number=self.display_phone_number,
             )
+        message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+        with self._sent_lock:
+            self._sent.setdefault(customer.user_id or "", set()).add(message["id"])
         return post_signed(self.webhook_url, payload, self.app_secret)
+
+    def typing(self, customer: SimulatedCustomer) -> bool:
+        with self._sent_lock:
+            wamids = set(self._sent.get(customer.user_id or "", ()))
+        return bool(wamids) and is_typing(
+            self.graph_url, customer, wamids, datetime.now(UTC)
+        )
 
     def start(self) -> SimulatorServer:
         self._thread.start()

@@ -239,3 +239,37 @@ def test_the_page_shows_reply_buttons_a_customer_can_tap(
     assert message.context is not None and message.context.id == asked
     statuses = [u.status for u in updates if isinstance(u, StatusUpdate)]
     assert sorted(statuses) == ["delivered", "read", "sent"]
+
+
+def test_the_page_shows_typing_while_an_attendant_types_and_templates_as_sent(
+    page: SimulatorServer, graph: GraphStandIn, webhook: Webhook
+) -> None:
+    """Meta's typing indicator on the customer's message: "digitando…" on the
+    page until Atende's next message; a template shows its name and values."""
+    with httpx.Client(base_url=page.url) as http:
+        assert http.post("/api/send", json={"phone": MARIA.phone, "text": "oi"}).json()
+        [message] = [u for u in webhook.wait_for(1) if isinstance(u, InboundMessage)]
+        typing = {"phone": MARIA.phone}
+        assert http.get("/api/typing", params=typing).json() == {"typing": False}
+        with _atende(graph) as client:
+            client.mark_read(message.wamid, typing_indicator=True)
+            assert http.get("/api/typing", params=typing).json() == {"typing": True}
+            # Another customer's page shows nothing.
+            other = {"phone": "5521998765432"}
+            assert http.get("/api/typing", params=other).json() == {"typing": False}
+            client.send_template(
+                Recipient(user_id=MARIA.user_id, phone=MARIA.phone),
+                "atualizacao_pedido",
+                components=[
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": "Maria"},
+                            {"type": "text", "text": "A-1"},
+                        ],
+                    }
+                ],
+            )
+        assert http.get("/api/typing", params=typing).json() == {"typing": False}
+        shown = http.get("/api/replies", params=typing).json()
+    assert shown[-1]["text"] == "[modelo atualizacao_pedido]: Maria, A-1"

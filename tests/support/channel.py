@@ -36,6 +36,7 @@ from infra.simulator import SimulatedCustomer, status_payload, text_payload
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
+WABA_ID = "102290129340398"  # the number's WhatsApp Business Account
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 # The bot's secrets in tests: Rasa's JWT secret, the worker's tenant-signing key.
@@ -279,7 +280,7 @@ class Channel:
         return [
             r["body"]
             for r in self.graph.requests()
-            if r.get("body", {}).get("type") and r.get("response_status") == 200
+            if (r.get("body") or {}).get("type") and r.get("response_status") == 200
         ]
 
     def queued(self) -> list[dict[str, Any]]:
@@ -321,8 +322,9 @@ def open_channel(
     tenant_id = provisioned.tenant.id
     with db.tenant_transaction(tenant_id) as conn:
         conn.execute(
-            "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id) VALUES (%s, %s)",
-            (tenant_id, PHONE_NUMBER_ID),
+            "INSERT INTO whatsapp_numbers (tenant_id, phone_number_id, waba_id)"
+            " VALUES (%s, %s, %s)",
+            (tenant_id, PHONE_NUMBER_ID, WABA_ID),
         )
     sqs = aws.client("sqs")
     dlq_url = sqs.create_queue(

@@ -98,6 +98,25 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, %s) RETURNING label_id",
         (t, ids["conversations"], ids["labels"]),
     ),
+    "whatsapp_template_catalogs": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO whatsapp_template_catalogs (tenant_id, waba_id, fetched_at)"
+        " VALUES (%s, '102290129340398', now()) RETURNING tenant_id",
+        (t,),
+    ),
+    "whatsapp_templates": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO whatsapp_templates (tenant_id, name, language, status,"
+        " category) VALUES (%s, 'retomar', 'pt_BR', 'APPROVED', 'UTILITY')"
+        " RETURNING name",
+        (t,),
+    ),
+    "typing_signals": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO typing_signals (tenant_id, conversation_id, sent_at)"
+        " VALUES (%s, %s, now()) RETURNING conversation_id",
+        (t, ids["conversations"]),
+    ),
     "canned_responses": lambda c, t, ids: _insert(
         c,
         "INSERT INTO canned_responses (tenant_id, owner_id, shortcut, title, body)"

@@ -757,3 +757,55 @@ def test_throttling_is_counted_for_the_graph_throttled_alarm(
     assert counted == ["GraphThrottled", "GraphThrottled"]
     make_client(Recorder(httpx.Response(503), ok())).send_text(CUSTOMER, "Oi")
     assert counted == ["GraphThrottled", "GraphThrottled"]
+
+
+def test_templates_are_listed_a_page_at_a_time_with_meta_s_cursors(
+    make_client: Callable[..., GraphClient],
+) -> None:
+    body = {"type": "BODY", "text": "Olá, {{1}}!"}
+    first = {
+        "data": [
+            {
+                "name": "ola",
+                "language": "pt_BR",
+                "status": "APPROVED",
+                "category": "UTILITY",
+                "components": [body],
+            },
+            {"status": "APPROVED"},  # no name: skipped
+        ],
+        "paging": {"cursors": {"before": "MA==", "after": "MQ=="}, "next": "https://x"},
+    }
+    last = {
+        "data": [{"name": "promo", "language": "pt_BR", "category": "marketing"}],
+        "paging": {"cursors": {"before": "Mg==", "after": "Mg=="}},  # no "next"
+    }
+    recorder = Recorder(httpx.Response(200, json=first), httpx.Response(200, json=last))
+    client = make_client(recorder)
+    page = client.list_templates("102290129340398", limit=2)
+    assert [t.name for t in page.templates] == ["ola"]
+    assert page.templates[0].components == (body,)
+    assert page.templates[0].parameter_format == "POSITIONAL"
+    assert page.after == "MQ=="
+    page = client.list_templates("102290129340398", after=page.after, limit=2)
+    assert [(t.name, t.status, t.category) for t in page.templates] == [
+        ("promo", "UNKNOWN", "MARKETING")
+    ]
+    assert page.after is None  # Meta's cursors come on the last page too
+    urls = [r.url for r in recorder.requests]
+    assert urls[0].path == "/v23.0/102290129340398/message_templates"
+    assert "after" not in urls[0].params and urls[1].params["after"] == "MQ=="
+    assert urls[1].params["limit"] == "2"
+    assert all(r.method == "GET" for r in recorder.requests)
+
+
+def test_a_template_listing_refuses_a_bad_waba_id_and_an_odd_answer(
+    make_client: Callable[..., GraphClient],
+) -> None:
+    recorder = Recorder(httpx.Response(200, json={"templates": []}))
+    client = make_client(recorder)
+    with pytest.raises(errors.InvalidInput):
+        client.list_templates("../123/messages")
+    assert recorder.requests == []
+    with pytest.raises(GraphApiError):
+        client.list_templates("102290129340398")

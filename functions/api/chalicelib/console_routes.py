@@ -223,6 +223,7 @@ def console_reply(conversation_id: str) -> Response:
         text=body.text,
         template=body.template,
         engine=composition.engine(),
+        graph_for=composition.graph_client,
         context=route.context(me.actor),
     )
     return json_response(message, 201)

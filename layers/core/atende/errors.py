@@ -79,6 +79,19 @@ class UnfilledVariable(InvalidInput):
     message = "Preencha as variáveis ({{...}}) antes de enviar."
 
 
+class TemplateNotFound(InvalidInput):
+    code = "MODELO_INEXISTENTE"
+    message = (
+        "Modelo não encontrado entre os modelos do WhatsApp desta empresa."
+        " Atualize a lista de modelos e tente de novo."
+    )
+
+
+class TemplateVariablesMissing(InvalidInput):
+    code = "VARIAVEIS_DO_MODELO_FALTANDO"
+    message = "Preencha todas as variáveis do modelo antes de enviar."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."
@@ -102,6 +115,11 @@ class Conflict(AtendeError):
 class CannedShortcutTaken(Conflict):
     code = "ATALHO_DUPLICADO"
     message = "Já existe uma resposta rápida com esse atalho."
+
+
+class TemplateNotApproved(Conflict):
+    code = "MODELO_NAO_APROVADO"
+    message = "Este modelo não está aprovado pelo WhatsApp e não pode ser enviado."
 
 
 class MethodNotAllowed(AtendeError):
@@ -135,6 +153,14 @@ class ServiceUnavailable(AtendeError):
     def __init__(self, retry_after_s: int | None = None, message: str | None = None):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class TemplatesUnavailable(ServiceUnavailable):
+    code = "MODELOS_INDISPONIVEIS"
+    message = (
+        "Não foi possível carregar os modelos do WhatsApp agora."
+        " Tente novamente em instantes."
+    )
 
 
 class DependencyFailed(AtendeError):

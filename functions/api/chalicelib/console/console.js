@@ -56,6 +56,10 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     cannedEditing: null, // the canned response the form is editing
     cannedMatches: [], cannedActive: -1, // the composer's "/" suggestions
     contact: null, // the open conversation's contact panel, once opened
+    templates: null, // {for: conversation id, catalog}: the WhatsApp templates offered
+    typingSentAt: {}, // conversation id -> when the typing indicator was last asked
+    windowTimer: null, // reloads the open conversation when its 24-hour window ends
+    typingNoteTimer: null, // hides "digitando…" when WhatsApp does
   };
 
   // ---------------------------------------------------------------- helpers
@@ -319,7 +323,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     Object.assign(state, {
       token: null, me: null, queue: [], knownQueue: null, mine: [], all: [],
       open: null, olderCursor: null, forceTemplate: false, attendants: [], timers: [], socketRetries: 0,
-      teams: [], adminView: false,
+      teams: [], adminView: false, templates: null, typingSentAt: {},
     });
     state.news.clear();
     document.title = BASE_TITLE;
@@ -688,12 +692,14 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const windowLine = $("conv-window");
     windowLine.textContent = c.window_open
       ? `Janela de 24 h aberta até ${timeLabel(c.window_ends_at)}`
-      : "Janela encerrada: só modelos aprovados";
+      : closedWindowText(c);
     windowLine.classList.toggle("closed", !c.window_open);
     // The window only matters while people handle the conversation.
     windowLine.hidden = c.state !== "with_human" && c.state !== "waiting_human";
 
     renderActions(c);
+    renderHolder(c);
+    renderComposer(c);
     const log = $("conv-messages");
     const known = c.messages.some((m) => log.querySelector(`li[data-id="${CSS.escape(m.id)}"]`));
     if (log.children.length && !known && c.older_cursor) {
@@ -1126,16 +1132,6 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       announce(`A mensagem passou do limite de ${fmt.format(MAX_REPLY_CHARS)} caracteres.`);
     }
     counter.classList.toggle("over", over);
-  }
-
-  async function onTemplate(event) {
-    event.preventDefault();
-    const name = $("template-name").value.trim();
-    const language = $("template-language").value.trim() || "pt_BR";
-    if (!name) return invalid("Informe o nome do modelo.", $("template-name"));
-    if (await send({ template: { name, language } }, "Modelo enviado", $("template-name"))) {
-      $("template-name").value = "";
-    }
   }
 
   async function conversationAction(path, body, message) {
@@ -1667,6 +1663,199 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
   }
 
+  // ---- composer that knows WhatsApp: who holds the conversation, the 24-hour
+  // window, approved templates with their variables and charge, typing indicator
+
+  const TYPING_EVERY_MS = 20_000; // Meta shows it up to 25 s; the API throttles too
+  const TEMPLATE_CATEGORIES = { MARKETING: "marketing", UTILITY: "utilidade", AUTHENTICATION: "autenticação" };
+  const TEMPLATE_STATUSES = {
+    APPROVED: "aprovado", PENDING: "em análise", REJECTED: "rejeitado", PAUSED: "pausado", DISABLED: "desativado",
+  };
+  const TEMPLATE_VARIABLE = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+  function bindComposer() {
+    $("template-form").addEventListener("submit", onTemplateSend);
+    $("template-name").addEventListener("change", renderTemplateChoice);
+    $("template-refresh").addEventListener("click", () => loadTemplates(true));
+    $("reply-text").addEventListener("input", onComposerTyping);
+    // A sent message hides the indicator at WhatsApp: the next keystroke shows it again.
+    $("reply-form").addEventListener("submit", () => {
+      if (state.open) delete state.typingSentAt[state.open.conversation_id];
+      $("typing-note").hidden = true;
+    });
+  }
+
+  /** "Quem atende" in the header, whatever the state. */
+  function renderHolder(c) {
+    const mine = c.assigned_attendant_id === state.me.attendant_id;
+    let label = "Quem atende: ";
+    let who;
+    if (c.state === "bot") who = "o bot";
+    else if (c.state === "waiting_human") who = c.team ? `ninguém ainda (fila da equipe ${c.team})` : "ninguém ainda (fila de espera)";
+    else if (c.state === "with_human") who = mine ? "você" : c.attendant || "outro atendente";
+    else {
+      label = "Quem atendeu: ";
+      who = mine ? "você" : c.attendant || "o bot";
+    }
+    $("conv-holder").replaceChildren(document.createTextNode(label), el("strong", { text: who }));
+  }
+
+  function closedWindowText(c) {
+    return c.window_ends_at
+      ? `Janela de 24 h fechada em ${timeLabel(c.window_ends_at)}`
+      : "Janela de 24 h fechada: o cliente ainda não escreveu";
+  }
+
+  /** The template form, when shown: the window's state and the templates for this
+   * conversation. The window's end reloads the conversation (free text then blocked). */
+  function renderComposer(c) {
+    const note = $("typing-note");
+    if (note.dataset.for !== c.conversation_id || $("reply-form").hidden) note.hidden = true;
+    window.clearTimeout(state.windowTimer);
+    state.windowTimer = null;
+    const left = c.window_open && c.window_ends_at ? new Date(c.window_ends_at).getTime() - Date.now() : -1;
+    if (left > 0 && left < 2 ** 31 - 1000) {
+      state.windowTimer = window.setTimeout(() => { if (isOpen(c.conversation_id)) reloadOpen(); }, left + 1000);
+    }
+    if ($("template-form").hidden) return;
+    $("template-window").textContent = c.window_open
+      ? "O WhatsApp recusou a resposta livre: envie um modelo aprovado."
+      : `${closedWindowText(c)}: texto livre bloqueado. Envie um modelo aprovado.`;
+    $("template-refresh").hidden = !oversees();
+    if (!state.templates || state.templates.for !== c.conversation_id) loadTemplates(false);
+  }
+
+  /** The tenant's templates (cached by the API; "Atualizar modelos" reads Meta again). */
+  async function loadTemplates(refresh) {
+    const id = state.open && state.open.conversation_id;
+    if (!id) return;
+    state.templates = { for: id, catalog: { templates: [] } }; // one load per conversation
+    const path = `/v1/console/templates${refresh ? "/refresh" : ""}?conversation=${encodeURIComponent(id)}`;
+    const button = $("template-refresh");
+    button.disabled = refresh;
+    try {
+      const catalog = await latest("templates", () => api(refresh ? "POST" : "GET", path));
+      if (!catalog || !isOpen(id)) return;
+      state.templates = { for: id, catalog };
+      renderTemplates();
+      if (refresh) announce(`Modelos atualizados: ${catalog.templates.filter((t) => t.approved).length} aprovados.`);
+    } catch (error) {
+      report(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function renderTemplates() {
+    const select = $("template-name");
+    const previous = select.value;
+    const { templates, stale, fetched_at: fetchedAt } = state.templates.catalog;
+    const approved = templates.some((t) => t.approved);
+    const options = [el("option", { text: approved ? "Escolha um modelo" : "Nenhum modelo aprovado", attrs: { value: "" } })];
+    for (const t of templates) {
+      const category = TEMPLATE_CATEGORIES[t.category] || t.category.toLowerCase();
+      // Supervisors also see the ones not approved, greyed, with their status.
+      const status = t.approved ? "" : ` — ${TEMPLATE_STATUSES[t.status] || t.status.toLowerCase()}`;
+      const option = el("option", { text: `${t.name} (${category})${status}`, attrs: { value: `${t.name}|${t.language}` } });
+      option.disabled = !t.approved;
+      options.push(option);
+    }
+    select.replaceChildren(...options);
+    if ([...select.options].some((o) => o.value === previous && !o.disabled)) select.value = previous;
+    renderTemplateChoice();
+    if (stale) $("template-about").textContent = `WhatsApp indisponível: lista de modelos de ${timeLabel(fetchedAt)}.`;
+  }
+
+  function chosenTemplate() {
+    const value = $("template-name").value;
+    if (!value || !state.templates) return null;
+    return state.templates.catalog.templates.find((t) => `${t.name}|${t.language}` === value) || null;
+  }
+
+  /** The chosen template's category, variables (a field each), preview and charge. */
+  function renderTemplateChoice() {
+    const t = chosenTemplate();
+    const key = t ? `${t.name}|${t.language}` : "";
+    const vars = $("template-vars");
+    const typed = {};
+    if (vars.dataset.for === key) for (const input of vars.querySelectorAll("input")) typed[input.dataset.param] = input.value;
+    vars.replaceChildren(el("legend", { text: "Variáveis do modelo" }));
+    vars.dataset.for = key;
+    vars.hidden = !t || !t.parameters.length;
+    for (const name of t ? t.parameters : []) {
+      const id = `template-var-${name}`;
+      const input = el("input", { attrs: { id, type: "text", autocomplete: "off", maxlength: "1024", required: "" } });
+      input.dataset.param = name;
+      input.value = typed[name] || "";
+      input.addEventListener("input", renderTemplatePreview);
+      vars.append(el("div", { cls: "field" }, [el("label", { text: `Variável {{${name}}}`, attrs: { for: id } }), input]));
+    }
+    const count = t ? t.parameters.length : 0;
+    $("template-about").textContent = t
+      ? `Categoria: ${TEMPLATE_CATEGORIES[t.category] || t.category.toLowerCase()} · ${count ? `${count} ${count === 1 ? "variável" : "variáveis"}` : "sem variáveis"}`
+      : "";
+    const charge = $("template-charge");
+    charge.hidden = !t;
+    charge.textContent = t ? t.charge.note : "";
+    charge.classList.toggle("charged", Boolean(t && t.charge.charged));
+    renderTemplatePreview();
+  }
+
+  function templateValues() {
+    const values = {};
+    for (const input of $("template-vars").querySelectorAll("input")) values[input.dataset.param] = input.value.trim();
+    return values;
+  }
+
+  /** What the customer will read, the variables filled so far. */
+  function renderTemplatePreview() {
+    const t = chosenTemplate();
+    const preview = $("template-preview");
+    preview.hidden = !t || !t.body;
+    if (preview.hidden) return;
+    const values = templateValues();
+    preview.textContent = "Prévia: " + t.body.replace(TEMPLATE_VARIABLE, (whole, name) => values[name] || whole);
+  }
+
+  async function onTemplateSend(event) {
+    event.preventDefault();
+    const t = chosenTemplate();
+    if (!t) return invalid("Escolha um modelo aprovado.", $("template-name"));
+    const values = templateValues();
+    // The API checks too and sends nothing with a blank; here the field is pointed at.
+    const missing = t.parameters.find((name) => !values[name]);
+    if (missing) return invalid(`Preencha a variável {{${missing}}} do modelo antes de enviar.`, $(`template-var-${missing}`));
+    const body = { template: { name: t.name, language: t.language, parameters: values } };
+    if (await send(body, "Modelo enviado", $("template-name"))) {
+      $("template-name").value = "";
+      renderTemplateChoice();
+    }
+  }
+
+  /** The holder types in an open window: Meta's typing indicator, at most every
+   * 20 s per conversation. Fire and forget: the API logs a failure. */
+  function onComposerTyping() {
+    const c = state.open;
+    if (!c || c.state !== "with_human" || !c.window_open || c.assigned_attendant_id !== state.me.attendant_id) return;
+    if (!$("reply-text").value.trim()) return;
+    if (Date.now() - (state.typingSentAt[c.conversation_id] || 0) < TYPING_EVERY_MS) return;
+    const id = c.conversation_id;
+    state.typingSentAt[id] = Date.now();
+    api("POST", `/v1/console/conversations/${encodeURIComponent(id)}/typing`)
+      .then((signal) => { if (signal && signal.outcome === "sent" && isOpen(id)) showTypingNote(id); })
+      .catch(() => {});
+  }
+
+  /** What the customer sees meanwhile (WhatsApp hides it after 25 s or a message). */
+  function showTypingNote(id) {
+    const note = $("typing-note");
+    note.textContent = "O cliente vê “digitando…” no WhatsApp.";
+    note.dataset.for = id;
+    note.hidden = false;
+    window.clearTimeout(state.typingNoteTimer);
+    state.typingNoteTimer = window.setTimeout(() => { note.hidden = true; }, 25_000);
+  }
+
   // -------------------------------------------------------------------- boot
 
   /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
@@ -1780,7 +1969,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("canned-form").addEventListener("submit", onCannedSubmit);
     $("canned-cancel").addEventListener("click", () => editCanned(null));
     $("view-switch").onclick = onViewSwitch; // in the header: bound once per sign-in
-    $("template-form").addEventListener("submit", onTemplate);
+    bindComposer();
     $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);
     $("note-form").addEventListener("submit", onNote);

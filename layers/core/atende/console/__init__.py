@@ -8,6 +8,8 @@
 - :mod:`~atende.console.canned` — canned responses ("Respostas rápidas").
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
+- :mod:`~atende.console.templates` — WhatsApp templates: listed, cached, checked.
+- :mod:`~atende.console.typing_indicator` — "digitando…" to the customer.
 """
 
 from atende.console.actions import (
@@ -39,6 +41,13 @@ from atende.console.reading import (
     list_conversations,
     queue,
 )
+from atende.console.templates import (
+    TemplateCatalog,
+    TemplateView,
+    list_templates,
+    refresh_templates,
+)
+from atende.console.typing_indicator import TypingSignal, signal_typing
 from atende.console.views import (
     ActivityView,
     CannedResponseView,
@@ -65,6 +74,9 @@ __all__ = [
     "Queue",
     "QueueItem",
     "StateChange",
+    "TemplateCatalog",
+    "TemplateView",
+    "TypingSignal",
     "add_note",
     "claim",
     "close",
@@ -78,9 +90,12 @@ __all__ = [
     "list_canned",
     "list_conversations",
     "list_labels",
+    "list_templates",
     "queue",
+    "refresh_templates",
     "reply",
     "return_to_bot",
+    "signal_typing",
     "teams",
     "transfer",
     "unlabel_conversation",

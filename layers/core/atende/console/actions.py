@@ -5,6 +5,7 @@ and, once committed, announced to open consoles (``live.publish``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,8 @@ from atende import live
 from atende.audit import RequestContext
 from atende.console.access import audit, load, may_read, require_handler
 from atende.console.annotations import MAX_NOTE_CHARS
+from atende.console.templates import prepare_template
+from atende.console.typing_indicator import forget_typing
 from atende.console.views import MessageView, StateChange
 from atende.conversations import handoff as handoffs
 from atende.conversations import store
@@ -28,12 +31,11 @@ from atende.errors import (
     UnknownTeam,
 )
 from atende.identity import AttendantPrincipal
-from atende.whatsapp.graph import check_template, ensure_within_window
+from atende.whatsapp.graph import GraphClient, ensure_within_window
 
 __all__ = ["claim", "close", "reply", "return_to_bot", "teams", "transfer"]
 
 MAX_REPLY_CHARS = 4096  # WhatsApp's text body limit
-MAX_TEMPLATE_COMPONENTS = 10  # header, body, footer and up to 7 buttons
 _BLANK = re.compile(r"\{\{[^{}]*\}\}")  # a canned response's variable
 
 
@@ -77,6 +79,7 @@ def reply(
     text: str | None,
     template: dict[str, Any] | None,
     engine: ConversationEngine,
+    graph_for: Callable[[str], GraphClient],
     context: RequestContext,
 ) -> MessageView:
     """Send the assignee's reply through WhatsApp and return it with its status.
@@ -86,8 +89,12 @@ def reply(
         Forbidden: the conversation is not assigned to this attendant.
         OutsideCustomerWindow: free text more than 24 hours after the
             customer's last message (a template is required).
+        TemplateNotFound, TemplateNotApproved, TemplateVariablesMissing: the
+            template checked against the tenant's cached list.
     """
-    body, payload, type_ = _outbound(text, template)
+    body, payload, type_ = _outbound(
+        principal.tenant_id, text, template, graph_for=graph_for
+    )
     with tenant_transaction(principal.tenant_id) as conn:
         conv = load(conn, conversation_id, lock=True)
         if conv["state"] != State.WITH_HUMAN or (
@@ -103,6 +110,7 @@ def reply(
             type_=type_,
             attendant_id=principal.attendant_id,
         )
+        forget_typing(conn, conversation_id)
         audit(
             conn,
             action="ATTENDANT_REPLIED",
@@ -137,26 +145,15 @@ def reply(
 
 
 def _outbound(
-    text: str | None, template: dict[str, Any] | None
+    tenant_id: UUID,
+    text: str | None,
+    template: dict[str, Any] | None,
+    *,
+    graph_for: Callable[[str], GraphClient],
 ) -> tuple[str, dict[str, Any], str]:
     if template is not None:
-        if not isinstance(template, dict):
-            raise InvalidInput("O modelo (template) deve ser um objeto.")
-        name = str(template.get("name") or "")
-        language = str(template.get("language") or "pt_BR")
-        components = template.get("components") or []
-        if (
-            not isinstance(components, list)
-            or len(components) > MAX_TEMPLATE_COMPONENTS
-            or not all(isinstance(c, dict) for c in components)
-        ):
-            raise InvalidInput(
-                "Os componentes do modelo devem ser uma lista de objetos"
-                f" (no máximo {MAX_TEMPLATE_COMPONENTS})."
-            )
-        check_template(name, language)
-        spec = {"name": name, "language": language, "components": components}
-        return f"[modelo: {name}]", {"template": spec}, "template"
+        body, payload = prepare_template(tenant_id, template, graph_for=graph_for)
+        return body, payload, "template"
     clean = (text or "").strip()
     if not clean:
         raise InvalidInput("Escreva a mensagem antes de enviar.")

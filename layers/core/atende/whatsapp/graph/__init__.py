@@ -49,8 +49,10 @@ from atende.whatsapp.graph.values import (
     ListRow,
     ListSection,
     MediaInfo,
+    MessageTemplate,
     Recipient,
     SentMessage,
+    TemplatePage,
 )
 
 __all__ = [
@@ -62,9 +64,11 @@ __all__ = [
     "ListRow",
     "ListSection",
     "MediaInfo",
+    "MessageTemplate",
     "OutsideCustomerWindow",
     "Recipient",
     "SentMessage",
+    "TemplatePage",
     "TokenBucket",
     "WhatsAppUnavailable",
     "check_template",

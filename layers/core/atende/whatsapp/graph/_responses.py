@@ -1,4 +1,5 @@
-"""Reading Meta's HTTP answers: JSON bodies, ``Retry-After``, sent messages."""
+"""Reading Meta's HTTP answers: JSON bodies, ``Retry-After``, sent messages,
+template listings."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from atende.errors import InvalidInput
 from atende.whatsapp.graph.errors import GraphApiError
-from atende.whatsapp.graph.values import SentMessage
+from atende.whatsapp.graph.values import MessageTemplate, SentMessage, TemplatePage
 
 
 def _int_or_none(value: object) -> int | None:
@@ -75,4 +77,57 @@ def _sent_message(response: httpx.Response, attempts: int) -> SentMessage:
         user_id=contact.get("user_id"),
         message_status=first.get("message_status"),
         attempts=attempts,
+    )
+
+
+TEMPLATE_FIELDS = "name,status,category,language,components,parameter_format"
+
+
+def _templates_url(base: str, waba_id: str, *, after: str | None, limit: int) -> str:
+    """``{base}/{waba-id}/message_templates`` with the fields the composer uses."""
+    if not waba_id.isdigit():  # a path segment: nothing else gets in
+        raise InvalidInput("Identificador da conta do WhatsApp (WABA) inválido.")
+    query: dict[str, str | int] = {"fields": TEMPLATE_FIELDS, "limit": limit}
+    if after:
+        query["after"] = after
+    return str(httpx.URL(f"{base}/{waba_id}/message_templates", params=query))
+
+
+def _template_page(response: httpx.Response) -> TemplatePage:
+    """A ``message_templates`` page: Meta gives an ``after`` cursor on every
+    page, ``next`` only when more follow."""
+    data = _json_object(response)
+    rows = data.get("data")
+    if not isinstance(rows, list):
+        raise _unexpected(response)
+    templates = tuple(t for t in map(_template, rows) if t is not None)
+    paging = _dict(data.get("paging"))
+    cursor = _dict(paging.get("cursors")).get("after")
+    more = bool(paging.get("next")) and isinstance(cursor, str) and bool(cursor)
+    return TemplatePage(templates, str(cursor) if more else None)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _template(row: object) -> MessageTemplate | None:
+    """A listed template; one without a name or language is skipped."""
+    if not isinstance(row, dict):
+        return None
+    name, language = row.get("name"), row.get("language")
+    if not isinstance(name, str) or not isinstance(language, str):
+        return None
+    components = row.get("components")
+    return MessageTemplate(
+        name=name,
+        language=language,
+        status=str(row.get("status") or "UNKNOWN").upper(),
+        category=str(row.get("category") or "UNKNOWN").upper(),
+        parameter_format=str(row.get("parameter_format") or "POSITIONAL").upper(),
+        components=tuple(
+            dict(c)
+            for c in (components if isinstance(components, list) else ())
+            if isinstance(c, dict)
+        ),
     )

@@ -27,6 +27,8 @@ from atende.whatsapp.graph._responses import (
     _json_object,
     _retry_after,
     _sent_message,
+    _template_page,
+    _templates_url,
     _unexpected,
 )
 from atende.whatsapp.graph.errors import (
@@ -67,6 +69,7 @@ from atende.whatsapp.graph.values import (
     MediaInfo,
     Recipient,
     SentMessage,
+    TemplatePage,
 )
 
 __all__ = ["GraphClient"]
@@ -308,6 +311,19 @@ class GraphClient:
         if typing_indicator:
             payload["typing_indicator"] = {"type": "text"}
         self._request("POST", self.messages_url, payload, operation="mark_read")
+
+    # -- templates ----------------------------------------------------------
+
+    def list_templates(
+        self, waba_id: str, *, after: str | None = None, limit: int = 100
+    ) -> TemplatePage:
+        """One page of a WABA's templates (any status); next: ``.after``."""
+        base = f"{self.base_url}/{self.api_version}"
+        url = _templates_url(base, waba_id, after=after, limit=limit)
+        response, _ = self._request(
+            "GET", url, None, operation="list_templates", paced=False
+        )
+        return _template_page(response)
 
     # -- media --------------------------------------------------------------
 

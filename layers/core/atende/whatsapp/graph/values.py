@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from atende.errors import InvalidInput
 
-__all__ = ["ListRow", "ListSection", "MediaInfo", "Recipient", "SentMessage"]
+__all__ = [
+    "ListRow",
+    "ListSection",
+    "MediaInfo",
+    "MessageTemplate",
+    "Recipient",
+    "SentMessage",
+    "TemplatePage",
+]
 
 
 _PHONE = re.compile(r"\+?[1-9]\d{7,14}")
@@ -94,3 +102,21 @@ class MediaInfo:
     mime_type: str | None = None
     sha256: str | None = None
     file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    """A message template as Meta lists it (``GET /{waba-id}/message_templates``)."""
+
+    name: str
+    language: str
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED...
+    category: str  # MARKETING, UTILITY, AUTHENTICATION
+    parameter_format: str  # POSITIONAL ({{1}}) or NAMED ({{nome}})
+    components: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatePage:
+    templates: tuple[MessageTemplate, ...]
+    after: str | None  # the next page's cursor; None on the last page
