@@ -48,6 +48,7 @@ from atende.whatsapp.graph.limits import (
     MAX_LIST_BUTTON_LABEL,
     MAX_LIST_ROWS,
     MAX_LIST_SECTIONS,
+    MAX_MEDIA_CAPTION,
     MAX_ROW_DESCRIPTION,
     MAX_ROW_ID,
     MAX_ROW_TITLE,
@@ -351,6 +352,64 @@ class GraphClient:
         )
         return response.content
 
+    def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file for sending (``POST /{phone-number-id}/media``,
+        multipart); returns Meta's media id."""
+        if not data or not mime_type:
+            raise InvalidInput("Informe o arquivo e o seu tipo.")
+        response, _ = self._request(
+            "POST",
+            f"{self.base_url}/{self.api_version}/{self.phone_number_id}/media",
+            None,
+            operation="upload_media",
+            paced=False,
+            form={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, data, mime_type)},
+        )
+        media_id = _json_object(response).get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise _unexpected(response)
+        return media_id
+
+    def delete_media(self, media_id: str) -> None:
+        """Forget an uploaded file (one whose message was never sent)."""
+        if not media_id or "/" in media_id:
+            raise InvalidInput("Identificador de mídia inválido.")
+        self._request(
+            "DELETE",
+            f"{self.base_url}/{self.api_version}/{media_id}",
+            None,
+            operation="delete_media",
+            paced=False,
+        )
+
+    def send_media(
+        self,
+        to: Recipient | str,
+        kind: str,
+        media_id: str,
+        *,
+        caption: str | None = None,
+        filename: str | None = None,
+        last_inbound_at: LastInbound = UNCHECKED,
+    ) -> SentMessage:
+        """An uploaded image, document or audio (free-form: inside the window)."""
+        if kind not in ("image", "document", "audio", "video"):
+            raise InvalidInput("Tipo de mídia inválido.")
+        content: dict[str, Any] = {"id": media_id}
+        if caption and kind != "audio":  # Meta takes no caption on audio
+            _check_text(caption, MAX_MEDIA_CAPTION, "A legenda")
+            content["caption"] = caption
+        if filename and kind == "document":
+            content["filename"] = filename
+        return self._send(
+            to,
+            kind,
+            {kind: content},
+            reply_to=None,
+            last_inbound_at=last_inbound_at,
+        )
+
     # -- internals ---------------------------------------------------------
 
     def _send(
@@ -399,6 +458,8 @@ class GraphClient:
         *,
         operation: str,
         paced: bool = True,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> tuple[httpx.Response, int]:
         """One call with pacing, retries and the circuit breaker."""
         last: GraphApiError | None = None
@@ -414,7 +475,9 @@ class GraphClient:
                     raise
                 raise self._give_up(last, attempt - 1, exc.retry_after_s) from exc
             try:
-                response = self._attempt(method, url, payload, paced=paced)
+                response = self._attempt(
+                    method, url, payload, paced=paced, form=form, files=files
+                )
             except _Retry as retry:
                 self.breaker.record_failure()
                 last = retry.error
@@ -463,12 +526,21 @@ class GraphClient:
         payload: Mapping[str, Any] | None,
         *,
         paced: bool,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         if paced and self.limiter is not None:
             self.limiter.acquire()
         headers = {"Authorization": f"Bearer {self.__token}"}
         try:
-            response = self._http.request(method, url, json=payload, headers=headers)
+            if files is not None:  # a multipart upload
+                response = self._http.request(
+                    method, url, data=form, files=files, headers=headers
+                )
+            else:
+                response = self._http.request(
+                    method, url, json=payload, headers=headers
+                )
         except httpx.TransportError as exc:
             failure = WhatsAppUnavailable(title=type(exc).__name__, retryable=True)
             raise _Retry(failure, None) from None
