@@ -16,6 +16,8 @@ Control endpoints:
 - ``POST /_standin/read``: ``{"wamids": [...]}``, the customer saw these
   messages (the simulator page says so for what it shows): their ``read``
   statuses are sent;
+- ``POST /_standin/media``: keep the body (its Content-Type) as a customer's
+  file, ``{"id": ..., "sha256": ...}`` for the webhook to carry;
 - ``POST /_standin/script``: queue responses for the next Graph calls, in
   order. Each entry is ``{"status": 429}``, ``{"status": 200}`` (a normal
   success), ``{"status": 400, "error": {"code": 131026, ...}}`` (Meta's error
@@ -484,6 +486,15 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                     return
                 standin.script(*entries)
                 self._send_json(200, {"queued": len(entries)})
+            elif path == "/_standin/media" and method == "POST":
+                # A file a simulated customer sends: Meta keeps it under an id
+                # the webhook carries.
+                media_id = str(10**15 + secrets.randbelow(9 * 10**15))
+                kind = self.headers.get("Content-Type") or "application/octet-stream"
+                standin.add_media(media_id, raw, kind)
+                self._send_json(
+                    200, {"id": media_id, "sha256": hashlib.sha256(raw).hexdigest()}
+                )
             elif path.startswith("/_standin/media/") and method == "GET":
                 data, mime = standin._media_for(path.rsplit("/", 1)[1])
                 self._send_bytes(200, data, mime)

@@ -51,11 +51,13 @@ _ASSET_TYPES = {
     "privacy.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
-# live-updates socket.
+# live-updates socket; message files are shown from blob: URLs it made from
+# this API's answers.
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:;"
-        " frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:;"
+        " media-src blob:; frame-ancestors 'none'; base-uri 'none';"
+        " form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
