@@ -314,7 +314,10 @@ class GraphStandIn:
             return status, headers, self._default_answer(method, parts, body)
         if not authorized:
             return 401, {}, graph_error_body(401)
-        return 200, {}, self._default_answer(method, parts, body)
+        answer = self._default_answer(method, parts, body)
+        # A request Meta would refuse gets its error status, not 200.
+        refused = isinstance(answer, dict) and "error" in answer
+        return (400 if refused else 200), {}, answer
 
     def _default_answer(self, method: str, parts: list[str], body: Any) -> Any:
         if method == "POST" and parts[-1] == "media":

@@ -19,7 +19,7 @@ import pytest
 
 from infra.simulator import customer_for, replies_for
 from infra.stack_harness import LocalStack
-from tests.e2e.test_console_attention import ARRIVAL_S, DOCS, _page
+from tests.e2e.test_console_attention import ARRIVAL_S, DOCS, VIEWPORT, _page
 from tests.support.browser import shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
@@ -65,7 +65,9 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
     photo = tmp_path / "comprovante.png"
     photo.write_bytes(_png())
     with _page(tmp_path) as (page, shots):
-        customer = page.context.new_page()
+        browser = page.context.browser
+        assert browser is not None
+        customer = browser.new_page(viewport=VIEWPORT, locale="pt-BR")
         customer.goto(simulator)
         customer.get_by_label("telefone").fill(VERA_PHONE)
         customer.get_by_label("nome", exact=True).fill("Vera Campos")
