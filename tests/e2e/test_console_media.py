@@ -71,7 +71,9 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
         customer.goto(simulator)
         customer.get_by_label("telefone").fill(VERA_PHONE)
         customer.get_by_label("nome", exact=True).fill("Vera Campos")
-        customer.get_by_label("Mensagem").fill("quero falar com um atendente")
+        customer.get_by_label("Mensagem", exact=True).fill(
+            "quero falar com um atendente"
+        )
         customer.get_by_role("button", name="Enviar", exact=True).click()
 
         sign_in(page, bot_stack.api, "supervisora@loja.example")
@@ -82,7 +84,7 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
         expect(log).to_contain_text("quero falar com um atendente")
 
         # The customer sends a photo with a caption from the simulator page.
-        customer.get_by_label("Mensagem").fill("Segue o comprovante")
+        customer.get_by_label("Mensagem", exact=True).fill("Segue o comprovante")
         customer.get_by_label("Enviar foto").set_input_files(str(photo))
         image = log.get_by_role("img", name="Imagem: Segue o comprovante")
         expect(image).to_be_visible(timeout=ARRIVAL_S * 1000)  # live, no reload
@@ -90,7 +92,11 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
         assert image.get_attribute("src", timeout=1000).startswith("blob:")
 
         # The attendant attaches a PDF with a caption.
-        page.get_by_label("Anexar arquivo").set_input_files(
+        attach = page.get_by_role("button", name="Anexar arquivo")
+        expect(attach).to_have_attribute("aria-expanded", "false")
+        attach.press("Enter")  # keyboard reachable
+        expect(page.get_by_label("Arquivo", exact=True)).to_be_focused()
+        page.get_by_label("Arquivo", exact=True).set_input_files(
             {"name": "boleto-marco.pdf", "mimeType": "application/pdf", "buffer": PDF}
         )
         page.get_by_label("Legenda do arquivo (opcional)").fill("Seu boleto de março")
@@ -102,10 +108,13 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
             log.get_by_role("button", name="Baixar boleto-marco.pdf (documento)")
         ).to_be_visible()
         expect(log).to_contain_text("Seu boleto de março")
+        expect(attach).to_be_focused()  # the fields folded after sending
+        expect(image).to_be_visible()
         shoot(page, shots, "19-media", docs=DOCS)
 
         # A wrong file is refused in Portuguese, before anything is sent.
-        page.get_by_label("Anexar arquivo").set_input_files(
+        attach.click()
+        page.get_by_label("Arquivo", exact=True).set_input_files(
             {"name": "nota.txt", "mimeType": "text/plain", "buffer": b"oi"}
         )
         page.get_by_role("button", name="Enviar arquivo").click()
@@ -124,7 +133,7 @@ def test_a_photo_shows_live_and_a_pdf_reaches_the_customer(
         ) as r:
             assert r.read() == PDF
         customer.bring_to_front()
-        expect(customer.get_by_role("link", name="📄 boleto-marco.pdf")).to_be_visible(
-            timeout=10_000
-        )
+        expect(
+            customer.get_by_role("link", name="Arquivo: boleto-marco.pdf")
+        ).to_be_visible(timeout=10_000)
         shoot(customer, shots, "20-simulator-media", docs=DOCS)

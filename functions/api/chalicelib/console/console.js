@@ -1728,7 +1728,14 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     if (m.type === "image" || m.type === "sticker") {
       const img = el("img", { cls: m.type, attrs: { alt: name } });
       box.append(el("span", { cls: "loading", text: `Carregando ${MEDIA[m.type].toLowerCase()}…` }));
-      mediaUrl(path, m.id).then((url) => { img.src = url; box.replaceChildren(img); }, failed);
+      mediaUrl(path, m.id).then((url) => {
+        // Drawn after the message was placed: keep the latest in view.
+        const log = $("conv-messages");
+        const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+        img.addEventListener("load", () => { if (stick) log.scrollTop = log.scrollHeight; }, { once: true });
+        img.src = url;
+        box.replaceChildren(img);
+      }, failed);
     } else if (m.type === "audio") {
       const audio = el("audio", { attrs: { controls: "", preload: "metadata", "aria-label": name } });
       mediaUrl(path, m.id).then((url) => { audio.src = url; }, failed);
@@ -1783,6 +1790,19 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     return p;
   }
 
+  /** "Anexar arquivo" shows (or folds) the file fields; opening focuses the picker. */
+  function toggleAttach(open) {
+    const fields = $("attach-fields");
+    const show = open === undefined ? fields.hidden : open;
+    // The fields take room from the timeline: keep its latest message in view.
+    const log = $("conv-messages");
+    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    fields.hidden = !show;
+    if (stick) log.scrollTop = log.scrollHeight;
+    $("attach-toggle").setAttribute("aria-expanded", String(show));
+    if (show) $("attach-file").focus();
+  }
+
   /** "Enviar arquivo": checked here for a quick answer, and again by the API. */
   async function onAttach(event) {
     event.preventDefault();
@@ -1818,10 +1838,13 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       }
       input.value = "";
       $("attach-caption").value = "";
+      toggleAttach(false);
+      $("attach-toggle").focus();
       announce(`${SEND_TYPES[type]} enviado(a): ${file.name}`);
       if (isOpen(id) && data) {
         state.open.messages = state.open.messages.concat([data]);
         renderMessages(state.open.messages);
+        $("conv-messages").scrollTop = $("conv-messages").scrollHeight; // what was just sent
       }
     } catch (error) {
       report(error);
@@ -1854,6 +1877,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("view-switch").onclick = onViewSwitch; // in the header: bound once per sign-in
     $("template-form").addEventListener("submit", onTemplate);
     $("attach-form").addEventListener("submit", onAttach);
+    $("attach-toggle").addEventListener("click", () => toggleAttach());
     $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);
     $("note-form").addEventListener("submit", onNote);
