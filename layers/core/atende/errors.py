@@ -122,8 +122,7 @@ class MediaTooLarge(PayloadTooLarge):
 class MediaTypeNotAllowed(UnsupportedMediaType):
     code = "TIPO_DE_MIDIA_NAO_ACEITO"
     message = (
-        "Tipo de arquivo não aceito. Envie imagem JPEG ou PNG, PDF ou áudio OGG"
-        " (Opus)."
+        "Tipo de arquivo não aceito. Envie imagem JPEG ou PNG, PDF ou áudio OGG (Opus)."
     )
 
 
