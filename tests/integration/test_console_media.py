@@ -348,3 +348,28 @@ def test_erasure_and_export_cover_the_files_attendants_sent(
     )
     listed_keys = aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
     assert key not in [o["Key"] for o in listed_keys]
+
+
+def test_a_file_over_what_the_api_can_answer_gets_a_clear_refusal(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    """A customer's 5 MB video is kept, but Lambda can't answer with it: 413
+    with a code and a message in Portuguese, not the gateway's 502."""
+    conversation_id, ana = _claimed(channel, identity_pool)
+    payload = fixture("video")
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["timestamp"] = str(int(time.time()))
+    channel.graph.add_media(message["video"]["id"], b"\x00" * (5 * MB), "video/mp4")
+    post_webhook(*signed(payload))
+    drain(channel)
+    detail = call_api("get", f"/v1/console/conversations/{conversation_id}", ana)[1]
+    [video] = [m for m in detail["messages"] if m["type"] == "video"]
+    assert video["media"]["kind"] == "video"
+    status, body, _ = call_app(
+        "get", _media_path(conversation_id, video["id"]), ana, accept="*/*"
+    )
+    assert (status, body["error"]["code"]) == (413, "MIDIA_GRANDE_DEMAIS")
+    assert "4 MB" in body["error"]["message"]
+    key = media_key(channel.tenant_id, video["id"])
+    bucket = get_settings().documents_bucket
+    assert aws.client("s3").head_object(Bucket=bucket, Key=key)  # stored anyway

@@ -28,13 +28,15 @@ from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
-from atende.errors import Forbidden, InvalidInput, NotFound
+from atende.errors import Forbidden, InvalidInput, MediaTooLarge, NotFound
 from atende.identity import AttendantPrincipal
 from atende.observability import logger
 from atende.tenancy import get_tenant, tenant_key
 from atende.whatsapp.graph import GraphClient, ensure_within_window
 from atende.whatsapp.graph.limits import MAX_MEDIA_CAPTION
 from atende.whatsapp.media import (
+    MAX_UPLOAD_BYTES,
+    MB,
     MediaNotFound,
     check_outbound,
     fetch_message_media,
@@ -106,6 +108,7 @@ def open_media(
         NotFound: no such conversation or message here (another tenant's too).
         Forbidden: the attendant may not read this conversation.
         MediaNotFound: the message carries no file.
+        MediaTooLarge: a file over what the API can answer (stored anyway).
     """
     with tenant_transaction(principal.tenant_id) as conn:
         conv = load(conn, conversation_id)
@@ -121,6 +124,13 @@ def open_media(
     stored = fetch_message_media(
         principal.tenant_id, message_id, graph_for=engine.graph, context=context
     )
+    if len(stored.data) > MAX_UPLOAD_BYTES:
+        # Kept with us, but over what the API can answer (API Gateway and
+        # Lambda): a clear refusal rather than the gateway's 502.
+        raise MediaTooLarge(
+            f"O arquivo passa de {MAX_UPLOAD_BYTES // MB} MB e ainda não pode ser"
+            " aberto pelo console."
+        )
     media = row["media"] if isinstance(row["media"], Mapping) else {}
     content_type = served_type(stored.mime_type)
     base = content_type.split(";", 1)[0]

@@ -120,10 +120,10 @@ def fetch_message_media(
 # -- sending ----------------------------------------------------------------
 
 MB = 1024 * 1024
-# API Gateway passes a binary body to Lambda base64-encoded, inside Lambda's
-# 6 MB synchronous payload: about 4.4 MB of file. Our cap, under WhatsApp's
-# own (image 5 MB, document 100 MB, audio 16 MB), until uploads go straight
-# to S3 with a presigned URL.
+# API Gateway passes a binary body to and from Lambda base64-encoded, inside
+# Lambda's 6 MB synchronous payload: about 4.4 MB of file. Our cap both ways,
+# under WhatsApp's own (image 5 MB, document 100 MB, audio 16 MB), until files
+# go through S3 with presigned URLs.
 MAX_UPLOAD_BYTES = 4 * MB
 
 
