@@ -2,12 +2,15 @@
 
 Mimics ``POST /{version}/{phone_number_id}/messages`` with Meta's success and
 error wire shapes (the typing indicator too: a ``read`` status with
-``typing_indicator``), ``GET /{version}/{media_id}`` (a media URL) and the media
-download itself, and ``GET /{version}/{waba_id}/message_templates`` (the
-templates in :data:`DEMO_TEMPLATES`, or ``templates=``; paged with
-``limit``/``after`` as Meta pages, ``paging.cursors`` and ``paging.next``).
-Every Graph request is recorded in memory; the token value is never kept,
-only whether a bearer token was sent.
+``typing_indicator``), ``POST /{version}/{phone_number_id}/media`` (a multipart
+upload: ``{"id": ...}``), ``GET /{version}/{media_id}`` (url, mime_type, sha256,
+file_size), ``DELETE /{version}/{media_id}`` and the media download itself
+(``/_standin/media/{media_id}``, what the simulator page shows), and
+``GET /{version}/{waba_id}/message_templates`` (the templates in
+:data:`DEMO_TEMPLATES`, or ``templates=``; paged with ``limit``/``after`` as Meta
+pages, ``paging.cursors`` and ``paging.next``). Every Graph request is recorded
+in memory (uploads by size and sha256); the token value is never kept, only
+whether a bearer token was sent.
 
 Control endpoints:
 
@@ -18,6 +21,8 @@ Control endpoints:
 - ``POST /_standin/read``: ``{"wamids": [...]}``, the customer saw these
   messages (the simulator page says so for what it shows): their ``read``
   statuses are sent;
+- ``POST /_standin/media``: keep the body (its Content-Type) as a customer's
+  file, ``{"id": ..., "sha256": ...}`` for the webhook to carry;
 - ``POST /_standin/script``: queue responses for the next Graph calls, in
   order. Each entry is ``{"status": 429}``, ``{"status": 200}`` (a normal
   success), ``{"status": 400, "error": {"code": 131026, ...}}`` (Meta's error
@@ -51,6 +56,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -320,6 +327,19 @@ class GraphStandIn:
             found = self._media.get(media_id)
         return found or (f"standin media {media_id}".encode(), "image/jpeg")
 
+    def _uploaded(self, form: Any) -> Any:
+        """``POST /{phone-number-id}/media``: Meta's checks that matter here
+        (the product, a type, a file), then ``{"id": ...}``. The recorded
+        request keeps the file's size and sha256, not its bytes."""
+        if not isinstance(form, dict) or form.get("messaging_product") != "whatsapp":
+            return graph_error_body(400, {"code": 100})
+        data = form.get("_data")
+        if not isinstance(data, bytes) or not data or not form.get("type"):
+            return graph_error_body(400, {"code": 100})
+        media_id = str(10**15 + secrets.randbelow(9 * 10**15))
+        self.add_media(media_id, data, str(form["type"]))
+        return {"id": media_id}
+
     def _accepted_message(
         self, wamid: str, phone_number_id: str, body: dict[str, Any]
     ) -> None:
@@ -424,7 +444,10 @@ class GraphStandIn:
             return status, headers, self._default_answer(method, parts, body, query)
         if not authorized:
             return 401, {}, graph_error_body(401)
-        return 200, {}, self._default_answer(method, parts, body, query)
+        answer = self._default_answer(method, parts, body, query)
+        # A request Meta would refuse gets its error status, not 200.
+        refused = isinstance(answer, dict) and "error" in answer
+        return (400 if refused else 200), {}, answer
 
     def _default_answer(
         self,
@@ -435,6 +458,14 @@ class GraphStandIn:
     ) -> Any:
         if method == "GET" and len(parts) == 3 and parts[2] == "message_templates":
             return self._template_page(parts[1], query or {})
+        if method == "POST" and parts[-1] == "media":
+            return self._uploaded(body)
+        if method == "DELETE" and len(parts) == 2:
+            with self._lock:
+                found = self._media.pop(parts[1], None)
+            if found is None:
+                return graph_error_body(400, {"code": 100})
+            return {"success": True}
         if method == "GET" and len(parts) == 2:
             media_id = parts[1]
             data, mime = self._media_for(media_id)
@@ -481,6 +512,33 @@ def _cursor_index(cursor: str | None) -> int:
         return 0
 
 
+def _upload_form(content_type: str, raw: bytes) -> dict[str, Any] | None:
+    """A multipart upload's fields, the file's bytes under ``_data`` (taken
+    out before the request is recorded) and its size, hash and name."""
+    if not content_type.startswith("multipart/form-data"):
+        return None
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename():
+            form |= {
+                "_data": payload,
+                "file_name": part.get_filename(),
+                "file_type": part.get_content_type(),
+                "file_size": len(payload),
+                "file_sha256": hashlib.sha256(payload).hexdigest(),
+            }
+        else:
+            form[name] = payload.decode()
+    return form
+
+
 def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -510,15 +568,18 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             is_messages = (
                 method == "POST" and len(parts) == 3 and parts[2] == "messages"
             )
-            is_media = method == "GET" and len(parts) == 2
+            is_upload = method == "POST" and len(parts) == 3 and parts[2] == "media"
+            is_media = method in ("GET", "DELETE") and len(parts) == 2
             is_templates = (
                 method == "GET" and len(parts) == 3 and parts[2] == "message_templates"
             )
-            if not (is_messages or is_media or is_templates):
+            if not (is_messages or is_upload or is_media or is_templates):
                 self._send_json(404, graph_error_body(404, {"code": 100}))
                 return
             body: Any = None
-            if raw:
+            if is_upload:
+                body = _upload_form(self.headers.get("Content-Type", ""), raw)
+            elif raw:
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -529,6 +590,8 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
             status, headers, answer = standin._answer_graph(
                 method, parts, body, authorized, query
             )
+            if is_upload and isinstance(body, dict):
+                body.pop("_data", None)  # recorded by size and hash only
             messages = answer.get("messages") if isinstance(answer, dict) else None
             wamid = (
                 messages[0].get("id")
@@ -587,6 +650,15 @@ def _handler_for(standin: GraphStandIn) -> type[BaseHTTPRequestHandler]:
                     return
                 standin.script(*entries)
                 self._send_json(200, {"queued": len(entries)})
+            elif path == "/_standin/media" and method == "POST":
+                # A file a simulated customer sends: Meta keeps it under an id
+                # the webhook carries.
+                media_id = str(10**15 + secrets.randbelow(9 * 10**15))
+                kind = self.headers.get("Content-Type") or "application/octet-stream"
+                standin.add_media(media_id, raw, kind)
+                self._send_json(
+                    200, {"id": media_id, "sha256": hashlib.sha256(raw).hexdigest()}
+                )
             elif path.startswith("/_standin/media/") and method == "GET":
                 data, mime = standin._media_for(path.rsplit("/", 1)[1])
                 self._send_bytes(200, data, mime)

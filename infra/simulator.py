@@ -16,15 +16,17 @@ message from Atende that offers that button or list row, as a tap does
 (consent is recorded only from a tap).
 
 Page: ``make run`` serves it at http://127.0.0.1:8090 — type as a customer,
-tap reply buttons and list rows, and see what Atende answered (read from the
-Graph API stand-in, which is told the customer read what the page shows), and
-"digitando…" while an attendant types (the stand-in's typing-indicator calls
-for the page's own messages, for 25 s or until Atende's next message).
+tap reply buttons and list rows, send a photo, and see what Atende answered,
+files included (read from the Graph API stand-in, which is told the customer
+read what the page shows), and "digitando…" while an attendant types (the
+stand-in's typing-indicator calls for the page's own messages, for 25 s or
+until Atende's next message).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import secrets
@@ -37,6 +39,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from atende.whatsapp.webhook import SIGNATURE_HEADER, sign
 
@@ -325,9 +328,65 @@ def _options(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any]:
     return buttons, listed
 
 
+_MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
+
+
+def _media(body: dict[str, Any]) -> dict[str, Any] | None:
+    """An outbound file: its kind, Meta's media id, caption and file name."""
+    kind = body.get("type")
+    content = body.get(kind) if kind in _MEDIA_KINDS else None
+    if not isinstance(content, dict) or not content.get("id"):
+        return None
+    return {
+        "kind": kind,
+        "id": str(content["id"]),
+        "caption": content.get("caption"),
+        "filename": content.get("filename"),
+    }
+
+
+def image_payload(
+    media_id: str,
+    mime_type: str,
+    sha256: str,
+    customer: SimulatedCustomer,
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    caption: str | None = None,
+) -> dict[str, Any]:
+    """A ``messages`` webhook for a photo the customer sends (the file is
+    already at the Graph stand-in, under ``media_id``)."""
+    image: dict[str, Any] = {"id": media_id, "mime_type": mime_type, "sha256": sha256}
+    if caption:
+        image["caption"] = caption
+    return _message_payload(
+        {"type": "image", "image": image},
+        customer,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        wamid=None,
+        timestamp=None,
+    )
+
+
+def upload_customer_file(graph_url: str, data: bytes, mime_type: str) -> dict[str, Any]:
+    """Hand a customer's file to the Graph stand-in: ``{"id", "sha256"}``."""
+    request = urllib.request.Request(  # noqa: S310 - local URL by design
+        f"{graph_url}/_standin/media",
+        data=data,
+        method="POST",
+        headers={"Content-Type": mime_type},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310
+        answer: dict[str, Any] = json.loads(r.read())
+    return answer
+
+
 def replies_for(graph_url: str, customer: SimulatedCustomer) -> list[dict[str, Any]]:
     """What Atende sent to ``customer``, from the Graph API stand-in's record:
-    text, reply buttons and list rows with their ids, and each one's wamid."""
+    text, reply buttons and list rows with their ids, files, and each one's
+    wamid."""
     with urllib.request.urlopen(f"{graph_url}/_standin/requests", timeout=5) as r:  # noqa: S310
         recorded = json.loads(r.read())
     mine = []
@@ -336,13 +395,16 @@ def replies_for(graph_url: str, customer: SimulatedCustomer) -> list[dict[str, A
         addressee = body.get("to") or body.get("recipient")
         if addressee in {customer.phone, customer.user_id} and body.get("type"):
             buttons, listed = _options(body)
+            media = _media(body)
             mine.append(
                 {
                     "wamid": item.get("wamid"),
                     "type": body["type"],
                     "text": (body.get("text") or {}).get("body")
                     or ((body.get("interactive") or {}).get("body") or {}).get("text")
-                    or _template_text(body),
+                    or _template_text(body)
+                    or (media or {}).get("caption"),
+                    "media": media,
                     "buttons": buttons,
                     "list": listed,
                     "time": item.get("time"),
@@ -460,6 +522,18 @@ class SimulatorServer:
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
+                elif self.path.startswith("/api/media/"):
+                    # A file Atende sent, as the customer's phone shows it.
+                    media_id = self.path.rsplit("/", 1)[1]
+                    url = f"{simulator.graph_url}/_standin/media/{quote(media_id)}"
+                    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
+                        data = r.read()
+                        kind = r.headers.get("Content-Type", "")
+                    self.send_response(200)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                 elif self.path.startswith("/api/replies"):
                     customer = simulator.customer_from_query(self.path)
                     self._json(200, replies_for(simulator.graph_url, customer))
@@ -506,8 +580,9 @@ class SimulatorServer:
         )
 
     def send(self, form: dict[str, Any]) -> int:
-        """The page's message: a text, or a tap (``reply``: kind, id, title,
-        ``replied_to``); the webhook's status."""
+        """The page's message: a text, a tap (``reply``: kind, id, title,
+        ``replied_to``) or a photo (``image``: base64 ``data``, ``mime_type``,
+        ``caption``); the webhook's status."""
         customer = customer_for(
             user_id=(form.get("user_id") or "").strip(),
             phone=(form.get("phone") or "").strip(),
@@ -515,7 +590,21 @@ class SimulatorServer:
             name=(form.get("name") or "").strip(),
         )
         reply = form.get("reply")
-        if isinstance(reply, dict):
+        image = form.get("image")
+        if isinstance(image, dict):
+            mime_type = str(image.get("mime_type") or "image/jpeg")
+            data = base64.b64decode(str(image.get("data") or ""))
+            stored = upload_customer_file(self.graph_url, data, mime_type)
+            payload = image_payload(
+                str(stored["id"]),
+                mime_type,
+                str(stored["sha256"]),
+                customer,
+                phone_number_id=self.phone_number_id,
+                display_phone_number=self.display_phone_number,
+                caption=(str(image.get("caption") or "").strip() or None),
+            )
+        elif isinstance(reply, dict):
             tap = Tap(
                 str(reply["kind"]),
                 str(reply["id"]),

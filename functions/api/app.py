@@ -58,6 +58,10 @@ app.register_blueprint(reports_routes.blueprint)
 app.register_blueprint(hours_routes.blueprint)
 app.register_blueprint(contact_routes.blueprint)
 app.api.binary_types.append(reports_routes.XLSX_TYPE)
+# Message files the console serves and sends (chalicelib/console_routes.py).
+app.api.binary_types.extend(
+    t for t in console_routes.MEDIA_TYPES if t not in app.api.binary_types
+)
 
 __all__ = ["JSON", "api_errors", "app"]
 route = Plumbing(app)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from atende.errors import InvalidInput
 from atende.whatsapp.graph import (
     GraphApiError,
     GraphClient,
@@ -165,3 +166,31 @@ def test_missing_token_is_refused(standin: GraphStandIn) -> None:
     assert response.status_code == 401
     assert response.json()["error"]["code"] == 190
     assert standin.requests()[0]["authorization_present"] is False
+
+
+def test_media_upload_send_and_delete_in_metas_shapes(
+    standin: GraphStandIn, client: GraphClient
+) -> None:
+    """``POST /{phone-number-id}/media`` is a multipart form with
+    messaging_product and type; the upload is then addressable like a
+    received media, sent by id, and deleted."""
+    standin.clear()
+    media_id = client.upload_media(b"\xff\xd8\xff photo", "image/jpeg", "foto.jpg")
+    [upload] = standin.requests()
+    assert upload["path"] == f"/v23.0/{PHONE_ID}/media"
+    assert upload["headers"]["content-type"].startswith("multipart/form-data")
+    assert upload["body"]["messaging_product"] == "whatsapp"
+    assert upload["body"]["type"] == "image/jpeg"
+    assert (upload["body"]["file_name"], upload["body"]["file_size"]) == ("foto.jpg", 9)
+    info = client.get_media(media_id)
+    assert (info.mime_type, info.file_size) == ("image/jpeg", 9)
+    client.send_media(CUSTOMER, "image", media_id, caption="Foto")
+    assert standin.requests()[-1]["body"]["image"] == {
+        "id": media_id,
+        "caption": "Foto",
+    }
+    client.delete_media(media_id)
+    with pytest.raises(GraphApiError):
+        client.delete_media(media_id)  # gone
+    with pytest.raises(InvalidInput):
+        client.send_media(CUSTOMER, "sticker", media_id)  # we never send those

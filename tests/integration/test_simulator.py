@@ -273,3 +273,53 @@ def test_the_page_shows_typing_while_an_attendant_types_and_templates_as_sent(
         assert http.get("/api/typing", params=typing).json() == {"typing": False}
         shown = http.get("/api/replies", params=typing).json()
     assert shown[-1]["text"] == "[modelo atualizacao_pedido]: Maria, A-1"
+
+
+def test_the_customer_sends_a_photo_and_sees_the_files_atende_sends(
+    page: SimulatorServer, graph: GraphStandIn, webhook: Webhook
+) -> None:
+    """Media both ways in `make run`: the page's photo reaches the webhook as
+    WhatsApp sends one (its file at the stand-in, under the id the message
+    carries); a PDF Atende uploads and sends shows on the page, bytes and all."""
+    import base64
+
+    photo = b"\x89PNG\r\n\x1a\n photo bytes"
+    with httpx.Client(base_url=page.url) as http:
+        sent = http.post(
+            "/api/send",
+            json={
+                "phone": MARIA.phone,
+                "image": {
+                    "data": base64.b64encode(photo).decode(),
+                    "mime_type": "image/png",
+                    "caption": "Segue a foto",
+                },
+            },
+        )
+        assert sent.json() == {"webhook_status": 200}
+        [message] = [u for u in webhook.updates() if isinstance(u, InboundMessage)]
+        assert (message.type, message.text) == ("image", "Segue a foto")
+        assert message.media is not None and message.media.id
+        with _atende(graph) as client:
+            info = client.get_media(message.media.id)
+            assert info.mime_type == "image/png"
+            assert client.download_media(info.url) == photo
+            media_id = client.upload_media(
+                b"%PDF-1.4 boleto", "application/pdf", "b.pdf"
+            )
+            client.send_media(
+                Recipient(user_id=MARIA.user_id, phone=MARIA.phone),
+                "document",
+                media_id,
+                caption="Seu boleto",
+                filename="b.pdf",
+            )
+        shown = http.get("/api/replies", params={"phone": MARIA.phone}).json()
+        assert shown[-1]["media"] == {
+            "kind": "document",
+            "id": media_id,
+            "caption": "Seu boleto",
+            "filename": "b.pdf",
+        }
+        assert shown[-1]["text"] == "Seu boleto"
+        assert http.get(f"/api/media/{media_id}").content == b"%PDF-1.4 boleto"

@@ -280,7 +280,9 @@ class Channel:
         return [
             r["body"]
             for r in self.graph.requests()
-            if (r.get("body") or {}).get("type") and r.get("response_status") == 200
+            if r["path"].endswith("/messages")
+            and (r.get("body") or {}).get("type")
+            and r.get("response_status") == 200
         ]
 
     def queued(self) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from atende import composition, console, identity
 from atende.config import get_settings
 from atende.errors import NotFound
 from atende.identity import Role
+from atende.whatsapp.media import OUTBOUND_TYPES, SERVED_TYPES
 
 from .bodies import (
     AttendantChange,
@@ -54,11 +55,13 @@ _ASSET_TYPES = {
     "hours.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this API and the
-# live-updates socket.
+# live-updates socket; message files are shown from blob: URLs it made from
+# this API's answers.
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:;"
-        " frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:;"
+        " media-src blob:; frame-ancestors 'none'; base-uri 'none';"
+        " form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -462,3 +465,67 @@ def console_update_attendant(attendant_id: str) -> Response:
             active=body.active,
         )
     )
+
+
+# ---- media both ways (issue 14 point 4)
+
+# Binary both ways (app.py adds them to Chalice's binary types).
+MEDIA_TYPES = sorted(SERVED_TYPES | OUTBOUND_TYPES.keys())
+
+
+@blueprint.route(
+    "/v1/console/conversations/{conversation_id}/messages/{message_id}/media",
+    methods=["GET"],
+)
+@api_errors
+def console_message_media(conversation_id: str, message_id: str) -> Response:
+    """A message's file (from Meta once, then our encrypted copy; audited).
+    The page fetches it with its token and shows it from a blob: URL."""
+    me = route.attendant()
+    media = console.open_media(
+        me,
+        uuid_param(conversation_id, "conversa"),
+        uuid_param(message_id, "mensagem"),
+        engine=composition.engine(),
+        context=route.context(me.actor),
+    )
+    disposition = "inline" if media.inline else "attachment"
+    return Response(
+        body=media.data,
+        status_code=200,
+        headers={
+            "Content-Type": media.content_type,
+            "Content-Disposition": f'{disposition}; filename="{media.filename}"',
+            # Personal data: never kept by the browser or a proxy.
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            # Opened directly, a file can't run anything in our origin.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@blueprint.route(
+    "/v1/console/conversations/{conversation_id}/media",
+    methods=["POST"],
+    content_types=["*/*"],
+)
+@api_errors
+def console_send_media(conversation_id: str) -> Response:
+    """The file is the raw body, its type the Content-Type; ``filename`` and
+    ``caption`` in the query string. 201 with the message, as a reply."""
+    request = route.request()
+    raw = request.raw_body or b""
+    me = route.attendant()
+    query = route.query()
+    message = console.send_media(
+        me,
+        uuid_param(conversation_id, "conversa"),
+        data=raw if isinstance(raw, bytes) else raw.encode(),
+        mime_type=request.headers.get("content-type", ""),
+        filename=query.get("filename"),
+        caption=query.get("caption"),
+        engine=composition.engine(),
+        context=route.context(me.actor),
+    )
+    return json_response(message, 201)

@@ -137,6 +137,23 @@ class UnsupportedMediaType(InvalidInput):
     message = "Tipo de arquivo não suportado."
 
 
+class MediaTooLarge(PayloadTooLarge):
+    code = "MIDIA_GRANDE_DEMAIS"
+    message = "O arquivo passa do tamanho permitido para envio pelo WhatsApp."
+
+
+class MediaTypeNotAllowed(UnsupportedMediaType):
+    code = "TIPO_DE_MIDIA_NAO_ACEITO"
+    message = (
+        "Tipo de arquivo não aceito. Envie imagem JPEG ou PNG, PDF ou áudio OGG (Opus)."
+    )
+
+
+class MediaContentMismatch(UnsupportedMediaType):
+    code = "MIDIA_NAO_CONFERE"
+    message = "O conteúdo do arquivo não corresponde ao tipo informado."
+
+
 class RateLimited(AtendeError):
     code = "LIMITE_DE_REQUISICOES"
     message = "Muitas requisições. Aguarde e tente novamente."

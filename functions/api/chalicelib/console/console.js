@@ -60,6 +60,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     typingSentAt: {}, // conversation id -> when the typing indicator was last asked
     windowTimer: null, // reloads the open conversation when its 24-hour window ends
     typingNoteTimer: null, // hides "digitando…" when WhatsApp does
+    mediaUrls: new Map(), // message id -> blob: URL of its file (fetched once per page)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -326,6 +327,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       teams: [], adminView: false, templates: null, typingSentAt: {},
     });
     state.news.clear();
+    forgetMedia();
     document.title = BASE_TITLE;
     $("view-switch").hidden = true;
     for (const d of document.querySelectorAll("dialog")) d.remove();
@@ -775,6 +777,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     const template = canReply && (!c.window_open || state.forceTemplate);
     $("reply-form").hidden = !canReply || template;
     $("template-form").hidden = !template;
+    $("attach-form").hidden = $("reply-form").hidden; // files are free-form too
     const noReply = $("conv-noreply");
     noReply.textContent = noReplyReason(c, mine);
     noReply.hidden = canReply || !noReply.textContent;
@@ -841,7 +844,9 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       el("span", { cls: "sr-only", text: ", " }),
       el("time", { text: timeLabel(m.created_at), attrs: { datetime: m.created_at || "" } }),
     ]);
-    const li = el("li", { cls: `msg ${m.direction}` }, [meta, el("p", { cls: "msg-body", text: messageBody(m) })]);
+    const shown = mediaContent(m); // media both ways: the file or place itself
+    const text = m.body || !shown ? el("p", { cls: "msg-body", text: messageBody(m) }) : null;
+    const li = el("li", { cls: `msg ${m.direction}` }, [meta, shown, text]);
     if (m.direction === "outbound") {
       li.append(el("p", { cls: "msg-status" }, [
         el("span", { cls: "sr-only", text: "Situação: " }),
@@ -1856,6 +1861,199 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     state.typingNoteTimer = window.setTimeout(() => { note.hidden = true; }, 25_000);
   }
 
+  // ---- media both ways
+  // Files come from the API with the bearer token (fetch -> blob -> object
+  // URL; the CSP allows blob: images and media), never from Meta or a map
+  // site. Each fetch is an audited access, so a file is fetched once per page.
+
+  const MAX_FILE_BYTES = 4 * 1024 * 1024; // the API's limit (API Gateway's payload)
+  const SEND_TYPES = { "image/jpeg": "Imagem", "image/png": "Imagem", "application/pdf": "PDF", "audio/ogg": "Áudio" };
+
+  /** The file's type as the API takes it (browsers name Opus files differently). */
+  function sendType(file) {
+    const type = (file.type || "").split(";")[0].toLowerCase();
+    if (SEND_TYPES[type]) return type;
+    if (/\.(ogg|opus)$/i.test(file.name) || type === "audio/opus") return "audio/ogg";
+    return type;
+  }
+
+  function mediaPath(m) {
+    return `/v1/console/conversations/${encodeURIComponent(state.open.conversation_id)}/messages/${encodeURIComponent(m.id)}/media`;
+  }
+
+  /** A message's file as a blob: URL (cached for the page's life). */
+  async function mediaUrl(path, id) {
+    if (state.mediaUrls.has(id)) return state.mediaUrls.get(id);
+    const response = await fetch(API_BASE + path, {
+      headers: { Authorization: "Bearer " + state.token, Accept: "*/*" }, cache: "no-store",
+    });
+    if (!response.ok) {
+      let data = null;
+      try { data = await response.json(); } catch (_) { data = null; }
+      throw new ApiError(response.status, (data && data.error && data.error.code) || "ERRO",
+        (data && data.error && data.error.message) || "Não foi possível abrir o arquivo.");
+    }
+    const url = URL.createObjectURL(await response.blob());
+    state.mediaUrls.set(id, url);
+    return url;
+  }
+
+  function forgetMedia() {
+    for (const url of state.mediaUrls.values()) URL.revokeObjectURL(url);
+    state.mediaUrls.clear();
+  }
+
+  function mediaName(m) {
+    const who = m.direction === "inbound" ? "do cliente" : "enviado";
+    if (m.type === "sticker") return `Figurinha ${m.direction === "inbound" ? "do cliente" : "enviada"}`;
+    if (m.type === "image") return m.body ? `Imagem: ${m.body}` : `Imagem ${m.direction === "inbound" ? "do cliente" : "enviada"}`;
+    if (m.type === "audio") return m.media.voice ? `Mensagem de voz ${who === "enviado" ? "enviada" : who}` : `Áudio ${who}`;
+    if (m.type === "video") return `Vídeo ${who}`;
+    return `Documento ${m.media.filename || ""}`.trim();
+  }
+
+  /** The file or place of a message, or null (text shows as text). */
+  function mediaContent(m) {
+    if (m.location) return locationContent(m.location);
+    if (!m.media || !state.open) return null;
+    const box = el("div", { cls: "msg-media" });
+    const path = mediaPath(m);
+    const name = mediaName(m);
+    const failed = (error) => box.replaceChildren(el("p", { cls: "msg-body", text: `${name}: ${error.message}` }));
+    if (m.type === "image" || m.type === "sticker") {
+      const img = el("img", { cls: m.type, attrs: { alt: name } });
+      box.append(el("span", { cls: "loading", text: `Carregando ${MEDIA[m.type].toLowerCase()}…` }));
+      mediaUrl(path, m.id).then((url) => {
+        // Drawn after the message was placed: keep the latest in view.
+        const log = $("conv-messages");
+        const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+        img.addEventListener("load", () => { if (stick) log.scrollTop = log.scrollHeight; }, { once: true });
+        img.src = url;
+        box.replaceChildren(img);
+      }, failed);
+    } else if (m.type === "audio") {
+      const audio = el("audio", { attrs: { controls: "", preload: "metadata", "aria-label": name } });
+      mediaUrl(path, m.id).then((url) => { audio.src = url; }, failed);
+      box.append(audio);
+    } else if (m.type === "video") {
+      // Videos can be large: fetched when asked for.
+      const load = actionButton("Carregar vídeo", `(${name})`, () => {
+        load.disabled = true;
+        mediaUrl(path, m.id).then((url) => {
+          const video = el("video", { attrs: { controls: "", "aria-label": name, src: url } });
+          box.replaceChildren(video);
+          video.focus();
+        }, failed);
+      }, "small");
+      box.append(load);
+    } else {
+      const filename = m.media.filename || "documento";
+      const download = actionButton(`Baixar ${filename}`, "(documento)", async () => {
+        try {
+          const url = await mediaUrl(path, m.id);
+          const a = el("a", { attrs: { href: url, download: filename } });
+          document.body.append(a);
+          a.click();
+          a.remove();
+          announce(`Download de ${filename} iniciado.`);
+        } catch (error) {
+          report(error);
+        }
+      }, "small file");
+      box.append(download);
+    }
+    return box;
+  }
+
+  /** A shared place: its name and coordinates, and a link to a map (no tiles here). */
+  function locationContent(loc) {
+    const hasPoint = loc.latitude != null && loc.longitude != null;
+    const coords = hasPoint ? `${Number(loc.latitude).toFixed(5)}, ${Number(loc.longitude).toFixed(5)}` : "";
+    const words = [loc.name, loc.address, coords && `(${coords})`].filter(Boolean).join(" — ");
+    const p = el("p", { cls: "msg-body msg-location", text: `Localização: ${words || "sem detalhes"}` });
+    if (hasPoint) {
+      const lat = encodeURIComponent(loc.latitude);
+      const lon = encodeURIComponent(loc.longitude);
+      p.append(el("a", {
+        text: "Abrir no mapa",
+        attrs: {
+          href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`,
+          target: "_blank", rel: "noopener noreferrer",
+        },
+      }, [el("span", { cls: "sr-only", text: " (abre em nova aba)" })]));
+    }
+    return p;
+  }
+
+  /** "Anexar arquivo" shows (or folds) the file fields; opening focuses the picker. */
+  function toggleAttach(open) {
+    const fields = $("attach-fields");
+    const show = open === undefined ? fields.hidden : open;
+    // The fields take room from the timeline: keep its latest message in view.
+    const log = $("conv-messages");
+    const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    fields.hidden = !show;
+    if (stick) log.scrollTop = log.scrollHeight;
+    $("attach-toggle").setAttribute("aria-expanded", String(show));
+    if (show) $("attach-file").focus();
+  }
+
+  /** "Enviar arquivo": checked here for a quick answer, and again by the API. */
+  async function onAttach(event) {
+    event.preventDefault();
+    const input = $("attach-file");
+    const file = input.files && input.files[0];
+    if (!file) return invalid("Escolha um arquivo para enviar.", input);
+    const type = sendType(file);
+    if (!SEND_TYPES[type]) return invalid("Tipo de arquivo não aceito. Envie imagem JPEG ou PNG, PDF ou áudio OGG (Opus).", input);
+    if (file.size > MAX_FILE_BYTES) {
+      return invalid(`O arquivo tem ${fmt.format(Math.ceil(file.size / 1024))} KB e o limite é 4 MB.`, input);
+    }
+    const caption = $("attach-caption").value.trim();
+    const id = state.open.conversation_id;
+    const query = `?filename=${encodeURIComponent(file.name)}&caption=${encodeURIComponent(caption)}`;
+    const button = event.currentTarget.querySelector("button[type=submit]");
+    button.disabled = true;
+    clearErrors();
+    try {
+      let response;
+      try {
+        response = await fetch(`${API_BASE}/v1/console/conversations/${encodeURIComponent(id)}/media${query}`, {
+          method: "POST", body: file, cache: "no-store",
+          headers: { "Content-Type": type, Accept: "application/json", Authorization: "Bearer " + state.token },
+        });
+      } catch (_) {
+        throw new ApiError(0, "REDE", "Sem conexão com o servidor. Verifique a rede e tente novamente.");
+      }
+      let data = null;
+      try { data = await response.json(); } catch (_) { data = null; }
+      if (!response.ok) {
+        const err = (data && data.error) || {};
+        throw new ApiError(response.status, err.code || "ERRO", err.message || "Não foi possível enviar o arquivo.");
+      }
+      input.value = "";
+      $("attach-caption").value = "";
+      toggleAttach(false);
+      $("attach-toggle").focus();
+      announce(`${SEND_TYPES[type]} enviado(a): ${file.name}`);
+      if (isOpen(id) && data) {
+        state.open.messages = state.open.messages.concat([data]);
+        renderMessages(state.open.messages);
+        $("conv-messages").scrollTop = $("conv-messages").scrollHeight; // what was just sent
+      }
+    } catch (error) {
+      report(error);
+      if (error.code === "JANELA_24H_ENCERRADA") {
+        state.forceTemplate = true;
+        renderConversation();
+      } else {
+        input.focus();
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // -------------------------------------------------------------------- boot
 
   /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
@@ -1970,6 +2168,8 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("canned-cancel").addEventListener("click", () => editCanned(null));
     $("view-switch").onclick = onViewSwitch; // in the header: bound once per sign-in
     bindComposer();
+    $("attach-form").addEventListener("submit", onAttach);
+    $("attach-toggle").addEventListener("click", () => toggleAttach());
     $("conv-older").addEventListener("click", loadOlder);
     $("invite-open").addEventListener("click", openInvite);
     $("note-form").addEventListener("submit", onNote);

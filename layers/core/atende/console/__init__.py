@@ -6,6 +6,8 @@
 - :mod:`~atende.console.views` — what they return (the API makes it JSON).
 - :mod:`~atende.console.annotations` — private notes and labels.
 - :mod:`~atende.console.canned` — canned responses ("Respostas rápidas").
+- :mod:`~atende.console.media` — files in the timeline: opening a customer's,
+  sending an image, PDF or voice note.
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
 - :mod:`~atende.console.templates` — WhatsApp templates: listed, cached, checked.
@@ -35,6 +37,7 @@ from atende.console.canned import (
     list_canned,
     update_canned,
 )
+from atende.console.media import MediaFile, open_media, send_media
 from atende.console.reading import (
     conversation_detail,
     conversation_messages,
@@ -68,6 +71,7 @@ __all__ = [
     "ConversationDetail",
     "ConversationItem",
     "LabelView",
+    "MediaFile",
     "MessageView",
     "MessagesPage",
     "NoteView",
@@ -91,10 +95,12 @@ __all__ = [
     "list_conversations",
     "list_labels",
     "list_templates",
+    "open_media",
     "queue",
     "refresh_templates",
     "reply",
     "return_to_bot",
+    "send_media",
     "signal_typing",
     "teams",
     "transfer",

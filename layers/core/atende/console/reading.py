@@ -19,6 +19,7 @@ from uuid import UUID
 from atende.audit import RequestContext
 from atende.console.access import audit, load, masked_phone, may_read, shown_text
 from atende.console.annotations import labels_of, notes_of, require_label
+from atende.console.media import location_view, media_view
 from atende.console.views import (
     ActivityView,
     ConversationDetail,
@@ -221,7 +222,9 @@ def _messages(
         "SELECT m.id, m.direction, m.type, m.status, m.error_code,"
         " CASE WHEN (m.payload->>'secret')::boolean THEN %s ELSE m.body END"
         " AS body,"
-        " m.error_title, m.created_at, a.display_name AS attendant"
+        " m.error_title, m.created_at, a.display_name AS attendant,"
+        " CASE WHEN m.media_ref IS NOT NULL THEN m.payload->'media' END AS media,"
+        " m.payload->'location' AS location"
         " FROM messages m LEFT JOIN attendants a ON a.tenant_id = m.tenant_id"
         "  AND a.id = m.sent_by_attendant_id"
         " WHERE m.conversation_id = %s" + older + " ORDER BY m.created_at DESC,"
@@ -231,7 +234,15 @@ def _messages(
     page, older_cursor = keyset_page(rows, limit, lambda r: (r["created_at"], r["id"]))
     return MessagesPage(
         messages=[
-            MessageView(**{**m, "body": shown_text(m["body"])}) for m in reversed(page)
+            MessageView(
+                **{
+                    **m,
+                    "body": shown_text(m["body"]),
+                    "media": media_view(m["type"], m["media"]),
+                    "location": location_view(m["location"]),
+                }
+            )
+            for m in reversed(page)
         ],
         older_cursor=older_cursor,
     )

@@ -16,6 +16,8 @@ __all__ = [
     "CustomerView",
     "HandoffView",
     "LabelView",
+    "LocationView",
+    "MediaView",
     "MessageView",
     "MessagesPage",
     "NoteView",
@@ -118,6 +120,25 @@ class ActivityView:
 
 
 @dataclass(frozen=True)
+class MediaView:
+    """A message's file, served by ``…/messages/{id}/media`` (fetched from
+    Meta once, stored encrypted, every access audited)."""
+
+    kind: str  # image, audio, video, document, sticker
+    mime_type: str | None
+    filename: str | None
+    voice: bool  # a voice note recorded in WhatsApp
+
+
+@dataclass(frozen=True)
+class LocationView:
+    latitude: float | None
+    longitude: float | None
+    name: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
 class MessageView:
     id: UUID
     direction: str
@@ -128,6 +149,8 @@ class MessageView:
     error_title: str | None
     created_at: datetime
     attendant: str | None
+    media: MediaView | None = None
+    location: LocationView | None = None
 
 
 @dataclass(frozen=True)

@@ -432,6 +432,11 @@ class ConversationEngine:
 
     # -- outbound --------------------------------------------------------
 
+    def graph(self, phone_number_id: str) -> GraphClient:
+        """The Graph API client of a business number (the console uploads
+        files with it before queueing them)."""
+        return self._graph_for(phone_number_id)
+
     def deliver_outbox(self, tenant_id: UUID, conversation_id: UUID) -> int:
         """Send the conversation's pending replies, in order; returns how many
         are left waiting.
@@ -659,6 +664,10 @@ class SweepReport:
         )
 
 
+# Files attendants send (uploaded to Meta first, atende.console.media).
+OUTBOUND_MEDIA = frozenset({"image", "document", "audio"})
+
+
 def _send(
     graph: GraphClient,
     to: Recipient,
@@ -672,6 +681,16 @@ def _send(
             str(template["name"]),
             language=str(template.get("language") or "pt_BR"),
             components=template.get("components") or (),
+            last_inbound_at=last_inbound_at,
+        )
+    media = item.payload.get("media")
+    if item.type in OUTBOUND_MEDIA and isinstance(media, dict):  # the console's
+        return graph.send_media(
+            to,
+            item.type,
+            str(media["id"]),
+            caption=media.get("caption"),
+            filename=media.get("filename"),
             last_inbound_at=last_inbound_at,
         )
     listed = item.payload.get("list")

@@ -48,6 +48,7 @@ from atende.conversations.store.lifecycle import (
 )
 from atende.conversations.store.outbox import (
     OutboxItem,
+    attach_media,
     consent_prompts,
     defer_send,
     due_outboxes,
@@ -103,6 +104,7 @@ __all__ = [
     "answer_survey",
     "apply_status",
     "assign",
+    "attach_media",
     "change_customer_id",
     "claim_burst",
     "claim_turn",

@@ -54,6 +54,13 @@ def enqueue_outbound(
     return UUID(str(row["id"]))
 
 
+def attach_media(conn: Connection, message_id: UUID, media_ref: str) -> None:
+    """Where a queued message's file is stored (its key, by message id)."""
+    conn.execute(
+        "UPDATE messages SET media_ref = %s WHERE id = %s", (media_ref, message_id)
+    )
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     id: UUID

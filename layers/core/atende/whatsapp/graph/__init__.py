@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API (Meta Graph API) client: sends messages, marks them read.
+"""WhatsApp Cloud API (Meta Graph API) client: sends messages and files, marks
+them read.
 
 One :class:`GraphClient` per business phone number. It
 
@@ -28,6 +29,8 @@ Modules:
 - :mod:`~atende.whatsapp.graph.values` — recipients, list rows, sent messages,
   media.
 - :mod:`~atende.whatsapp.graph.client` — :class:`GraphClient`, the HTTP calls.
+- :mod:`~atende.whatsapp.graph.media_calls` — the media calls (a received
+  file's URL and bytes; uploading, sending, deleting ours).
 """
 
 from __future__ import annotations

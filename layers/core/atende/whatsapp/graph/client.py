@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import httpx
 
@@ -24,12 +24,10 @@ from atende.errors import InvalidInput
 from atende.observability import logger, metrics
 from atende.whatsapp.graph._responses import (
     _int_or_none,
-    _json_object,
     _retry_after,
     _sent_message,
     _template_page,
     _templates_url,
-    _unexpected,
 )
 from atende.whatsapp.graph.errors import (
     _GRAPH_MESSAGES,
@@ -62,21 +60,17 @@ from atende.whatsapp.graph.limits import (
     check_template,
     ensure_within_window,
 )
+from atende.whatsapp.graph.media_calls import MediaCalls
 from atende.whatsapp.graph.resilience import CircuitBreaker, TokenBucket
 from atende.whatsapp.graph.values import (
     ListRow,
     ListSection,
-    MediaInfo,
     Recipient,
     SentMessage,
     TemplatePage,
 )
 
 __all__ = ["GraphClient"]
-
-
-# Where Meta serves media downloads (the token is sent there).
-_MEDIA_HOSTS: Final = ("fbsbx.com", "facebook.com", "whatsapp.net")
 
 
 class _Retry(Exception):
@@ -88,7 +82,7 @@ class _Retry(Exception):
         self.retry_after_s = retry_after_s
 
 
-class GraphClient:
+class GraphClient(MediaCalls):
     """Sends WhatsApp messages from one business phone number."""
 
     def __init__(
@@ -325,48 +319,6 @@ class GraphClient:
         )
         return _template_page(response)
 
-    # -- media --------------------------------------------------------------
-
-    def get_media(self, media_id: str) -> MediaInfo:
-        """The (short-lived) download URL and metadata of a received media."""
-        if not media_id or "/" in media_id:
-            raise InvalidInput("Identificador de mídia inválido.")
-        response, _ = self._request(
-            "GET",
-            f"{self.base_url}/{self.api_version}/{media_id}",
-            None,
-            operation="get_media",
-            paced=False,
-        )
-        data = _json_object(response)
-        url = data.get("url")
-        if not isinstance(url, str):
-            raise _unexpected(response)
-        size = data.get("file_size")
-        return MediaInfo(
-            id=str(data.get("id", media_id)),
-            url=url,
-            mime_type=data.get("mime_type"),
-            sha256=data.get("sha256"),
-            file_size=int(size) if size is not None else None,
-        )
-
-    def download_media(self, url: str) -> bytes:
-        """The bytes behind a URL from :meth:`get_media` (needs the token too).
-
-        The token only goes to Meta's media hosts or the configured base URL.
-        """
-        host = httpx.URL(url).host
-        trusted = host == httpx.URL(self.base_url).host or any(
-            host == domain or host.endswith(f".{domain}") for domain in _MEDIA_HOSTS
-        )
-        if not trusted:
-            raise InvalidInput("Endereço de mídia fora dos domínios do WhatsApp.")
-        response, _ = self._request(
-            "GET", url, None, operation="download_media", paced=False
-        )
-        return response.content
-
     # -- internals ---------------------------------------------------------
 
     def _send(
@@ -415,6 +367,8 @@ class GraphClient:
         *,
         operation: str,
         paced: bool = True,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> tuple[httpx.Response, int]:
         """One call with pacing, retries and the circuit breaker."""
         last: GraphApiError | None = None
@@ -430,7 +384,9 @@ class GraphClient:
                     raise
                 raise self._give_up(last, attempt - 1, exc.retry_after_s) from exc
             try:
-                response = self._attempt(method, url, payload, paced=paced)
+                response = self._attempt(
+                    method, url, payload, paced=paced, form=form, files=files
+                )
             except _Retry as retry:
                 self.breaker.record_failure()
                 last = retry.error
@@ -479,12 +435,21 @@ class GraphClient:
         payload: Mapping[str, Any] | None,
         *,
         paced: bool,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         if paced and self.limiter is not None:
             self.limiter.acquire()
         headers = {"Authorization": f"Bearer {self.__token}"}
         try:
-            response = self._http.request(method, url, json=payload, headers=headers)
+            if files is not None:  # a multipart upload
+                response = self._http.request(
+                    method, url, data=form, files=files, headers=headers
+                )
+            else:
+                response = self._http.request(
+                    method, url, json=payload, headers=headers
+                )
         except httpx.TransportError as exc:
             failure = WhatsAppUnavailable(title=type(exc).__name__, retryable=True)
             raise _Retry(failure, None) from None
