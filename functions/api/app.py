@@ -8,7 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
-from chalicelib import console_routes, lgpd_routes, reports_routes, routing
+from chalicelib import (
+    assignment_routes,
+    console_routes,
+    lgpd_routes,
+    reports_routes,
+    routing,
+)
 from chalicelib.web import (
     JSON,
     Plumbing,
@@ -44,6 +50,7 @@ PDF_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data
 app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_types)
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
 app.register_blueprint(console_routes.blueprint)
+app.register_blueprint(assignment_routes.blueprint)
 app.register_blueprint(lgpd_routes.blueprint)
 app.register_blueprint(reports_routes.blueprint)
 app.api.binary_types.append(reports_routes.XLSX_TYPE)

@@ -89,3 +89,21 @@ class LgpdRequestBody(_Body):
     """A request the customer made another way: ``access`` or ``erasure``."""
 
     kind: str = ""
+
+
+class PresenceChange(_Body):
+    """``online`` (Disponível), ``away`` (Ausente) or ``offline``: checked by
+    the use case, which answers PRESENCA_INVALIDA."""
+
+    presence: Any = None
+
+
+class CapacityChange(_Body):
+    """A whole number from 1 to 100, or null for the tenant's default."""
+
+    max_conversations: Any
+
+
+class AssignmentRulesChange(_Body):
+    max_conversations: Any = None
+    answer_timeout_minutes: Any = None

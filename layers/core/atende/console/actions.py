@@ -13,8 +13,8 @@ from atende.audit import RequestContext
 from atende.console.access import audit, load, may_read, require_handler
 from atende.console.annotations import MAX_NOTE_CHARS
 from atende.console.views import MessageView, StateChange
+from atende.conversations import assignment, store
 from atende.conversations import handoff as handoffs
-from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
@@ -240,6 +240,9 @@ def transfer(
     _announce(principal, conversation_id)
     engine.deliver_outbox(principal.tenant_id, conversation_id)
     state = State.WITH_HUMAN if to_attendant_id else State.WAITING_HUMAN
+    if team is not None:
+        assignment.offer(principal.tenant_id, conversation_id)
+    _freed(principal, conv["assigned_attendant_id"])
     return StateChange(conversation_id, state)
 
 
@@ -253,6 +256,12 @@ def _transfer_note(
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))
+
+
+def _freed(principal: AttendantPrincipal, attendant_id: UUID | None) -> None:
+    """The conversation's assignee has room again: what waits goes to them."""
+    if attendant_id is not None:
+        assignment.fill(principal.tenant_id, attendant_id)
 
 
 def _announce(principal: AttendantPrincipal, conversation_id: UUID) -> None:
@@ -277,6 +286,7 @@ def return_to_bot(
 
     with tenant_transaction(principal.tenant_id) as conn:
         allowed(conn)
+        held_by = load(conn, conversation_id)["assigned_attendant_id"]
     handoffs.return_to_bot(
         principal.tenant_id,
         conversation_id,
@@ -285,6 +295,7 @@ def return_to_bot(
         still_allowed=allowed,
         deliver=engine.deliver_outbox,
     )
+    _freed(principal, held_by)
     return StateChange(conversation_id, State.BOT)
 
 
@@ -323,4 +334,5 @@ def close(
         )
     _announce(principal, conversation_id)
     engine.deliver_outbox(principal.tenant_id, conversation_id)
+    _freed(principal, conv["assigned_attendant_id"])
     return StateChange(conversation_id, State.CLOSED)
