@@ -269,7 +269,7 @@ def test_concurrent_decisions_never_double_assign_nor_exceed_capacity(
         barrier.wait()
         try:
             action(tenant, *args)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [
