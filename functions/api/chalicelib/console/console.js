@@ -1610,6 +1610,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     state.presence = null;
     state.loads = [];
     state.rules = null;
+    $("presence-select").disabled = true;
     $("presence-select").onchange = onPresenceChange; // in the header: bound once per sign-in
     $("load-panel").hidden = !oversees();
     $("rules-form").hidden = !isAdmin();
@@ -1623,6 +1624,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       if (!mine) return;
       state.presence = mine;
       $("presence-select").value = mine.chosen;
+      $("presence-select").disabled = false; // shown only once known
     } catch (error) {
       report(error);
     }
