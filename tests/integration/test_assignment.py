@@ -248,6 +248,22 @@ def test_unanswered_past_the_timeout_goes_to_someone_else(
     assert _holder(tenant, silent) == ("waiting_human", None)
 
 
+def test_a_claimed_conversation_is_not_taken_back_on_timeout(
+    identity_pool: IdentityPool,
+) -> None:
+    tenant = _tenant()
+    ana = identity_pool.attendant(tenant)
+    conversation_id = _handoff(tenant)  # nobody online: it waits
+    status, _ = call_api(
+        "post", f"/v1/console/conversations/{conversation_id}/claim", ana
+    )
+    assert status == 200
+    _presence(identity_pool.attendant(tenant), "online")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert assignment.sweep(tenant, now=later) == 0
+    assert _holder(tenant, conversation_id) == ("with_human", ana.attendant_id)
+
+
 def test_concurrent_decisions_never_double_assign_nor_exceed_capacity(
     database: EmbeddedDatabase,
 ) -> None:

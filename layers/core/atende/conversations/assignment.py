@@ -7,7 +7,8 @@ the queue as before, and goes to the first attendant who becomes available
 (comes online, or frees capacity), oldest of their queues first.
 
 An assignee who goes offline, or who hasn't written to the customer within
-the tenant's answer timeout (checked by the sweeper), loses the conversation:
+the tenant's answer timeout of an automatic assignment (checked by the
+sweeper; a claim is the attendant's own choice), loses the conversation:
 it goes back to its place in the queue (audited, in the timeline) and is
 offered to the next eligible attendant. Manual claims work as always.
 
@@ -83,7 +84,7 @@ def assign_waiting(
 
 def _give(conn: Connection, conversation_id: UUID, attendant_id: UUID) -> None:
     store.assign(conn, conversation_id, attendant_id, keep_team=True)
-    sql.mark_assigned(conn, attendant_id)
+    sql.mark_assigned(conn, conversation_id, attendant_id)
     record_event(
         conn,
         action="CONVERSATION_ASSIGNED",
@@ -247,9 +248,10 @@ def sweep(tenant_id: UUID | str, *, now: datetime | None = None) -> int:
             )
             changed.append(item.conversation_id)
     with tenant_transaction(tenant_id) as conn:
-        for attendant_id in sql.available_attendants(
-            conn, sql.settings(conn).max_conversations
-        ):
+        available = sql.available_attendants(conn, sql.settings(conn).max_conversations)
+    for attendant_id in available:
+        # One transaction each: two sweeps never hold two attendants' locks.
+        with tenant_transaction(tenant_id) as conn:
             changed += _fill(conn, attendant_id)
     _announce(tenant_id, changed)
     return len(late)

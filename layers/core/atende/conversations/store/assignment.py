@@ -201,7 +201,13 @@ def next_waiting(
     return UUID(str(row["id"])) if row else None
 
 
-def mark_assigned(conn: Connection, attendant_id: UUID) -> None:
+def mark_assigned(conn: Connection, conversation_id: UUID, attendant_id: UUID) -> None:
+    """After ``store.assign``: the assignment was automatic (its answer time
+    counts), and the attendant's idle time starts again."""
+    conn.execute(
+        "UPDATE conversations SET assigned_automatically = true WHERE id = %s",
+        (conversation_id,),
+    )
     conn.execute(
         "UPDATE attendant_presence SET last_assigned_at = clock_timestamp()"
         " WHERE attendant_id = %s",
@@ -214,7 +220,8 @@ def unassign(conn: Connection, conversation_id: UUID) -> None:
     no longer accepted by anyone (call with the conversation locked)."""
     conn.execute(
         "UPDATE conversations SET state = 'waiting_human',"
-        " assigned_attendant_id = NULL, assigned_at = NULL WHERE id = %s"
+        " assigned_attendant_id = NULL, assigned_at = NULL,"
+        " assigned_automatically = false WHERE id = %s"
         " AND state = 'with_human'",
         (conversation_id,),
     )
@@ -236,13 +243,15 @@ def held_by(conn: Connection, attendant_id: UUID) -> list[UUID]:
 
 
 def unanswered(conn: Connection, *, assigned_before: datetime) -> list[Unanswered]:
-    """Conversations whose assignee got them before ``assigned_before`` and
-    hasn't written to the customer since, locked (skipping busy ones)."""
+    """Conversations assigned automatically before ``assigned_before`` whose
+    assignee hasn't written to the customer since, locked (skipping busy
+    ones)."""
     rows = conn.execute(
         "SELECT v.id, v.assigned_attendant_id, a.display_name"
         " FROM conversations v JOIN attendants a ON a.tenant_id = v.tenant_id"
         "  AND a.id = v.assigned_attendant_id"
-        " WHERE v.state = 'with_human' AND v.assigned_at < %s"
+        " WHERE v.state = 'with_human' AND v.assigned_automatically"
+        "  AND v.assigned_at < %s"
         "  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = v.tenant_id"
         "   AND m.conversation_id = v.id AND m.direction = 'outbound'"
         "   AND m.sent_by_attendant_id = v.assigned_attendant_id"

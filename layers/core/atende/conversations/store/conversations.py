@@ -150,6 +150,7 @@ def assign(
         transition(conn, conversation_id, State.WITH_HUMAN)
     conn.execute(
         "UPDATE conversations SET assigned_attendant_id = %s, assigned_at = now(),"
+        " assigned_automatically = false,"
         " team = CASE WHEN %s THEN team END, last_activity_at = now() WHERE id = %s",
         (attendant_id, keep_team, conversation_id),
     )

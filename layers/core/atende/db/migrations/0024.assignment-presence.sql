@@ -33,8 +33,10 @@ CREATE TABLE attendant_presence (
 );
 
 -- When the current assignee got the conversation (the answer timeout counts
--- from here), and each attendant's load.
+-- from here, for automatic assignments only: a claim is the attendant's own
+-- choice), and each attendant's load.
 ALTER TABLE conversations ADD COLUMN assigned_at timestamptz;
+ALTER TABLE conversations ADD COLUMN assigned_automatically boolean NOT NULL DEFAULT false;
 CREATE INDEX conversations_assignee_idx ON conversations (tenant_id, assigned_attendant_id)
     WHERE state = 'with_human';
 
