@@ -26,6 +26,7 @@ from atende.conversations.store import assignment as sql
 from atende.db.embedded import EmbeddedDatabase
 from infra.handlers import load_handler
 from infra.lambda_runtime import LocalContext
+from tests.support.channel import Channel
 from tests.support.identity import IdentityPool, SignedIn, call_api
 
 pytestmark = pytest.mark.integration
@@ -70,8 +71,8 @@ def _conversation(tenant_id: UUID) -> UUID:
         row = conn.execute(
             "WITH c AS (INSERT INTO customers (tenant_id, wa_user_id)"
             " VALUES (current_tenant_id(), %s) RETURNING id)"
-            " INSERT INTO conversations (tenant_id, customer_id, last_inbound_at)"
-            " SELECT current_tenant_id(), id, now() FROM c RETURNING id",
+            " INSERT INTO conversations (tenant_id, customer_id)"
+            " SELECT current_tenant_id(), id FROM c RETURNING id",
             (f"BR.{uuid.uuid4().int % 10**16}",),
         ).fetchone()
     assert row is not None
@@ -166,6 +167,36 @@ def test_capacity_is_never_exceeded_and_freed_room_takes_the_oldest(
     # Someone coming online takes what still waits, up to their capacity.
     bia = _attendant(tenant, "Bia", capacity=2)
     assert _holder(tenant, newer)[1] == bia
+
+
+def test_closing_or_transferring_in_the_console_moves_the_queue_on(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    """The console's close frees room the queue fills at once; a transfer to
+    a team goes to that team's available attendant."""
+    tenant = channel.tenant_id
+    ana = identity_pool.attendant(tenant)
+    fin = identity_pool.attendant(tenant, team="financeiro")
+    with db.tenant_transaction(tenant) as conn:
+        sql.set_capacity(conn, ana.attendant_id, 1)
+    _presence(ana, "online")
+    held, waiting_one = _handoff(tenant), _handoff(tenant)
+    assert _holder(tenant, waiting_one) == ("waiting_human", None)
+    status, _ = call_api(
+        "post", f"/v1/console/conversations/{held}/close", ana, {"reason": "ok"}
+    )
+    assert status == 200
+    assert _holder(tenant, waiting_one) == ("with_human", ana.attendant_id)
+
+    _presence(fin, "online")
+    status, _ = call_api(
+        "post",
+        f"/v1/console/conversations/{waiting_one}/transfer",
+        ana,
+        {"team": "financeiro"},
+    )
+    assert status == 200
+    assert _holder(tenant, waiting_one) == ("with_human", fin.attendant_id)
 
 
 def test_the_tenant_default_capacity_applies_without_an_own_maximum(
