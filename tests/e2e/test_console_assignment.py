@@ -66,9 +66,9 @@ def test_a_handoff_goes_to_the_available_attendant_live(
             sign_in(page, bot_stack.api, "supervisora@loja.example")
             page.get_by_role("button", name="Administração").click()
             panel = page.get_by_role("region", name="Presença e carga")
-            row = panel.get_by_role("row").filter(has_text="Ana Atendente")
+            row = panel.get_by_role("listitem").filter(has_text="Ana Atendente")
             expect(row).to_contain_text("Disponível")
-            expect(row).to_contain_text("1 / 3")
+            expect(row).to_contain_text("1 / 3 conversas")
             box = row.get_by_label("Máximo de conversas de Ana Atendente")
             box.fill("0")
             row.get_by_role("button", name="Salvar máximo de Ana Atendente").click()
@@ -78,14 +78,14 @@ def test_a_handoff_goes_to_the_available_attendant_live(
             )
             box.fill("2")
             row.get_by_role("button", name="Salvar máximo de Ana Atendente").click()
-            expect(row).to_contain_text("1 / 2")
+            expect(row).to_contain_text("1 / 2 conversas")
             shoot(page, shots, "18-presence-and-load", docs=DOCS)
 
             # Ana goes offline: her conversation goes back to the queue, and
             # the supervisor's panel follows live.
             presence.select_option("offline")
             expect(row).to_contain_text("Offline")
-            expect(row).to_contain_text("0 / 2")
+            expect(row).to_contain_text("0 / 2 conversas")
             expect(
                 ana.get_by_role("list", name="Fila de espera").get_by_role(
                     "button", name="Assumir conversa de Beto Alves"

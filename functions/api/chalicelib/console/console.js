@@ -1676,12 +1676,13 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       input.dataset.key = `max:${a.attendant_id}`;
       const save = actionButton("Salvar", `máximo de ${a.display_name}`, () => saveCapacity(a, input), "small");
       save.dataset.key = `save-max:${a.attendant_id}`;
-      return el("tr", { cls: a.load >= a.max_conversations ? "full" : "" }, [
-        el("td", { text: a.display_name }),
-        el("td", { text: a.team || "—" }),
-        el("td", {}, [el("span", { cls: `presence ${a.presence}`, text: PRESENCE[a.presence] || a.presence })]),
-        el("td", { text: `${a.load} / ${a.max_conversations}` }),
-        el("td", {}, [input, save]),
+      // A list, not a table: the admins' Atendentes table already has a row per person.
+      return el("li", { cls: a.load >= a.max_conversations ? "full" : "" }, [
+        el("strong", { text: a.display_name }),
+        el("span", { cls: "muted", text: a.team ? `equipe ${a.team}` : "sem equipe" }),
+        el("span", { cls: `presence ${a.presence}`, text: PRESENCE[a.presence] || a.presence }),
+        el("span", { cls: "load-count", text: `${a.load} / ${a.max_conversations} conversas` }),
+        el("span", { cls: "load-max" }, [input, save]),
       ]);
     });
     rebuildList($("load-body"), rows);
