@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import (
     bench_api_fuzz,
+    bench_assignment,
     bench_bot,
     bench_coldstart,
     bench_console,
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "ocr_levers": bench_ocr_levers.main,
     "lgpd": bench_lgpd.main,
     "console": bench_console.main,
+    "assignment": bench_assignment.main,
     "reports": bench_reports.main,
     "soak": bench_soak.main,
     "coldstart": bench_coldstart.main,

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 from chalicelib import (
+    assignment_routes,
     composer_routes,
     console_routes,
     contact_routes,
@@ -53,6 +54,7 @@ app.api.binary_types.extend(t for t in PDF_TYPES if t not in app.api.binary_type
 app.log.disabled = True  # Powertools logs instead; Chalice would log stack traces raw.
 app.register_blueprint(console_routes.blueprint)
 app.register_blueprint(composer_routes.blueprint)
+app.register_blueprint(assignment_routes.blueprint)
 app.register_blueprint(lgpd_routes.blueprint)
 app.register_blueprint(reports_routes.blueprint)
 app.register_blueprint(hours_routes.blueprint)

@@ -2,8 +2,11 @@
 
 ``$connect`` authenticates the console (its ID token in ``?token=``: browsers
 can't set headers on WebSockets) and records the connection; ``$disconnect``
-forgets it. Consoles send nothing: any other route is acknowledged and ignored.
-Pushing is done by ``atende.live.publish`` through the management API.
+forgets it. The attendant's presence follows
+(``atende.conversations.assignment``): away when their last console drops,
+online again on reconnect if they had chosen online. Consoles send nothing:
+any other route is acknowledged and ignored. Pushing is done by
+``atende.live.publish`` through the management API.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atende import live
+from atende.conversations import assignment
 from atende.errors import AtendeError, http_status
 from atende.observability import logger
 
@@ -31,6 +35,9 @@ def handler(event: dict[str, Any], _context: LambdaContext) -> dict[str, Any]:
         logger.info(
             "console connected", extra={"attendant_id": str(principal.attendant_id)}
         )
+        assignment.console_connected(principal.tenant_id, principal.attendant_id)
     elif route == "$disconnect":
-        live.disconnect(connection_id)
+        owner = live.disconnect(connection_id)
+        if owner is not None:
+            assignment.console_disconnected(*owner)
     return {"statusCode": 200}

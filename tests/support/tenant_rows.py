@@ -129,6 +129,18 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " RETURNING tenant_id",
         (t, '{"seg": [[480, 1080]]}'),
     ),
+    "assignment_settings": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO assignment_settings (tenant_id, max_conversations)"
+        " VALUES (%s, 4) RETURNING tenant_id",
+        (t,),
+    ),
+    "attendant_presence": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO attendant_presence (tenant_id, attendant_id, presence, chosen)"
+        " VALUES (%s, %s, 'online', 'online') RETURNING attendant_id",
+        (t, ids["attendants"]),
+    ),
     "documents": lambda c, t, ids: _insert(
         c,
         "INSERT INTO documents (tenant_id, sha256, size_bytes) "

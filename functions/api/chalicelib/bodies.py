@@ -99,3 +99,21 @@ class BusinessHoursBody(_Body):
     weekly: Any = None
     holidays: Any = None
     out_of_office_text: Any = None
+
+
+class PresenceChange(_Body):
+    """``online`` (Disponível), ``away`` (Ausente) or ``offline``: checked by
+    the use case, which answers PRESENCA_INVALIDA."""
+
+    presence: Any = None
+
+
+class CapacityChange(_Body):
+    """A whole number from 1 to 100, or null for the tenant's default."""
+
+    max_conversations: Any
+
+
+class AssignmentRulesChange(_Body):
+    max_conversations: Any = None
+    answer_timeout_minutes: Any = None

@@ -92,6 +92,21 @@ class TemplateVariablesMissing(InvalidInput):
     message = "Preencha todas as variáveis do modelo antes de enviar."
 
 
+class PresenceInvalid(InvalidInput):
+    code = "PRESENCA_INVALIDA"
+    message = "Presença inválida. Use online (Disponível), away (Ausente) ou offline."
+
+
+class CapacityInvalid(InvalidInput):
+    code = "CAPACIDADE_INVALIDA"
+    message = "O máximo de conversas simultâneas deve ser um número inteiro de 1 a 100."
+
+
+class TimeoutInvalid(InvalidInput):
+    code = "TEMPO_LIMITE_INVALIDO"
+    message = "O tempo para responder deve ser um número inteiro de 1 a 1.440 minutos."
+
+
 class Unauthenticated(AtendeError):
     code = "NAO_AUTENTICADO"
     message = "Credencial ausente ou inválida."

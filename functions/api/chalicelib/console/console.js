@@ -61,6 +61,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     windowTimer: null, // reloads the open conversation when its 24-hour window ends
     typingNoteTimer: null, // hides "digitando…" when WhatsApp does
     mediaUrls: new Map(), // message id -> blob: URL of its file (fetched once per page)
+    presence: null, loads: [], rules: null, // own presence; everyone's load; the tenant's rules
   };
 
   // ---------------------------------------------------------------- helpers
@@ -361,6 +362,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("attendants-panel").hidden = !isAdmin();
     $("labels-panel").hidden = !oversees();
     showView(false);
+    setupPresence();
     setupAttention();
     clearErrors();
     if (fromForm) announce(`Bem-vindo(a), ${state.me.display_name || ""}.`);
@@ -389,6 +391,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       refreshCanned(),
       refreshLists(),
       isAdmin() ? refreshAttendants() : null,
+      oversees() ? refreshLoad() : null,
       state.open ? reloadOpen() : null,
     ]);
   }
@@ -1604,6 +1607,125 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
   }
 
+  // ---- presence and assignment
+
+  const PRESENCE = { online: "Disponível", away: "Ausente", offline: "Offline" };
+
+  /** The header's presence selector (everyone); the load panel and the
+      tenant's rules (supervisors; rules: admins). */
+  function setupPresence() {
+    state.presence = null;
+    state.loads = [];
+    state.rules = null;
+    $("presence-select").disabled = true;
+    $("presence-select").onchange = onPresenceChange; // in the header: bound once per sign-in
+    $("load-panel").hidden = !oversees();
+    $("rules-form").hidden = !isAdmin();
+    $("rules-form").addEventListener("submit", onRulesSubmit);
+    refreshPresence();
+  }
+
+  async function refreshPresence() {
+    try {
+      const mine = await latest("presence", () => api("GET", "/v1/console/presence"));
+      if (!mine) return;
+      state.presence = mine;
+      $("presence-select").value = mine.chosen;
+      $("presence-select").disabled = false; // shown only once known
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function onPresenceChange(event) {
+    const value = event.currentTarget.value;
+    clearErrors();
+    try {
+      state.presence = await api("PUT", "/v1/console/presence", { presence: value });
+      announce(`Presença: ${PRESENCE[value]}.`
+        + (value === "online" ? " Conversas novas da sua equipe chegam para você." : ""));
+      refreshLists(); // coming online may have brought conversations
+      refreshLoad();
+    } catch (error) {
+      report(error);
+      if (state.presence) $("presence-select").value = state.presence.chosen;
+    }
+  }
+
+  async function refreshLoad() {
+    if (!oversees()) return;
+    try {
+      const loaded = await latest("load", () => api("GET", "/v1/console/attendants/load"));
+      if (!loaded) return;
+      state.loads = loaded.attendants;
+      renderLoad();
+      if (isAdmin() && !state.rules) {
+        state.rules = await api("GET", "/v1/console/assignment-rules");
+        $("rules-max").value = String(state.rules.max_conversations);
+        $("rules-timeout").value = String(state.rules.answer_timeout_minutes);
+      }
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  function renderLoad() {
+    const active = document.activeElement;
+    // Never rewrite a maximum the user is typing.
+    if (active && active.tagName === "INPUT" && $("load-body").contains(active)) return;
+    const rows = state.loads.map((a) => {
+      const input = el("input", {
+        attrs: {
+          type: "number", min: "1", max: "100", step: "1", value: String(a.max_conversations),
+          "aria-label": `Máximo de conversas de ${a.display_name}`,
+        },
+      });
+      input.dataset.key = `max:${a.attendant_id}`;
+      const save = actionButton("Salvar", `máximo de ${a.display_name}`, () => saveCapacity(a, input), "small");
+      save.dataset.key = `save-max:${a.attendant_id}`;
+      // A list, not a table: the admins' Atendentes table already has a row per person.
+      return el("li", { cls: a.load >= a.max_conversations ? "full" : "" }, [
+        el("strong", { text: a.display_name }),
+        el("span", { cls: "muted", text: a.team ? `equipe ${a.team}` : "sem equipe" }),
+        el("span", { cls: `presence ${a.presence}`, text: PRESENCE[a.presence] || a.presence }),
+        el("span", { cls: "load-count", text: `${a.load} / ${a.max_conversations} conversas` }),
+        el("span", { cls: "load-max" }, [input, save]),
+      ]);
+    });
+    rebuildList($("load-body"), rows);
+  }
+
+  async function saveCapacity(attendant, input) {
+    clearErrors();
+    const value = input.value.trim() === "" ? null : Number(input.value);
+    try {
+      await api("PUT", `/v1/console/attendants/${encodeURIComponent(attendant.attendant_id)}/capacity`,
+        { max_conversations: value });
+      announce(`${attendant.display_name}: máximo de conversas salvo.`);
+      input.blur();
+      await refreshLoad();
+    } catch (error) {
+      report(error);
+      input.focus();
+    }
+  }
+
+  async function onRulesSubmit(event) {
+    event.preventDefault();
+    clearErrors();
+    const body = {
+      max_conversations: Number($("rules-max").value),
+      answer_timeout_minutes: Number($("rules-timeout").value),
+    };
+    try {
+      state.rules = await api("PUT", "/v1/console/assignment-rules", body);
+      announce("Regras de atribuição salvas.");
+      await refreshLoad();
+    } catch (error) {
+      report(error);
+    }
+  }
+
   // ------------------------------------------------------------ live updates
 
   function connectLive() {
@@ -1651,7 +1773,10 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
       if (id && isOpen(id)) reloadOpen();
     } else if (event.type === "queue.changed") {
       refreshLists();
+      refreshLoad();
       if (id && isOpen(id)) reloadOpen();
+    } else if (event.type === "presence.changed") {
+      refreshLoad();
     } else if (event.type === "conversation.updated") {
       if (id && isOpen(id)) {
         reloadOpen();

@@ -17,8 +17,8 @@ from atende.console.annotations import MAX_NOTE_CHARS
 from atende.console.templates import prepare_template
 from atende.console.typing_indicator import forget_typing
 from atende.console.views import MessageView, StateChange
+from atende.conversations import assignment, store
 from atende.conversations import handoff as handoffs
-from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
@@ -252,6 +252,9 @@ def transfer(
     _announce(principal, conversation_id)
     engine.deliver_outbox(principal.tenant_id, conversation_id)
     state = State.WITH_HUMAN if to_attendant_id else State.WAITING_HUMAN
+    if team is not None:
+        assignment.offer(principal.tenant_id, conversation_id)
+    _freed(principal, conv["assigned_attendant_id"])
     return StateChange(conversation_id, state)
 
 
@@ -265,6 +268,12 @@ def _transfer_note(
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))
+
+
+def _freed(principal: AttendantPrincipal, attendant_id: UUID | None) -> None:
+    """The conversation's assignee has room again: what waits goes to them."""
+    if attendant_id is not None:
+        assignment.fill(principal.tenant_id, attendant_id)
 
 
 def _announce(principal: AttendantPrincipal, conversation_id: UUID) -> None:
@@ -289,6 +298,7 @@ def return_to_bot(
 
     with tenant_transaction(principal.tenant_id) as conn:
         allowed(conn)
+        held_by = load(conn, conversation_id)["assigned_attendant_id"]
     handoffs.return_to_bot(
         principal.tenant_id,
         conversation_id,
@@ -297,6 +307,7 @@ def return_to_bot(
         still_allowed=allowed,
         deliver=engine.deliver_outbox,
     )
+    _freed(principal, held_by)
     return StateChange(conversation_id, State.BOT)
 
 
@@ -335,4 +346,5 @@ def close(
         )
     _announce(principal, conversation_id)
     engine.deliver_outbox(principal.tenant_id, conversation_id)
+    _freed(principal, conv["assigned_attendant_id"])
     return StateChange(conversation_id, State.CLOSED)

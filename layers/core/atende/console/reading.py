@@ -255,6 +255,8 @@ _ACTIVITY = (
     "CONVERSATION_TRANSFERRED",
     "CONVERSATION_RETURNED_TO_BOT",
     "CONVERSATION_CLOSED",
+    "CONVERSATION_ASSIGNED",
+    "CONVERSATION_REQUEUED",
 )
 
 
@@ -273,6 +275,13 @@ def _activity_text(row: dict[str, Any]) -> str:
             held = f" (estava com {row['source']})" if row["source"] else ""
             return f"{who} assumiu o atendimento{held}"
         return f"Transferida por {who} para {row['target'] or 'outro atendente'}"
+    if action == "CONVERSATION_ASSIGNED":
+        return f"Atribuída automaticamente a {row['target'] or 'um atendente'}"
+    if action == "CONVERSATION_REQUEUED":
+        source = row["source"] or "O atendente"
+        if details.get("why") == "timeout":
+            return f"Reatribuída: {source} não respondeu em {details['minutes']} min"
+        return f"Reatribuída: {source} ficou offline"
     if action == "CONVERSATION_RETURNED_TO_BOT":
         return f"Devolvida ao bot por {who}"
     return f"Encerrada por {who}"

@@ -35,8 +35,8 @@ from uuid import UUID
 from atende import live
 from atende.bot import BotReply, BotUnavailable
 from atende.contacts import capture_from_message, capture_names_and_addresses
+from atende.conversations import assignment, store
 from atende.conversations import messages_ptbr as texts
-from atende.conversations import store
 from atende.conversations.bursts import TurnDue
 from atende.conversations.consent_prompt import ask_if_due, asks_something
 from atende.conversations.store import State, TurnClaim
@@ -626,8 +626,10 @@ class ConversationEngine:
 
     def sweep(self, tenant_id: UUID) -> SweepReport:
         """The scheduled upkeep of one tenant: idle conversations closed,
-        due replies relayed, parked statuses past their TTL dropped."""
+        unanswered assignments re-queued, due replies relayed, parked
+        statuses past their TTL dropped."""
         closed = self.close_idle(tenant_id)
+        requeued = assignment.sweep(tenant_id)
         relayed = self.relay_outboxes(tenant_id)
         with tenant_transaction(tenant_id) as conn:
             expired = store.expire_parked_statuses(conn)
@@ -635,7 +637,12 @@ class ConversationEngine:
             metrics.add_metric(
                 name="ParkedStatusesExpired", unit="Count", value=expired
             )
-        return SweepReport(closed=closed, relayed=relayed, expired_statuses=expired)
+        return SweepReport(
+            closed=closed,
+            relayed=relayed,
+            expired_statuses=expired,
+            requeued=requeued,
+        )
 
     def sweep_everywhere(self) -> SweepReport:
         """:meth:`sweep` for every tenant; one tenant's failure spares the rest."""
@@ -655,12 +662,14 @@ class SweepReport:
     closed: int = 0
     relayed: int = 0
     expired_statuses: int = 0
+    requeued: int = 0  # unanswered past the assignment timeout
 
     def __add__(self, other: SweepReport) -> SweepReport:
         return SweepReport(
             self.closed + other.closed,
             self.relayed + other.relayed,
             self.expired_statuses + other.expired_statuses,
+            self.requeued + other.requeued,
         )
 
 

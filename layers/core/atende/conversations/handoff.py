@@ -9,7 +9,7 @@ from uuid import UUID
 
 from atende import consent, live
 from atende.audit import Actor, RequestContext, record_event
-from atende.conversations import reasons, store
+from atende.conversations import assignment, reasons, store
 from atende.conversations.notices import tell_customer
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
@@ -58,6 +58,8 @@ def handoff_to_human(
                 "outside_hours": outside_hours,
             },
         )
+        # To an online attendant with room now, else it waits in the queue.
+        assignment.assign_waiting(conn, conversation_id)
     live.publish(tenant_id, "queue.changed", conversation_id=conversation_id)
     return True
 

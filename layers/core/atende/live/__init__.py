@@ -40,7 +40,10 @@ from atende.observability import logger, metrics
 __all__ = ["EventType", "connect", "disconnect", "disconnect_attendant", "publish"]
 
 # message.status: a delivery status changed (only the open conversation cares).
-EventType = Literal["queue.changed", "conversation.updated", "message.status"]
+# presence.changed: an attendant's presence changed (supervisors' load panel).
+EventType = Literal[
+    "queue.changed", "conversation.updated", "message.status", "presence.changed"
+]
 
 # Short: a worker or API call waits on these before returning.
 _PUSH_CONFIG = Config(
@@ -80,13 +83,16 @@ def connect(connection_id: str, token: str | None) -> AttendantPrincipal:
     return principal
 
 
-def disconnect(connection_id: str) -> None:
-    """Forget a connection (its tenant is known only through the row)."""
+def disconnect(connection_id: str) -> tuple[UUID, UUID] | None:
+    """Forget a connection (its tenant is known only through the row);
+    returns whose it was (tenant id, attendant id), None if unknown."""
     with lookup_transaction(connection_id=connection_id) as conn:
-        conn.execute(
-            "DELETE FROM console_connections WHERE connection_id = %s",
+        row = conn.execute(
+            "DELETE FROM console_connections WHERE connection_id = %s"
+            " RETURNING tenant_id, attendant_id",
             (connection_id,),
-        )
+        ).fetchone()
+    return (row["tenant_id"], row["attendant_id"]) if row else None
 
 
 def disconnect_attendant(tenant_id: UUID, attendant_id: UUID) -> int:

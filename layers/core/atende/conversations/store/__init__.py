@@ -10,6 +10,8 @@ function runs in the caller's tenant transaction
 - :mod:`~atende.conversations.store.statuses` — delivery statuses, parked ones.
 - :mod:`~atende.conversations.store.lifecycle` — retention and erasure.
 - :mod:`~atende.conversations.store.satisfaction` — CSAT surveys and answers.
+- :mod:`~atende.conversations.store.assignment` — presence, capacity and the
+  assignment decision's locks.
 """
 
 from atende.conversations.store.conversations import (

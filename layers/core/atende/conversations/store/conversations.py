@@ -149,7 +149,8 @@ def assign(
     if get_conversation(conn, conversation_id, lock=True).state is State.WAITING_HUMAN:
         transition(conn, conversation_id, State.WITH_HUMAN)
     conn.execute(
-        "UPDATE conversations SET assigned_attendant_id = %s,"
+        "UPDATE conversations SET assigned_attendant_id = %s, assigned_at = now(),"
+        " assigned_automatically = false,"
         " team = CASE WHEN %s THEN team END, last_activity_at = now() WHERE id = %s",
         (attendant_id, keep_team, conversation_id),
     )
