@@ -6,6 +6,8 @@
 - :mod:`~atende.console.views` — what they return (the API makes it JSON).
 - :mod:`~atende.console.annotations` — private notes and labels.
 - :mod:`~atende.console.canned` — canned responses ("Respostas rápidas").
+- :mod:`~atende.console.search` — searching conversations (text, name, phone,
+  @username, protocol, label).
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
 """
@@ -39,6 +41,7 @@ from atende.console.reading import (
     list_conversations,
     queue,
 )
+from atende.console.search import SearchHit, SearchPage, search_conversations
 from atende.console.views import (
     ActivityView,
     CannedResponseView,
@@ -64,6 +67,8 @@ __all__ = [
     "NoteView",
     "Queue",
     "QueueItem",
+    "SearchHit",
+    "SearchPage",
     "StateChange",
     "add_note",
     "claim",
@@ -81,6 +86,7 @@ __all__ = [
     "queue",
     "reply",
     "return_to_bot",
+    "search_conversations",
     "teams",
     "transfer",
     "unlabel_conversation",
