@@ -18,6 +18,7 @@ from bench import (
     bench_ocr_levers,
     bench_reports,
     bench_rls,
+    bench_search,
     bench_soak,
     bench_webhook,
 )
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "lgpd": bench_lgpd.main,
     "console": bench_console.main,
     "reports": bench_reports.main,
+    "search": bench_search.main,
     "soak": bench_soak.main,
     "coldstart": bench_coldstart.main,
     "api_fuzz": bench_api_fuzz.main,

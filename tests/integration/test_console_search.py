@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from atende import db, tenancy
+from atende.console import search
 from tests.support.identity import IdentityPool, SignedIn, call_api
 
 pytestmark = pytest.mark.integration
@@ -89,8 +90,17 @@ def _ids(body: dict[str, Any]) -> list[str]:
     return [r["conversation_id"] for r in body["results"]]
 
 
+@pytest.fixture(params=["rare words", "common words"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways words are looked up: the holders of the rarest word, or every
+    conversation walked newest first (what a large tenant's common word gets)."""
+    if request.param == "common words":
+        monkeypatch.setattr(search, "_walk_is_cheaper", lambda *_: None)
+    return str(request.param)
+
+
 def test_message_text_is_found_in_portuguese_with_a_highlighted_excerpt(
-    shop: tenancy.ProvisionedTenant, identity_pool: IdentityPool
+    shop: tenancy.ProvisionedTenant, identity_pool: IdentityPool, plan: str
 ) -> None:
     tenant = shop.tenant.id
     sup = identity_pool.attendant(tenant, "supervisor")
@@ -104,7 +114,7 @@ def test_message_text_is_found_in_portuguese_with_a_highlighted_excerpt(
         ),
         minutes=1,
     )
-    _conversation(tenant, name="Pedro", texts=("Quero trocar o endereço",))
+    pedro = _conversation(tenant, name="Pedro", texts=("Quero trocar o endereço",))
     secret = _conversation(tenant, name="Rui", texts=())
     _one(
         tenant,
@@ -129,9 +139,19 @@ def test_message_text_is_found_in_portuguese_with_a_highlighted_excerpt(
     excerpt = "".join(p["text"] for p in hit["snippet"])
     assert "***.***.***-25" in excerpt and "529.982" not in excerpt  # CPF masked
     # A phrase in quotes, and a word that is nowhere.
-    assert _ids(_search(sup, q='"trocar o endereco"')[1]) != []
+    assert _ids(_search(sup, q='"trocar o endereco"')[1]) == [str(pedro)]
     assert _ids(_search(sup, q='"endereco trocar"')[1]) == []
     assert _ids(_search(sup, q="cancelamento")[1]) == []
+    # The conversation is the document: words of different messages, the
+    # customer's name with a word, either word, a word excluded.
+    assert _ids(_search(sup, q="assinatura obrigada")[1]) == [str(boleto)]
+    assert _ids(_search(sup, q="joana boletos")[1]) == [str(boleto)]
+    assert _ids(_search(sup, q="endereço or assinatura")[1]) == [
+        str(boleto),
+        str(pedro),
+    ]
+    assert _ids(_search(sup, q="bom -boleto")[1]) == []
+    assert _ids(_search(sup, q="o de")[1]) == []  # only stop words
 
 
 def test_name_phone_username_and_protocol_find_the_customer(
@@ -305,3 +325,54 @@ def test_the_search_is_audited_without_the_term(
         assert not any(
             secret in event["raw"] for secret in ("98765", "4321", "Maria", "Souza")
         )
+
+
+def _terms(tenant_id: UUID, conversation: UUID) -> set[str]:
+    with db.tenant_transaction(tenant_id) as conn:
+        rows = conn.execute(
+            "SELECT lexeme FROM conversation_terms WHERE conversation_id = %s",
+            (conversation,),
+        ).fetchall()
+    return {r["lexeme"] for r in rows}
+
+
+def test_the_words_follow_the_messages_and_the_name(
+    shop: tenancy.ProvisionedTenant, identity_pool: IdentityPool
+) -> None:
+    """conversation_terms is kept by triggers: a deleted or changed text
+    (erasure, retention) takes its words along, a hidden one never adds them,
+    a renamed customer is found by the new name only."""
+    tenant = shop.tenant.id
+    sup = identity_pool.attendant(tenant, "supervisor")
+    conv = _conversation(tenant, name="Joana", texts=("geladeira amassada", "oi"))
+    _one(
+        tenant,
+        "INSERT INTO messages (tenant_id, conversation_id, direction, type, body,"
+        " payload) VALUES (current_tenant_id(), %s, 'outbound', 'text',"
+        " 'link secreto', '{\"secret\": true}') RETURNING id",
+        conv,
+    )
+    assert {"geladeir", "amass", "joan"} <= _terms(tenant, conv)
+    assert "secret" not in _terms(tenant, conv)
+    assert _ids(_search(sup, q="secreto")[1]) == []
+
+    with db.tenant_transaction(tenant) as conn:
+        conn.execute(
+            "DELETE FROM messages WHERE conversation_id = %s AND body LIKE 'gel%%'",
+            (conv,),
+        )
+        conn.execute(
+            "UPDATE customers SET display_name = 'Marta' WHERE id ="
+            " (SELECT customer_id FROM conversations WHERE id = %s)",
+            (conv,),
+        )
+    assert "geladeir" not in _terms(tenant, conv)
+    assert _ids(_search(sup, q="geladeira")[1]) == []
+    assert _ids(_search(sup, q="joana")[1]) == []
+    assert _ids(_search(sup, q="marta")[1]) == [str(conv)]
+    # Statuses and turns leave the words alone.
+    with db.tenant_transaction(tenant) as conn:
+        conn.execute(
+            "UPDATE messages SET status = 'read' WHERE conversation_id = %s", (conv,)
+        )
+    assert _terms(tenant, conv) == {"mart", "oi"}

@@ -3,9 +3,13 @@ protocol or label, in keyset pages, newest activity first.
 
 What was typed is classified by the same rule as the Privacidade page's
 customer search (:mod:`atende.contacts.lookup`): a number, an @username or a
-protocol is looked up exactly; anything else is a name (accents and case
-folded, anywhere in it) or words of a message (Portuguese full text through
-``messages_search_idx``; quotes for a phrase, ``-palavra`` to exclude).
+protocol is looked up exactly (the number in all the ways Meta may have
+written it); anything else is words, found in the conversation's messages
+and its customer's name (Portuguese full text, accents folded, stemmed:
+"boleto" finds "boletos"; quotes for a phrase, ``-palavra`` to exclude, ``or``
+for either). Whole words: the Privacidade page's name search matches any part
+of a name, which a table scan answers for its 20 results; here it would be a
+scan of every customer at every keystroke-sized search.
 
 Everyone finds only what they may open: supervisors and admins every
 conversation of the tenant, attendants theirs and the ones waiting in their
@@ -31,12 +35,7 @@ from atende.audit import RequestContext, record_event
 from atende.console.access import masked_phone, shown_text
 from atende.console.annotations import labels_of, require_label
 from atende.console.views import LabelView
-from atende.contacts.lookup import (
-    like_pattern,
-    phone_forms,
-    protocol_range,
-    search_kind,
-)
+from atende.contacts.lookup import phone_forms, protocol_range, search_kind
 from atende.conversations.store import State
 from atende.db import Connection, tenant_transaction
 from atende.db.paging import decode_cursor, keyset_page, page_limit
@@ -54,19 +53,17 @@ __all__ = [
 
 SEARCH_LIMIT = 50
 SNIPPET_CHARS = 160  # about two lines of the results list
+MAX_WORDS = 8  # words of a query looked up; the full-text check sees all
+#: How far a word's holders are counted to choose the plan: past this, the
+#: word is common enough that walking newest first wins.
+COUNTED = 50_000
 MatchedBy = Literal["protocol", "username", "phone", "name", "text", "label"]
-
-# The same expression as messages_search_idx (0023.search.sql), so the index
-# answers it; hidden texts (one-time links) are never searched.
-_TEXT_MATCH = (
-    "m.body IS NOT NULL AND (m.payload->>'secret') IS DISTINCT FROM 'true'"
-    " AND to_tsvector('portuguese'::regconfig, fold_accents(m.body))"
-    " @@ websearch_to_tsquery('portuguese'::regconfig, fold_accents(%(text)s))"
-)
-_NAME_MATCH = "fold_accents(c.display_name) LIKE fold_accents(%(name)s)"
+_EXCLUDED = re.compile(r'-"[^"]*"|-\S+')
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+_QUERY = "websearch_to_tsquery('portuguese'::regconfig, fold_accents(%(text)s))"
 # Attendants: their own conversations and the ones waiting in their queue.
 _ATTENDANT_SCOPE = (
-    " AND (v.assigned_attendant_id = %(me)s OR (v.state = 'waiting_human'"
+    "(v.assigned_attendant_id = %(me)s OR (v.state = 'waiting_human'"
     " AND (v.team IS NULL OR v.team = %(team)s)))"
 )
 
@@ -103,41 +100,124 @@ class SearchPage:
     next_cursor: str | None  # None: this was the last page
 
 
-def _candidates(q: str | None, params: dict[str, Any]) -> tuple[str, MatchedBy]:
-    """The conversations matching ``q`` (a subquery of ids), and how."""
-    if q is None:
-        return "", "label"
+def _exact(q: str, params: dict[str, Any]) -> tuple[str | None, MatchedBy]:
+    """The condition on the conversation ``v`` for a phone, @username or
+    protocol; None for words."""
     by, value = search_kind(q)
     if by == "protocol":
         # A conversation's own id, or an LGPD request's protocol (its customer).
         params["lo"], params["hi"] = protocol_range(value)
         return (
-            "SELECT id FROM conversations WHERE id BETWEEN %(lo)s AND %(hi)s"
-            " UNION SELECT v.id FROM lgpd_requests r JOIN conversations v"
-            "  ON v.tenant_id = r.tenant_id AND v.customer_id = r.customer_id"
-            " WHERE r.id BETWEEN %(lo)s AND %(hi)s"
+            "(v.id BETWEEN %(lo)s AND %(hi)s OR v.customer_id IN (SELECT"
+            " customer_id FROM lgpd_requests WHERE id BETWEEN %(lo)s AND %(hi)s))"
         ), by
     if by == "username":
         params["username"] = value
         return (
-            "SELECT v.id FROM customers c JOIN conversations v"
-            " ON v.tenant_id = c.tenant_id AND v.customer_id = c.id"
-            " WHERE lower(ltrim(c.username, '@')) = %(username)s"
+            "v.customer_id IN (SELECT id FROM customers"
+            " WHERE lower(ltrim(username, '@')) = %(username)s)"
         ), by
     if by == "phone":
         params["forms"] = phone_forms(value)
         return (
-            "SELECT v.id FROM customers c JOIN conversations v"
-            " ON v.tenant_id = c.tenant_id AND v.customer_id = c.id"
-            " WHERE c.phone = ANY(%(forms)s) OR c.wa_user_id = ANY(%(forms)s)"
+            "v.customer_id IN (SELECT id FROM customers"
+            " WHERE phone = ANY(%(forms)s) OR wa_user_id = ANY(%(forms)s))"
         ), by
-    params["name"], params["text"] = like_pattern(value), value
-    return (
-        "SELECT v.id FROM customers c JOIN conversations v"
-        " ON v.tenant_id = c.tenant_id AND v.customer_id = c.id"
-        f" WHERE {_NAME_MATCH}"
-        f" UNION SELECT m.conversation_id FROM messages m WHERE {_TEXT_MATCH}"
-    ), "text"
+    params["text"] = value
+    return None, "text"
+
+
+def _lexemes(conn: Connection, text: str) -> tuple[list[str], bool]:
+    """The words a conversation must hold for ``text`` to match it, stemmed
+    and folded as conversation_terms keeps them, and whether any one of them
+    will do (``a or b``) rather than all. Excluded words (``-palavra``) are
+    left to the full-text check."""
+    positive = _EXCLUDED.sub(" ", text)
+    any_of = bool(_OR.search(positive))
+    row = conn.execute(
+        "SELECT message_lexemes(%s) AS lexemes", (_OR.sub(" ", positive),)
+    ).fetchone()
+    return (list(row["lexemes"]) if row else [])[:MAX_WORDS], any_of
+
+
+def _walk_is_cheaper(conn: Connection, lexemes: list[str], page: int) -> str | None:
+    """None when walking the conversations newest first should fill a page
+    sooner than reading every holder of the rarest word; else that word.
+
+    Each word's holders are counted (up to :data:`COUNTED`, index only);
+    the share of conversations holding them all is estimated as if the words
+    were independent, against the table's size in the catalogue."""
+    rows = conn.execute(
+        "SELECT w, (SELECT count(*) FROM (SELECT 1 FROM conversation_terms"
+        "  WHERE lexeme = w LIMIT %(counted)s) s) AS n,"
+        " (SELECT greatest(reltuples, 1) FROM pg_class"
+        "  WHERE oid = 'conversations'::regclass) AS total"
+        " FROM unnest(%(lexemes)s::text[]) w ORDER BY n",
+        {"lexemes": lexemes, "counted": COUNTED},
+    ).fetchall()
+    rarest = rows[0]
+    share = 1.0
+    for row in rows:
+        share *= min(1.0, row["n"] / row["total"])
+    walked = page / share if share else float("inf")
+    return None if walked < rarest["n"] else str(rarest["w"])
+
+
+def _words_page(conn: Connection, text: str, base: str, params: dict[str, Any]) -> str:
+    """The page of conversations (``base``, already scoped) that hold the
+    words of ``text``, in their messages or their customer's name.
+
+    Under FORCE RLS PostgreSQL uses an index only for a leakproof condition,
+    and the full-text match is not one: the words are looked up by equality
+    in conversation_terms (0023.search.sql), one index probe per word and
+    conversation. That answers plain words exactly; a phrase or an exclusion
+    is then checked on the conversation's text, newest conversation first,
+    only until the page is full."""
+    lexemes, any_of = _lexemes(conn, text)
+    if not lexemes:  # only stop words or exclusions: nothing to look up
+        return f"{base} AND false"
+    params |= {f"w{n}": w for n, w in enumerate(lexemes)}
+    params["lexemes"] = lexemes
+
+    def holds(words: str) -> str:
+        # A scalar probe, so the planner keeps it per conversation instead of
+        # reading every conversation that holds a common word.
+        return (
+            "(SELECT true FROM conversation_terms t WHERE t.tenant_id = v.tenant_id"
+            f" AND t.conversation_id = v.id AND t.lexeme {words} LIMIT 1)"
+        )
+
+    found = (
+        holds("= ANY(%(lexemes)s)")
+        if any_of
+        else " AND ".join(holds(f"= %(w{n})s") for n in range(len(lexemes)))
+    )
+    checked = ""
+    if '"' in text or _EXCLUDED.search(text):
+        checked = (
+            " WHERE (SELECT to_tsvector('portuguese'::regconfig, fold_accents("
+            "coalesce(c.display_name, '') || ' ' || coalesce((SELECT"
+            " string_agg(m.body, ' . ') FROM messages m WHERE m.tenant_id ="
+            " w.tenant_id AND m.conversation_id = w.id AND m.body IS NOT NULL"
+            " AND (m.payload->>'secret') IS DISTINCT FROM 'true'), '')))"
+            f" @@ {_QUERY} FROM customers c WHERE c.tenant_id = w.tenant_id"
+            " AND c.id = w.customer_id)"
+        )
+    order = " ORDER BY w.last_activity_at DESC, w.id DESC LIMIT %(limit)s"
+    if not any_of:
+        params["rarest"] = _walk_is_cheaper(conn, lexemes, params["limit"])
+        if params["rarest"] is not None:
+            # A rare word: its conversations, newest first (OFFSET 0 keeps a
+            # phrase's check out of the sort), checked until the page is full.
+            return (
+                f"SELECT w.* FROM ({base} AND v.id IN (SELECT conversation_id"
+                " FROM conversation_terms WHERE lexeme = %(rarest)s)"
+                f" AND {found} ORDER BY v.last_activity_at DESC, v.id DESC"
+                f" OFFSET 0) w{checked}{order}"
+            )
+    # Common words: walking the conversations newest first fills a page soon
+    # (``or`` too: any one of its words will do).
+    return f"SELECT w.* FROM ({base} AND {found}) w{checked}{order}"
 
 
 def _snippet(conn: Connection, body: str, text: str) -> list[SnippetPart]:
@@ -206,43 +286,52 @@ def search_conversations(
         "label": label,
         "limit": limit + 1,
     }
-    candidates, matched_by = _candidates(q, params)
-    condition = f"v.id IN ({candidates})" if candidates else "true"
-    if not principal.oversees:
-        condition += _ATTENDANT_SCOPE
+    exact, matched_by = _exact(q, params) if q is not None else (None, "label")
+    scope = "true" if principal.oversees else _ATTENDANT_SCOPE
     if label is not None:
-        condition += (
+        scope += (
             " AND EXISTS (SELECT 1 FROM conversation_labels cl"
             " WHERE cl.conversation_id = v.id AND cl.label_id = %(label)s)"
         )
     if cursor is not None:
         params["at"], params["id"] = decode_cursor(cursor, datetime, UUID)
-        condition += " AND (v.last_activity_at, v.id) < (%(at)s, %(id)s)"
-    # A free-text match shows its latest matching message; a customer found
-    # by name shows none.
-    excerpt = (
-        "(SELECT m.body FROM messages m WHERE m.tenant_id = page.tenant_id"
-        f" AND m.conversation_id = page.id AND {_TEXT_MATCH}"
-        " ORDER BY m.created_at DESC LIMIT 1)"
-        if matched_by == "text"
-        else "NULL::text"
+        scope += " AND (v.last_activity_at, v.id) < (%(at)s, %(id)s)"
+    base = (
+        "SELECT v.id, v.tenant_id, v.customer_id, v.assigned_attendant_id,"
+        f" v.last_activity_at FROM conversations v WHERE {scope}"
     )
-    by_name = _NAME_MATCH if matched_by == "text" else "false"
     with tenant_transaction(principal.tenant_id) as conn:
         if label is not None:
             require_label(conn, label)
+        if matched_by == "text":
+            page_sql = _words_page(conn, params["text"], base, params)
+        else:
+            page_sql = (
+                base
+                + (f" AND {exact}" if exact else "")
+                + " ORDER BY v.last_activity_at DESC, v.id DESC LIMIT %(limit)s"
+            )
+        # Words show the latest message holding one of them; found by the
+        # name alone, none.
+        excerpt = (
+            "(SELECT m.body FROM messages m WHERE m.tenant_id = w.tenant_id"
+            " AND m.conversation_id = w.id AND m.body IS NOT NULL"
+            " AND (m.payload->>'secret') IS DISTINCT FROM 'true'"
+            " AND message_lexemes(m.body) && %(lexemes)s::text[]"
+            " ORDER BY m.created_at DESC LIMIT 1)"
+            if matched_by == "text" and "lexemes" in params
+            else "NULL::text"
+        )
+        # The page's customers and attendants, read for the page only.
         rows = conn.execute(
-            f"SELECT page.*, {excerpt} AS excerpt"
-            " FROM (SELECT v.id, v.tenant_id, v.state, v.team,"
-            " v.last_activity_at, c.display_name, c.username, c.phone,"
-            f" a.display_name AS attendant, {by_name} AS by_name"
-            " FROM conversations v"
-            " JOIN customers c ON c.tenant_id = v.tenant_id AND c.id = v.customer_id"
-            " LEFT JOIN attendants a ON a.tenant_id = v.tenant_id"
-            "  AND a.id = v.assigned_attendant_id"
-            f" WHERE {condition}"
-            " ORDER BY v.last_activity_at DESC, v.id DESC LIMIT %(limit)s) page"
-            " ORDER BY page.last_activity_at DESC, page.id DESC",
+            "SELECT w.id, w.last_activity_at, v.state, v.team, c.display_name,"
+            f" c.username, c.phone, a.display_name AS attendant, {excerpt} AS excerpt"
+            f" FROM ({page_sql}) w"
+            " JOIN conversations v ON v.tenant_id = w.tenant_id AND v.id = w.id"
+            " JOIN customers c ON c.tenant_id = w.tenant_id AND c.id = w.customer_id"
+            " LEFT JOIN attendants a ON a.tenant_id = w.tenant_id"
+            "  AND a.id = w.assigned_attendant_id"
+            " ORDER BY w.last_activity_at DESC, w.id DESC",
             params,
         ).fetchall()
         page, next_cursor = keyset_page(
@@ -262,7 +351,7 @@ def search_conversations(
                 last_activity_at=r["last_activity_at"],
                 labels=labels.get(r["id"], []),
                 matched_by="name"
-                if matched_by == "text" and r["by_name"] and not r["excerpt"]
+                if matched_by == "text" and not r["excerpt"]
                 else matched_by,
                 snippet=_snippet(conn, r["excerpt"], params["text"])
                 if r["excerpt"]
@@ -278,7 +367,9 @@ def search_conversations(
             context=context,
             details={
                 # How it was searched, never what: the term is personal data.
-                "search_kind": matched_by if q is None else search_kind(q)[0],
+                "search_kind": "label"
+                if q is None
+                else ("name" if matched_by == "text" else matched_by),
                 "search_length": len(q) if q is not None else 0,
                 "label_id": str(label) if label is not None else None,
                 "rows": len(results),
