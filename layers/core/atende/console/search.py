@@ -197,7 +197,8 @@ def _words_page(conn: Connection, text: str, base: str, params: dict[str, Any]) 
         checked = (
             " WHERE (SELECT to_tsvector('portuguese'::regconfig, fold_accents("
             "coalesce(c.display_name, '') || ' ' || coalesce((SELECT"
-            " string_agg(m.body, ' . ') FROM messages m WHERE m.tenant_id ="
+            " string_agg(m.body, ' . ' ORDER BY m.created_at) FROM messages m"
+            " WHERE m.tenant_id ="
             " w.tenant_id AND m.conversation_id = w.id AND m.body IS NOT NULL"
             " AND (m.payload->>'secret') IS DISTINCT FROM 'true'), '')))"
             f" @@ {_QUERY} FROM customers c WHERE c.tenant_id = w.tenant_id"
