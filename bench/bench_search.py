@@ -5,8 +5,9 @@ words table and its triggers) with one tenant of 100,000 conversations /
 1,000,000 PT-BR messages and a second tenant of 20,000 / 200,000 that shares
 every table and index (the cost of isolation: RLS filters its rows out). Then runs a mix of searches through the real use case
 (``atende.console.search_conversations``: tenant transaction, FORCE RLS,
-audit event) as a supervisor, who searches everything, and reports p50/p95
-per kind. Baseline in the same run: the query a user would otherwise write,
+audit event) as a supervisor, who searches everything, and as an attendant
+(their own conversations, about 1/25 of the closed ones, and the queue), and
+reports p50/p95 per kind. Baseline in the same run: the query a user would otherwise write,
 ``ILIKE '%term%'`` over names, phones and message bodies, same page size.
 Also the cost keeping the words adds to writing a message.
 
@@ -43,6 +44,7 @@ MESSAGES_PER_CONVERSATION = 10
 RUNS = 40  # per kind, the search
 BASELINE_RUNS = 5  # per kind, the ILIKE scan (seconds each)
 WRITES = 1000
+ATTENDANTS = 25
 PAGE = 20
 GOAL_MS = 200
 
@@ -238,6 +240,21 @@ def _seed_tenant(conn: psycopg.Connection[Any], name: str, conversations: int) -
         " WHERE tenant_id = %(t)s AND abs(hashtext(id::text)) %% 200 = 0",
         {"t": tenant},
     )
+    # ATTENDANTS people, who handled the closed conversations in turn.
+    conn.execute(
+        "INSERT INTO attendants (tenant_id, email, display_name, role)"
+        " SELECT %(t)s, 'atendente' || g || '@loja.example', 'Atendente ' || g,"
+        " 'attendant' FROM generate_series(1, %(n)s) g",
+        {"t": tenant, "n": ATTENDANTS},
+    )
+    conn.execute(
+        "UPDATE conversations v SET assigned_attendant_id = a.id"
+        " FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM attendants"
+        "       WHERE tenant_id = %(t)s) a"
+        " WHERE v.tenant_id = %(t)s AND v.state = 'closed'"
+        " AND abs(hashtext(v.id::text)) %% %(n)s = a.k",
+        {"t": tenant, "n": ATTENDANTS},
+    )
     return tenant
 
 
@@ -428,6 +445,25 @@ def run() -> str:
                     )
                 )
             )
+
+        # An attendant: only their own conversations and their queue's.
+        with psycopg.connect(admin_url) as admin:
+            row = admin.execute(
+                "SELECT id FROM attendants WHERE tenant_id = %s LIMIT 1", (tenant,)
+            ).fetchone()
+        assert row is not None
+        attendant = AttendantPrincipal(
+            tenant, row[0], Role.ATTENDANT, "atendente@loja", "Atendente"
+        )
+        for kind in ("word (common)", "name"):
+            for term in queries[kind]:
+                started = time.perf_counter_ns()
+                shown = search_conversations(
+                    attendant, q=term, limit=PAGE, context=context
+                )
+                elapsed = (time.perf_counter_ns() - started) / 1e6
+                results.setdefault(f"attendant: {kind}", []).append(elapsed)
+                found.setdefault(f"attendant: {kind}", []).append(len(shown.results))
 
         baseline: dict[str, list[float]] = {}
         with db.tenant_transaction(tenant) as conn:

@@ -107,15 +107,19 @@ def _exact(q: str, params: dict[str, Any]) -> tuple[str | None, MatchedBy]:
     if by == "protocol":
         # A conversation's own id, or an LGPD request's protocol (its customer).
         params["lo"], params["hi"] = protocol_range(value)
+        # Two index lookups, not an OR: that would read every conversation.
         return (
-            "(v.id BETWEEN %(lo)s AND %(hi)s OR v.customer_id IN (SELECT"
-            " customer_id FROM lgpd_requests WHERE id BETWEEN %(lo)s AND %(hi)s))"
+            "v.id IN (SELECT id FROM conversations WHERE id BETWEEN %(lo)s"
+            " AND %(hi)s UNION ALL SELECT o.id FROM lgpd_requests r JOIN"
+            " conversations o ON o.tenant_id = r.tenant_id"
+            " AND o.customer_id = r.customer_id"
+            " WHERE r.id BETWEEN %(lo)s AND %(hi)s)"
         ), by
     if by == "username":
         params["username"] = value
         return (
             "v.customer_id IN (SELECT id FROM customers"
-            " WHERE lower(ltrim(username, '@')) = %(username)s)"
+            " WHERE username_key = %(username)s)"
         ), by
     if by == "phone":
         params["forms"] = phone_forms(value)

@@ -55,7 +55,7 @@ class CustomerHit:
 _CONDITIONS: dict[SearchBy, str] = {
     "protocol": "c.id IN (SELECT customer_id FROM lgpd_requests"
     " WHERE id BETWEEN %s AND %s)",
-    "username": "lower(ltrim(c.username, '@')) = %s",
+    "username": "c.username_key = %s",
     "phone": "(c.phone = ANY(%s) OR c.wa_user_id = ANY(%s))",
     "name": "fold_accents(c.display_name) LIKE fold_accents(%s)",
 }

@@ -167,6 +167,10 @@ CREATE TRIGGER customers_terms_renamed AFTER UPDATE OF display_name ON customers
 CREATE INDEX conversations_activity_idx
     ON conversations (tenant_id, last_activity_at DESC, id DESC);
 
--- @username lookups, as the search normalises them.
+-- @username lookups, as the searches normalise them. A column rather than an
+-- expression index: lower() is not leakproof, so under FORCE RLS an index on
+-- lower(...) is never used; equality on a plain column is.
+ALTER TABLE customers ADD COLUMN username_key text
+    GENERATED ALWAYS AS (lower(ltrim(username, '@'))) STORED;
 CREATE INDEX customers_username_idx
-    ON customers (tenant_id, lower(ltrim(username, '@'))) WHERE username IS NOT NULL;
+    ON customers (tenant_id, username_key) WHERE username_key IS NOT NULL;
