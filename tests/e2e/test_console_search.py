@@ -35,7 +35,9 @@ def test_search_finds_conversations_by_words_phone_and_name(
         sign_in(page, bot_stack.api, "supervisora@loja.example")
         queue = page.get_by_role("list", name="Fila de espera")
         expect(page.get_by_role("heading", name="Fila de espera")).to_be_visible()
-        _says(bot_stack, BIANCA, "<img src=x onerror=alert(1)> a geladeira veio amassada")
+        _says(
+            bot_stack, BIANCA, "<img src=x onerror=alert(1)> a geladeira veio amassada"
+        )
         _says(bot_stack, BIANCA, "quero falar com um atendente")
         expect(
             queue.get_by_role("listitem").filter(has_text="Bianca Freitas")
