@@ -318,7 +318,7 @@ def test_the_search_is_audited_without_the_term(
         ).fetchall()
     assert [(e["actor_id"], e["details"]["search_kind"]) for e in events] == [
         (str(ana.attendant_id), "phone"),
-        (str(ana.attendant_id), "name"),
+        (str(ana.attendant_id), "words"),
     ]
     assert events[0]["details"]["rows"] == 1
     for event in events:

@@ -372,9 +372,7 @@ def search_conversations(
             context=context,
             details={
                 # How it was searched, never what: the term is personal data.
-                "search_kind": "label"
-                if q is None
-                else ("name" if matched_by == "text" else matched_by),
+                "search_kind": "words" if matched_by == "text" else matched_by,
                 "search_length": len(q) if q is not None else 0,
                 "label_id": str(label) if label is not None else None,
                 "rows": len(results),
