@@ -95,7 +95,7 @@ def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     """Both ways words are looked up: the holders of the rarest word, or every
     conversation walked newest first (what a large tenant's common word gets)."""
     if request.param == "common words":
-        monkeypatch.setattr(search, "_walk_is_cheaper", lambda *_: None)
+        monkeypatch.setattr(search, "_rare_words", lambda *_: None)
     return str(request.param)
 
 

@@ -144,13 +144,16 @@ def _lexemes(conn: Connection, text: str) -> tuple[list[str], bool]:
     return (list(row["lexemes"]) if row else [])[:MAX_WORDS], any_of
 
 
-def _walk_is_cheaper(conn: Connection, lexemes: list[str], page: int) -> str | None:
-    """None when walking the conversations newest first should fill a page
-    sooner than reading every holder of the rarest word; else that word.
+def _rare_words(
+    conn: Connection, lexemes: list[str], any_of: bool, page: int
+) -> str | None:
+    """The conversations to read when the words are rare (a condition on
+    ``v``), or None when walking every conversation newest first should fill
+    a page sooner.
 
-    Each word's holders are counted (up to :data:`COUNTED`, index only);
-    the share of conversations holding them all is estimated as if the words
-    were independent, against the table's size in the catalogue."""
+    Each word's holders are counted (up to :data:`COUNTED`, index only); the
+    share of conversations matching is estimated as if the words were
+    independent, against the table's size in the catalogue."""
     rows = conn.execute(
         "SELECT w, (SELECT count(*) FROM (SELECT 1 FROM conversation_terms"
         "  WHERE lexeme = w LIMIT %(counted)s) s) AS n,"
@@ -159,12 +162,24 @@ def _walk_is_cheaper(conn: Connection, lexemes: list[str], page: int) -> str | N
         " FROM unnest(%(lexemes)s::text[]) w ORDER BY n",
         {"lexemes": lexemes, "counted": COUNTED},
     ).fetchall()
-    rarest = rows[0]
-    share = 1.0
-    for row in rows:
-        share *= min(1.0, row["n"] / row["total"])
+    shares = [min(1.0, row["n"] / row["total"]) for row in rows]
+    if any_of:  # any one word: every holder of each
+        missed = 1.0
+        for share in shares:
+            missed *= 1 - share
+        share, read = 1 - missed, sum(row["n"] for row in rows)
+        rare = "= ANY(%(lexemes)s)"
+    else:  # all the words: the holders of the rarest
+        share, read = 1.0, rows[0]["n"]
+        for each in shares:
+            share *= each
+        rare = f"= %(w{lexemes.index(rows[0]['w'])})s"
     walked = page / share if share else float("inf")
-    return None if walked < rarest["n"] else str(rarest["w"])
+    if walked < read:
+        return None
+    return (
+        f"v.id IN (SELECT conversation_id FROM conversation_terms WHERE lexeme {rare})"
+    )
 
 
 def _words_page(conn: Connection, text: str, base: str, params: dict[str, Any]) -> str:
@@ -209,19 +224,16 @@ def _words_page(conn: Connection, text: str, base: str, params: dict[str, Any]) 
             " AND c.id = w.customer_id)"
         )
     order = " ORDER BY w.last_activity_at DESC, w.id DESC LIMIT %(limit)s"
-    if not any_of:
-        params["rarest"] = _walk_is_cheaper(conn, lexemes, params["limit"])
-        if params["rarest"] is not None:
-            # A rare word: its conversations, newest first (OFFSET 0 keeps a
-            # phrase's check out of the sort), checked until the page is full.
-            return (
-                f"SELECT w.* FROM ({base} AND v.id IN (SELECT conversation_id"
-                " FROM conversation_terms WHERE lexeme = %(rarest)s)"
-                f" AND {found} ORDER BY v.last_activity_at DESC, v.id DESC"
-                f" OFFSET 0) w{checked}{order}"
-            )
-    # Common words: walking the conversations newest first fills a page soon
-    # (``or`` too: any one of its words will do).
+    rare = _rare_words(conn, lexemes, any_of, params["limit"])
+    if rare is not None:
+        # Rare words: their conversations, newest first (OFFSET 0 keeps a
+        # phrase's check out of the sort), checked until the page is full.
+        return (
+            f"SELECT w.* FROM ({base} AND {rare} AND {found}"
+            " ORDER BY v.last_activity_at DESC, v.id DESC"
+            f" OFFSET 0) w{checked}{order}"
+        )
+    # Common words: walking the conversations newest first fills a page soon.
     return f"SELECT w.* FROM ({base} AND {found}) w{checked}{order}"
 
 
