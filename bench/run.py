@@ -19,6 +19,7 @@ from bench import (
     bench_ocr_levers,
     bench_reports,
     bench_rls,
+    bench_search,
     bench_soak,
     bench_webhook,
 )
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "console": bench_console.main,
     "assignment": bench_assignment.main,
     "reports": bench_reports.main,
+    "search": bench_search.main,
     "soak": bench_soak.main,
     "coldstart": bench_coldstart.main,
     "api_fuzz": bench_api_fuzz.main,

@@ -23,7 +23,13 @@ TENANT_TABLES = sorted(ROW_BUILDERS)
 # consent_texts and erasure_proofs are evidence: written once, never changed.
 NO_DELETE = {"audit_events", "consent_texts", "erasure_proofs"}
 # Notes are added, never edited.
-NO_UPDATE = {"audit_events", "consent_texts", "erasure_proofs", "conversation_notes"}
+NO_UPDATE = {
+    "audit_events",
+    "consent_texts",
+    "erasure_proofs",
+    "conversation_notes",
+    "conversation_terms",  # rebuilt by triggers: inserted and deleted only
+}
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,12 @@ ROW_BUILDERS: dict[str, RowBuilder] = {
         " VALUES (%s, %s, now()) RETURNING conversation_id",
         (t, ids["conversations"]),
     ),
+    "conversation_terms": lambda c, t, ids: _insert(
+        c,
+        "INSERT INTO conversation_terms (tenant_id, lexeme, conversation_id)"
+        " VALUES (%s, %s, %s) RETURNING lexeme",
+        (t, f"palavra{uuid.uuid4().hex[:8]}", ids["conversations"]),
+    ),
     "canned_responses": lambda c, t, ids: _insert(
         c,
         "INSERT INTO canned_responses (tenant_id, owner_id, shortcut, title, body)"

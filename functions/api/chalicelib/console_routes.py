@@ -168,6 +168,22 @@ def console_conversations() -> Response:
     return json_response({"conversations": page.items, "next_cursor": page.next_cursor})
 
 
+@blueprint.route("/v1/console/search", methods=["GET"])
+@api_errors
+def console_search() -> Response:
+    me = route.attendant()
+    return json_response(
+        console.search_conversations(
+            me,
+            q=route.query().get("q"),
+            label=_label_filter(),
+            limit=route.optional_int("limit"),
+            cursor=route.query().get("cursor"),
+            context=route.context(me.actor),
+        )
+    )
+
+
 @blueprint.route("/v1/console/conversations/{conversation_id}", methods=["GET"])
 @api_errors
 def console_conversation(conversation_id: str) -> Response:

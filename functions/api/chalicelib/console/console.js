@@ -62,6 +62,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     typingNoteTimer: null, // hides "digitando…" when WhatsApp does
     mediaUrls: new Map(), // message id -> blob: URL of its file (fetched once per page)
     presence: null, loads: [], rules: null, // own presence; everyone's load; the tenant's rules
+    search: null, // the search box's results: {q, label, results, next}
   };
 
   // ---------------------------------------------------------------- helpers
@@ -2179,6 +2180,89 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
   }
 
+  // ---- search
+
+  const MATCHED_BY = {
+    name: "nome", phone: "telefone", username: "@usuário", protocol: "protocolo",
+    label: "etiqueta", text: "mensagem",
+  };
+
+  function bindSearch() {
+    $("search-form").addEventListener("submit", onSearch);
+    $("search-q").addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { e.preventDefault(); clearSearch(true); }
+    });
+    $("search-more").addEventListener("click", () => runSearch(true));
+  }
+
+  function onSearch(e) {
+    e.preventDefault();
+    if (!$("search-q").value.trim()) { clearSearch(false); return; }
+    runSearch(false);
+  }
+
+  /** Runs the search (or its next page): the results replace the lists. */
+  async function runSearch(more) {
+    clearErrors();
+    const q = more ? state.search.q : $("search-q").value.trim();
+    const label = more ? state.search.label : state.labelFilter;
+    const params = new URLSearchParams({ q });
+    if (label) params.set("label", label);
+    if (more) params.set("cursor", state.search.next);
+    try {
+      const page = await api("GET", `/v1/console/search?${params}`);
+      const results = more ? state.search.results.concat(page.results) : page.results;
+      state.search = { q, label, results, next: page.next_cursor };
+    } catch (error) {
+      report(error);
+      $("search-q").focus();
+      return;
+    }
+    renderSearch();
+    const n = state.search.results.length;
+    announce(n ? `${fmt.format(n)} conversa(s) encontrada(s).` : "Nenhuma conversa encontrada.");
+  }
+
+  /** Esc or an empty search: the lists come back. */
+  function clearSearch(focusBox) {
+    state.search = null;
+    $("search-q").value = "";
+    $("search-panel").hidden = true;
+    document.querySelector(".sidebar").classList.remove("searching");
+    if (focusBox) { $("search-q").focus(); announce("Busca limpa."); }
+  }
+
+  /** The excerpt as text, the matched words in <mark>: never HTML. */
+  function snippetLine(parts) {
+    if (!parts || !parts.length) return null;
+    return el("p", { cls: "snippet" }, parts.map((p) => (p.hit ? el("mark", { text: p.text }) : document.createTextNode(p.text))));
+  }
+
+  function renderSearch() {
+    const items = state.search.results.map((r) => {
+      const open = actionButton("Abrir", `conversa de ${r.customer}`, () => openConversation(r.conversation_id, open), "small");
+      open.dataset.key = `search:${r.conversation_id}`;
+      if (isOpen(r.conversation_id)) open.setAttribute("aria-current", "true");
+      const contact = r.phone || (r.username ? `@${r.username}` : null);
+      const li = el("li", { cls: "card" + (isOpen(r.conversation_id) ? " current" : "") }, [
+        el("p", { cls: "card-title" }, [el("strong", { text: r.customer })]),
+        el("p", { cls: "muted", text: [STATES[r.state] || r.state, contact, r.attendant, timeLabel(r.last_activity_at)].filter(Boolean).join(" · ") }),
+        el("p", { cls: "muted", text: `Encontrada por: ${MATCHED_BY[r.matched_by] || r.matched_by}` }),
+        snippetLine(r.snippet),
+        labelChips(r.labels),
+        el("div", { cls: "card-actions" }, [open]),
+      ]);
+      li.dataset.id = r.conversation_id;
+      return li;
+    });
+    rebuildList($("search-list"), items);
+    $("search-empty").hidden = items.length > 0;
+    $("search-count").textContent = items.length ? `(${items.length})` : "";
+    $("search-more").hidden = !state.search.next;
+    $("search-panel").hidden = false;
+    document.querySelector(".sidebar").classList.add("searching");
+  }
+
   // -------------------------------------------------------------------- boot
 
   /** Handlers of the signed-in screen (mounted fresh at every sign-in). */
@@ -2302,6 +2386,7 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     $("label-filter").addEventListener("change", onFilter);
     $("label-form").addEventListener("submit", onCreateLabel);
     $("contact-toggle").addEventListener("click", toggleContact); // contact panel
+    bindSearch();
   }
 
   async function boot() {

@@ -8,6 +8,8 @@
 - :mod:`~atende.console.canned` — canned responses ("Respostas rápidas").
 - :mod:`~atende.console.media` — files in the timeline: opening a customer's,
   sending an image, PDF or voice note.
+- :mod:`~atende.console.search` — searching conversations (text, name, phone,
+  @username, protocol, label).
 - :mod:`~atende.console.attendants` — managing attendants (deactivation closes
   their live consoles).
 - :mod:`~atende.console.templates` — WhatsApp templates: listed, cached, checked.
@@ -51,6 +53,7 @@ from atende.console.templates import (
     refresh_templates,
 )
 from atende.console.typing_indicator import TypingSignal, signal_typing
+from atende.console.search import SearchHit, SearchPage, search_conversations
 from atende.console.views import (
     ActivityView,
     CannedResponseView,
@@ -77,6 +80,8 @@ __all__ = [
     "NoteView",
     "Queue",
     "QueueItem",
+    "SearchHit",
+    "SearchPage",
     "StateChange",
     "TemplateCatalog",
     "TemplateView",
@@ -102,6 +107,7 @@ __all__ = [
     "return_to_bot",
     "send_media",
     "signal_typing",
+    "search_conversations",
     "teams",
     "transfer",
     "unlabel_conversation",

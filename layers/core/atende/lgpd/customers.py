@@ -12,37 +12,31 @@ mobile ninth digit. Every customer a search shows is audited on that customer
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from atende.audit import RequestContext, record_event
+from atende.contacts.lookup import (
+    SearchBy,
+    SearchTermInvalid,
+    like_pattern,
+    phone_forms,
+    protocol_range,
+    search_kind,
+)
 from atende.db import Connection
-from atende.errors import InvalidInput
-from atende.validators import only_digits
 
 __all__ = [
     "CustomerHit",
     "SearchBy",
+    "SearchTermInvalid",
     "phone_forms",
     "search_customers",
     "search_kind",
 ]
 
-SearchBy = Literal["protocol", "username", "phone", "name"]
 MAX_RESULTS = 20
-_PROTOCOL = re.compile(r"#?([0-9a-f]{8})", re.IGNORECASE)
-_PHONE = re.compile(r"\+?[\d\s().-]+")
-
-
-class SearchTermInvalid(InvalidInput):
-    code = "BUSCA_INVALIDA"
-    message = (
-        "Digite um telefone (com DDD), um @usuário, um nome (2 letras ou mais)"
-        " ou um protocolo (8 caracteres)."
-    )
 
 
 @dataclass(frozen=True)
@@ -58,50 +52,10 @@ class CustomerHit:
     open_requests: list[str]  # kinds of the open requests: access, erasure
 
 
-def search_kind(term: str) -> tuple[SearchBy, str]:
-    """What the admin typed, and the normalised value to look up.
-
-    Raises:
-        SearchTermInvalid: empty, too long, or too short to mean anything.
-    """
-    term = term.strip()
-    if not 2 <= len(term) <= 100:
-        raise SearchTermInvalid()
-    if protocol := _PROTOCOL.fullmatch(term):
-        return "protocol", protocol.group(1).lower()
-    if term.startswith("@") and len(term) > 1:
-        return "username", term[1:].lower()
-    if _PHONE.fullmatch(term):
-        digits = only_digits(term)
-        if len(digits) < 10:
-            raise SearchTermInvalid()
-        return "phone", digits
-    return "name", term
-
-
-def phone_forms(digits: str) -> list[str]:
-    """The ways Meta may have given us this number: a Brazilian one with the
-    country code, with and without the mobile ninth digit."""
-    national = digits[2:] if digits.startswith("55") and len(digits) >= 12 else digits
-    forms = {digits}
-    if len(national) in (10, 11):
-        forms.add("55" + national)
-        if len(national) == 11 and national[2] == "9":
-            forms.add("55" + national[:2] + national[3:])
-        if len(national) == 10:
-            forms.add("55" + national[:2] + "9" + national[2:])
-    return sorted(forms)
-
-
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 _CONDITIONS: dict[SearchBy, str] = {
     "protocol": "c.id IN (SELECT customer_id FROM lgpd_requests"
-    " WHERE id::text LIKE %s)",
-    "username": "lower(ltrim(c.username, '@')) = %s",
+    " WHERE id BETWEEN %s AND %s)",
+    "username": "c.username_key = %s",
     "phone": "(c.phone = ANY(%s) OR c.wa_user_id = ANY(%s))",
     "name": "fold_accents(c.display_name) LIKE fold_accents(%s)",
 }
@@ -119,12 +73,12 @@ def search_customers(
     by, value = search_kind(term)
     params: tuple[object, ...]
     if by == "protocol":
-        params = (f"{value}-%",)
+        params = protocol_range(value)
     elif by == "phone":
         forms = phone_forms(value)
         params = (forms, forms)
     elif by == "name":
-        params = (_like(value),)
+        params = (like_pattern(value),)
     else:
         params = (value,)
     rows = conn.execute(
