@@ -46,6 +46,7 @@ from atende.console.reading import (
     list_conversations,
     queue,
 )
+from atende.console.search import SearchHit, SearchPage, search_conversations
 from atende.console.templates import (
     TemplateCatalog,
     TemplateView,
@@ -53,7 +54,6 @@ from atende.console.templates import (
     refresh_templates,
 )
 from atende.console.typing_indicator import TypingSignal, signal_typing
-from atende.console.search import SearchHit, SearchPage, search_conversations
 from atende.console.views import (
     ActivityView,
     CannedResponseView,
@@ -105,9 +105,9 @@ __all__ = [
     "refresh_templates",
     "reply",
     "return_to_bot",
+    "search_conversations",
     "send_media",
     "signal_typing",
-    "search_conversations",
     "teams",
     "transfer",
     "unlabel_conversation",
