@@ -130,6 +130,11 @@ def test_admins_find_customers_by_number_in_any_format_username_name_protocol(
         )
     request_id = _erasure_requested_in_chat(channel, customer)
     protocol = str(request_id).split("-")[0].upper()
+    # The protocol an attendant gave in a conversation ({{protocolo}}) too.
+    [conversation] = rows(
+        channel, "SELECT id FROM conversations WHERE customer_id = %s", customer
+    )
+    conversation_protocol = str(conversation["id"]).split("-")[0].upper()
 
     for term in (
         "+55 11 98765-4321",
@@ -143,6 +148,7 @@ def test_admins_find_customers_by_number_in_any_format_username_name_protocol(
         "Conceição",
         protocol,
         f"#{protocol.lower()}",
+        conversation_protocol,
     ):
         status, body, _ = _call("get", f"/v1/admin/customers?q={quote(term)}", admin)
         assert status == 200, (term, body)
@@ -165,7 +171,7 @@ def test_admins_find_customers_by_number_in_any_format_username_name_protocol(
         "SELECT subject_id, actor_id, details FROM audit_events"
         " WHERE action = 'CUSTOMER_LOOKED_UP'",
     )
-    assert len(looked_up) == 11
+    assert len(looked_up) == 12
     assert {e["subject_id"] for e in looked_up} == {str(customer)}
     assert {e["actor_id"] for e in looked_up} == {str(admin.attendant_id)}
     assert {e["details"]["by"] for e in looked_up} == {

@@ -1,5 +1,6 @@
 """Finding a customer to answer an LGPD request: by WhatsApp number (any way
-it is written), @username, name or the protocol the bot gave them.
+it is written), @username, name or a protocol they were given (an LGPD
+request's or a conversation's).
 
 Customers are found in ``customers`` itself (every customer who ever wrote,
 with or without consent), not in the contacts found in messages. Phones are
@@ -53,7 +54,9 @@ class CustomerHit:
 
 
 _CONDITIONS: dict[SearchBy, str] = {
+    # An LGPD request's protocol or a conversation's ({{protocolo}}).
     "protocol": "c.id IN (SELECT customer_id FROM lgpd_requests"
+    " WHERE id BETWEEN %s AND %s UNION SELECT customer_id FROM conversations"
     " WHERE id BETWEEN %s AND %s)",
     "username": "c.username_key = %s",
     "phone": "(c.phone = ANY(%s) OR c.wa_user_id = ANY(%s))",
@@ -73,7 +76,7 @@ def search_customers(
     by, value = search_kind(term)
     params: tuple[object, ...]
     if by == "protocol":
-        params = protocol_range(value)
+        params = protocol_range(value) * 2
     elif by == "phone":
         forms = phone_forms(value)
         params = (forms, forms)
