@@ -16,7 +16,7 @@ from atende.console.access import audit, load, may_read, require_handler
 from atende.console.annotations import MAX_NOTE_CHARS
 from atende.console.templates import prepare_template
 from atende.console.typing_indicator import forget_typing
-from atende.console.views import MessageView, StateChange
+from atende.console.views import MediaView, MessageView, StateChange
 from atende.conversations import assignment, store
 from atende.conversations import handoff as handoffs
 from atende.conversations.engine import ConversationEngine
@@ -118,8 +118,27 @@ def reply(
             context=context,
             details={"message_id": str(message_id), "type": type_},
         )
-    # WhatsApp unavailable: the reply stays pending; the sweeper's relay (or
-    # the conversation's next delivery) sends it.
+    return delivered(
+        principal, conversation_id, message_id, type_=type_, body=body, engine=engine
+    )
+
+
+def delivered(
+    principal: AttendantPrincipal,
+    conversation_id: UUID,
+    message_id: UUID,
+    *,
+    type_: str,
+    body: str | None,
+    engine: ConversationEngine,
+    media: MediaView | None = None,
+) -> MessageView:
+    """Send the conversation's outbox now and return the queued message as the
+    console shows it, its status as WhatsApp left it; open consoles are told.
+
+    WhatsApp unavailable: the message stays pending; the sweeper's relay (or
+    the conversation's next delivery) sends it.
+    """
     engine.deliver_outbox(principal.tenant_id, conversation_id)
     with tenant_transaction(principal.tenant_id) as conn:
         row = conn.execute(
@@ -141,6 +160,7 @@ def reply(
         error_title=row["error_title"],
         created_at=row["created_at"],
         attendant=principal.display_name,
+        media=media,
     )
 
 

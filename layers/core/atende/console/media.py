@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from atende import live
 from atende.audit import RequestContext
 from atende.console.access import audit, load, may_read
+from atende.console.actions import delivered
 from atende.console.views import LocationView, MediaView, MessageView
 from atende.conversations import store
 from atende.conversations.engine import ConversationEngine
@@ -218,27 +218,13 @@ def send_media(
     except BaseException:
         _forget_upload(graph, media_id)
         raise
-    engine.deliver_outbox(principal.tenant_id, conversation_id)
-    with tenant_transaction(principal.tenant_id) as conn:
-        row = conn.execute(
-            "SELECT status, error_code, error_title, created_at FROM messages"
-            " WHERE id = %s",
-            (message_id,),
-        ).fetchone()
-    assert row is not None
-    live.publish(
-        principal.tenant_id, "conversation.updated", conversation_id=conversation_id
-    )
-    return MessageView(
-        id=message_id,
-        direction="outbound",
-        type=kind.kind,
+    return delivered(
+        principal,
+        conversation_id,
+        message_id,
+        type_=kind.kind,
         body=caption,
-        status=row["status"],
-        error_code=row["error_code"],
-        error_title=row["error_title"],
-        created_at=row["created_at"],
-        attendant=principal.display_name,
+        engine=engine,
         media=MediaView(kind=kind.kind, mime_type=base, filename=name, voice=False),
     )
 
