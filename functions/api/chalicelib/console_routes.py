@@ -45,7 +45,8 @@ _ASSET_TYPES = {
     "reports.css": "text/css; charset=utf-8",
     "uplot.min.js": "text/javascript; charset=utf-8",
     "uplot.min.css": "text/css; charset=utf-8",
-    # The admins' privacy (LGPD) page.
+    # What the admins' pages share, then the privacy (LGPD) page.
+    "admin-page.js": "text/javascript; charset=utf-8",
     "privacy.html": "text/html; charset=utf-8",
     "privacy.js": "text/javascript; charset=utf-8",
     "privacy.css": "text/css; charset=utf-8",

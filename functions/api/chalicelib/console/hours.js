@@ -7,40 +7,11 @@
 (() => {
   "use strict";
 
-  const TOKEN_KEY = "atende.console.token";
-  const $ = (id) => document.getElementById(id);
-  const token = sessionStorage.getItem(TOKEN_KEY);
+  const { $, token, say, fail, api } = window.AtendePage; // admin-page.js
   const DAYS = [["seg", "Segunda"], ["ter", "Terça"], ["qua", "Quarta"], ["qui", "Quinta"], ["sex", "Sexta"], ["sab", "Sábado"], ["dom", "Domingo"]];
   const day = new Intl.DateTimeFormat("pt-BR", { dateStyle: "full", timeZone: "UTC" });
   let holidays = []; // [{date, name}], the list being edited
   let suggested = [];
-
-  function say(text) { $("status").textContent = text; }
-  function fail(text) {
-    const box = $("alerts");
-    box.replaceChildren();
-    if (!text) return;
-    const p = document.createElement("p");
-    p.className = "alert";
-    p.textContent = text;
-    box.append(p);
-  }
-
-  async function api(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: { Authorization: "Bearer " + token, Accept: "application/json", "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (_e) { /* no body */ }
-    if (!response.ok) {
-      let message = (data.error && data.error.message) || "Não foi possível concluir a ação.";
-      if (response.status === 401) message = "Sua sessão expirou. Entre novamente no console.";
-      throw new Error(message);
-    }
-    return data;
-  }
 
   function node(tag, text, attrs = {}) {
     const n = document.createElement(tag);

@@ -7,41 +7,12 @@
 (() => {
   "use strict";
 
-  const TOKEN_KEY = "atende.console.token";
-  const $ = (id) => document.getElementById(id);
-  const token = sessionStorage.getItem(TOKEN_KEY);
+  const { $, token, say, fail, api } = window.AtendePage; // admin-page.js
   const stamp = new Intl.DateTimeFormat("pt-BR", { dateStyle: "short", timeStyle: "short", timeZone: "America/Sao_Paulo" });
   const day = new Intl.DateTimeFormat("pt-BR", { dateStyle: "short", timeZone: "America/Sao_Paulo" });
   const KINDS = { access: "Acesso aos dados", erasure: "Exclusão dos dados" };
   const STATUSES = { open: "Aberto", in_progress: "Em andamento", done: "Concluído", rejected: "Recusado" };
   const OPENED_BY = { customer: "Cliente, no WhatsApp", system: "Sistema", api_key: "Integração", operator: "Operação" };
-
-  function say(text) { $("status").textContent = text; }
-  function fail(text) {
-    const box = $("alerts");
-    box.replaceChildren();
-    if (!text) return;
-    const p = document.createElement("p");
-    p.className = "alert";
-    p.textContent = text;
-    box.append(p);
-  }
-
-  async function api(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: { Authorization: "Bearer " + token, Accept: "application/json", "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (_e) { /* no body */ }
-    if (!response.ok) {
-      let message = (data.error && data.error.message) || "Não foi possível concluir a ação.";
-      if (response.status === 401) message = "Sua sessão expirou. Entre novamente no console.";
-      throw new Error(message);
-    }
-    return data;
-  }
 
   /** "5511987654321" → "+55 11 98765-4321" (other numbers as they are). */
   function phone(digits) {
