@@ -1,5 +1,5 @@
-/* Atende — what the console's admin pages (Privacidade, Horário de atendimento)
- * share: the console's session (sessionStorage, same origin), the status and
+/* Atende — what the console's own pages (Privacidade, Horário de atendimento,
+ * Relatórios) share: the console's session (sessionStorage, same origin), the status and
  * alert lines, and calls to the API whose errors come back in Portuguese.
  * Loaded before the page's own script; every text goes in with textContent. */
 "use strict";

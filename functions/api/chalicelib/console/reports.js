@@ -6,11 +6,9 @@
 (() => {
   "use strict";
 
-  const TOKEN_KEY = "atende.console.token";
+  const { $, token, say, fail } = window.AtendePage; // admin-page.js
   const REFRESH_MINUTES = 5; // the scheduled refresh (template.yaml: ReportsRefreshFunction)
   const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  const $ = (id) => document.getElementById(id);
-  const token = sessionStorage.getItem(TOKEN_KEY);
 
   const num = new Intl.NumberFormat("pt-BR");
   const pct = new Intl.NumberFormat("pt-BR", { style: "percent", maximumFractionDigits: 1 });
@@ -42,17 +40,6 @@
   const periodTime = (iso) => Date.parse(iso + "Z") / 1000;
   const periodLabel = (iso, granularity) =>
     (granularity === "hour" ? hourFmt : dayFmt).format(new Date(iso + "Z"));
-
-  function say(text) { $("status").textContent = text; }
-  function fail(text) {
-    const box = $("alerts");
-    box.replaceChildren();
-    if (!text) return;
-    const p = document.createElement("p");
-    p.className = "alert";
-    p.textContent = text;
-    box.append(p);
-  }
 
   async function api(path, accept = "application/json") {
     const response = await fetch(path, { headers: { Authorization: "Bearer " + token, Accept: accept } });
