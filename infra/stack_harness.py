@@ -153,8 +153,28 @@ class LocalStack:
             found["body"] = body
             return status == 200 and (not bot or self._rasa_answers())
 
-        wait_for(healthy, timeout_s + (180 if bot else 0), "the local stack")
+        try:
+            wait_for(healthy, timeout_s + (180 if bot else 0), "the local stack")
+        except TimeoutError as error:
+            # Say why: what readiness last answered, whether Rasa did, and
+            # the end of every log, so a CI failure can be read without a rerun.
+            rasa = "yes" if self._rasa_answers() else "no"
+            raise TimeoutError(
+                f"{error}; last readiness answer: {found.get('body')!r};"
+                f" Rasa answers: {rasa}\n{self.log_tails()}"
+            ) from error
         return found["body"]
+
+    def log_tails(self, lines: int = 25) -> str:
+        """The last lines of the stack's output and of each role's log."""
+        logs = [self.data_dir / "stack-output.log"]
+        logs += sorted((self.data_dir / "logs").glob("*.log"))
+        tails = []
+        for log in logs:
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                tails.append(f"--- {log.name}\n" + "\n".join(tail))
+        return "\n".join(tails)
 
     def _rasa_answers(self) -> bool:
         url = f"http://127.0.0.1:{self.ports['rasa']}/"

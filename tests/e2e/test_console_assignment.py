@@ -41,6 +41,7 @@ def test_a_handoff_goes_to_the_available_attendant_live(
 ) -> None:
     from playwright.sync_api import expect
 
+    _empty_desk(bot_stack)
     try:
         with _page(tmp_path) as (page, shots):
             ana = page.context.browser.new_page(viewport=VIEWPORT, locale="pt-BR")
@@ -98,3 +99,21 @@ def test_a_handoff_goes_to_the_available_attendant_live(
             " max_conversations = NULL",
             (),
         )
+
+
+def _empty_desk(stack: LocalStack) -> None:
+    """The stack is shared: handoffs other tests left waiting would go to Ana
+    as soon as she is available, so the load she shows would depend on the
+    order the tests ran in. They are closed first."""
+    _sql(
+        stack,
+        "UPDATE handoffs SET resolved_at = now(), outcome = 'closed'"
+        " WHERE resolved_at IS NULL",
+        (),
+    )
+    _sql(
+        stack,
+        "UPDATE conversations SET state = 'closed', closed_at = now()"
+        " WHERE state IN ('waiting_human', 'with_human')",
+        (),
+    )

@@ -186,6 +186,7 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             assert errors == []
         finally:
             browser.close()
+            _restore_ana_team(bot_stack)
 
     # The bot has the conversation again and answers the customer.
     before = len(_sends_to_maria(bot_stack))
@@ -200,3 +201,14 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
             (MARIA.user_id,),
         ).fetchall()
     assert states == [("bot", None)]
+
+
+def _restore_ana_team(stack: LocalStack) -> None:
+    """The stack is shared: Ana goes back to no team, so the other tests'
+    handoffs (team-less) stay hers to take."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url()) as conn:
+        conn.execute(
+            "UPDATE attendants SET team = NULL WHERE email = 'ana@loja.example'"
+        )
