@@ -36,6 +36,7 @@ from atende.conversations.store import State
 from atende.db import tenant_transaction
 from atende.lgpd import access
 from atende.observability import logger, mask_pii
+from atende.tenancy.hours import hours_answer
 from atende.validators import is_valid_cpf, only_digits
 
 BOT = Actor("system", "bot")
@@ -272,6 +273,26 @@ class ActionAguardando(_TenantAction):
             SlotSet("aviso_fila_em", now.isoformat()),
             SlotSet("aviso_fila_posicao", ack.position),
         ]
+
+
+class ActionHorario(_TenantAction):
+    """ "Qual o horário de vocês?": the hours this tenant's admin set in the
+    console, and whether people answer now (a fixed text would be another
+    tenant's hours)."""
+
+    def name(self) -> str:
+        return "action_horario"
+
+    def run_for(
+        self,
+        tenant_id: UUID,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        with tenant_transaction(tenant_id) as conn:
+            dispatcher.utter_message(text=hours_answer(conn, datetime.now(UTC)))
+        return []
 
 
 class ActionLlmAnswer(_TenantAction):

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import httpx
 import ollama
 import pytest
+import yaml
 from actions.actions import (
     ALREADY_GRANTED,
     CLARIFY_OPTIONS,
@@ -45,6 +46,7 @@ from atende.errors import Conflict
 from atende.whatsapp.updates import parse_webhook
 from tests.support.channel import (
     RASA_JWT_SECRET,
+    ROOT,
     Channel,
     RasaStandIn,
     text_update,
@@ -482,6 +484,7 @@ def test_action_server_registers_exactly_the_domain_actions() -> None:
         "action_esclarecer",
         "action_aguardando",
         "action_handoff",
+        "action_horario",
         "action_llm_answer",
         "action_registrar_consentimento",
         "action_solicitar_acesso_dados",
@@ -489,6 +492,8 @@ def test_action_server_registers_exactly_the_domain_actions() -> None:
         "validate_cpf_form",
         "validate_pedido_form",
     }
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())
+    assert set(executor.actions) == set(domain["actions"])
 
 
 def _tenant_snapshot(ch: Channel, conversation_id: UUID) -> dict[str, Any]:

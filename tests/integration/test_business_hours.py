@@ -6,16 +6,22 @@ changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from actions.actions import HANDOFF_ASKED, ActionAguardando, ActionHandoff
+from actions.actions import (
+    HANDOFF_ASKED,
+    ActionAguardando,
+    ActionHandoff,
+    ActionHorario,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import db, tenancy
 from atende.tenancy.business_hours import SAO_PAULO, brazil_national_holidays
+from atende.tenancy.hours import NO_HOURS_ANSWER, hours_answer
 from atende.whatsapp.updates import parse_webhook
 from tests.support.channel import (
     Channel,
@@ -297,3 +303,66 @@ def test_with_the_bot_down_outside_hours_the_customer_still_hears_when(
             "reason": "bot_unavailable",
             "outside_hours": True,
         }
+
+
+# -- "qual o horário de vocês?" ------------------------------------------------
+
+
+def _hours_reply(ch: Channel) -> str:
+    conversation_id = _conversation(ch)
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for(
+        ch, conversation_id, "qual o horario de vcs?", "horario_atendimento"
+    )
+    ActionHorario().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    return str(message["text"])
+
+
+def test_asked_for_the_hours_the_bot_tells_the_tenants_own_and_if_open_now(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    """The bot used to answer every tenant with one fixed week (seg-sex
+    8h-20h); a tenant's customers must read the hours their admin set."""
+    assert _hours_reply(channel) == NO_HOURS_ANSWER
+    _set_hours(channel, identity_pool, weekly=ALL_DAY, holidays=[])
+    assert _hours_reply(channel) == (
+        "Nosso atendimento com pessoas funciona seg\N{EN DASH}dom,"
+        " 0h\N{EN DASH}24h. Agora estamos atendendo. Por aqui, no automático,"
+        " é 24h 😉"
+    )
+    # Another tenant set no hours: its customers are told none of these.
+    other = tenancy.create_tenant("Outra Loja").tenant.id
+    assert channel.tenant_id != other
+    with db.tenant_transaction(other) as conn:
+        assert hours_answer(conn, datetime.now(UTC)) == NO_HOURS_ANSWER
+
+
+def test_outside_hours_the_answer_says_when_a_person_answers(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    _set_hours(channel, identity_pool)  # seg and ter, 8h-18h; Natal closed
+    # Wednesday 2026-12-02, 10h in São Paulo: closed until Monday.
+    wednesday = datetime(2026, 12, 2, 10, tzinfo=SAO_PAULO)
+    monday_night = wednesday + timedelta(days=5, hours=9)  # 07/12, 19h
+    with db.tenant_transaction(channel.tenant_id) as conn:
+        closed = hours_answer(conn, wednesday)
+        late = hours_answer(conn, monday_night)
+        open_now = hours_answer(conn, wednesday + timedelta(days=5))
+    week = "Nosso atendimento com pessoas funciona seg\N{EN DASH}ter, 8h\N{EN DASH}18h."
+    assert closed == (
+        f"{week} Agora estamos fora do horário: uma pessoa responde na"
+        " segunda-feira (07/12) a partir das 8h. Por aqui, no automático, é 24h 😉"
+    )
+    assert "amanhã (terça) a partir das 8h" in late
+    assert open_now.startswith(f"{week} Agora estamos atendendo.")
+
+
+def test_hours_switched_off_or_without_any_day_claim_no_schedule(
+    channel: Channel, identity_pool: IdentityPool
+) -> None:
+    _set_hours(channel, identity_pool, enabled=False)
+    assert _hours_reply(channel) == NO_HOURS_ANSWER
+    _set_hours(channel, identity_pool, weekly={}, holidays=[])
+    reply = _hours_reply(channel)
+    assert reply.startswith("Nossa equipe está sem horário de atendimento definido.")

@@ -23,10 +23,12 @@ from atende.tenancy.business_hours import (
     Interval,
     brazil_national_holidays,
     is_open,
+    next_opening,
     out_of_office_text,
     parse_hours,
     schedule_summary,
     weekly_json,
+    when_text,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "business_hours_view",
     "closed_notice",
     "current_hours",
+    "hours_answer",
     "open_at",
     "save_business_hours",
 ]
@@ -104,6 +107,32 @@ def closed_notice(conn: Connection, now: datetime) -> str | None:
     if hours is None or is_open(hours, now):
         return None
     return out_of_office_text(hours, now)
+
+
+# What the bot says when the tenant set no hours: nothing about people's
+# hours it could not know.
+NO_HOURS_ANSWER = (
+    "Por aqui, no automático, eu te atendo 24h 😉 Se quiser falar com uma "
+    "pessoa da nossa equipe, é só escrever *atendente*."
+)
+_BOT_ALWAYS = "Por aqui, no automático, é 24h 😉"
+
+
+def hours_answer(conn: Connection, now: datetime) -> str:
+    """The bot's answer to "qual o horário de vocês?": the hours the tenant's
+    admin set (Horário de atendimento) and whether people answer now, never
+    a fixed text: each tenant has its own."""
+    hours = current_hours(conn)
+    if hours is None:
+        return NO_HOURS_ANSWER
+    if not any(hours.weekly):
+        return f"Nossa equipe está sem horário de atendimento definido. {_BOT_ALWAYS}"
+    week = f"Nosso atendimento com pessoas funciona {schedule_summary(hours)}."
+    if is_open(hours, now):
+        return f"{week} Agora estamos atendendo. {_BOT_ALWAYS}"
+    when = when_text(next_opening(hours, now), now)
+    closed = f"Agora estamos fora do horário: uma pessoa responde {when}."
+    return f"{week} {closed} {_BOT_ALWAYS}"
 
 
 def business_hours_view(conn: Connection, now: datetime) -> BusinessHoursView:
