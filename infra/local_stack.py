@@ -66,10 +66,12 @@ DEMO_CONSENT_TEXT = (
     "Você pode mudar de ideia quando quiser, e pedir seus dados ou a exclusão "
     "deles a qualquer momento."
 )
+# (e-mail, name, role, team). Sara leads "Financeiro", so a transfer has a
+# team to pick; Ana has none and serves the general queue.
 DEMO_ATTENDANTS = (
-    ("admin@loja.example", "Alice Admin", "admin"),
-    ("supervisora@loja.example", "Sara Supervisora", "supervisor"),
-    ("ana@loja.example", "Ana Atendente", "attendant"),
+    ("admin@loja.example", "Alice Admin", "admin", None),
+    ("supervisora@loja.example", "Sara Supervisora", "supervisor", "Financeiro"),
+    ("ana@loja.example", "Ana Atendente", "attendant", None),
 )
 
 from atende import (  # noqa: E402
@@ -191,11 +193,11 @@ def _sign_in_attendants(tenant_id: str) -> None:
     idp = aws.client("cognito-idp")
     pool_id = get_settings().cognito_user_pool_id
     with db.tenant_transaction(tenant_id) as conn:
-        for email, name, role in DEMO_ATTENDANTS:
+        for email, name, role, team in DEMO_ATTENDANTS:
             conn.execute(
-                "INSERT INTO attendants (tenant_id, email, display_name, role)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (tenant_id, email, name, role),
+                "INSERT INTO attendants (tenant_id, email, display_name, role, team)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (tenant_id, email, name, role, team),
             )
         attendants = conn.execute("SELECT id, email FROM attendants").fetchall()
         for attendant in attendants:
@@ -407,7 +409,7 @@ def main() -> int:
             f" (phone_number_id {DEMO_PHONE_NUMBER_ID})\n"
             f"  Simulator   {simulator.url}   (chat as a WhatsApp customer)\n"
             f"  Console     {api}/console   (attendants: "
-            + ", ".join(email for email, _n, _r in DEMO_ATTENDANTS)
+            + ", ".join(email for email, *_rest in DEMO_ATTENDANTS)
             + f"; password {LOCAL_PASSWORD})\n"
             f"  Mailbox     {settings.local_mailbox_dir}   (e-mails: an invited"
             " attendant's temporary password)\n"

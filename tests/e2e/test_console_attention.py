@@ -213,15 +213,11 @@ def test_delivery_statuses_update_live_in_the_open_conversation(
 def test_transfer_picks_a_team_with_a_note_and_the_timeline_tells_it(
     bot_stack: LocalStack, tmp_path: Path
 ) -> None:
-    """Points 9 and 10: the teams come from the API, the note reaches the next
-    attendant, each move is in the timeline."""
+    """Points 9 and 10: the teams come from the API (the demo's "Financeiro",
+    Sara's, out of the box), the note reaches the next attendant, each move is
+    in the timeline."""
     from playwright.sync_api import expect
 
-    _sql(
-        bot_stack,
-        "UPDATE attendants SET team = 'Financeiro' WHERE email = 'admin@loja.example'",
-        (),
-    )
     with _page(tmp_path) as (page, shots):
         sign_in(page, bot_stack.api, "supervisora@loja.example")
         _says(bot_stack, NORA, "quero falar com um atendente")
