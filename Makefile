@@ -25,7 +25,7 @@ BOT_SOURCES := bot/config.yml bot/domain.yml $(shell find bot/data -type f 2>/de
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test lint lock bench venv bot browser clean build-CoreLayer
+.PHONY: run test lint lock bench venv bot browser emoji-font clean build-CoreLayer
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ venv: $(STAMP)
 ## browser: Debian's chromium for the console's browser tests (never a
 ## downloaded browser). Installed with apt when missing and we are root;
 ## otherwise says what to run. CHROMIUM_PATH names another binary.
-browser:
+browser: emoji-font
 	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser tests..."; \
@@ -70,6 +70,22 @@ browser:
 		echo "  sudo apt-get install chromium chromium-driver" >&2; \
 		echo "(ou defina CHROMIUM_PATH com o caminho de outro chromium)" >&2; \
 		exit 1; \
+	fi
+
+# The bot writes emoji ("Oi! 👋"); without a colour emoji font the console's
+# screenshots show empty boxes. Only the pictures depend on it: without root
+# it is a hint, not a failure.
+emoji-font:
+	@if fc-list 2>/dev/null | grep -qi "emoji"; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing an emoji font for the console's screenshots..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			fonts-noto-color-emoji >/dev/null || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			fonts-noto-color-emoji >/dev/null; }; \
+	else \
+		echo "Hint: sudo apt-get install fonts-noto-color-emoji (emoji in screenshots)" >&2; \
 	fi
 
 ## bot: the Rasa environment and a trained model
