@@ -144,15 +144,52 @@ def test_closed_and_stale_connections_are_forgotten(
         time.sleep(0.05)
     assert connections() == []
 
-    # A connection API Gateway no longer knows (410 Gone) is dropped on publish.
+    # A connection API Gateway no longer knows (410 Gone) is dropped on publish,
+    # once it is older than a $connect could take.
     with db.tenant_transaction(channel.tenant_id) as conn:
         conn.execute(
-            "INSERT INTO console_connections (tenant_id, connection_id, attendant_id)"
-            " VALUES (current_tenant_id(), 'stale', %s)",
-            (ana.attendant_id,),
+            "INSERT INTO console_connections (tenant_id, connection_id,"
+            " attendant_id, connected_at) VALUES (current_tenant_id(), 'stale', %s,"
+            " now() - %s)",
+            (ana.attendant_id, live.CONNECT_GRACE + timedelta(seconds=1)),
         )
     assert live.publish(channel.tenant_id, "queue.changed") == 0
     assert connections() == []
+
+
+def test_a_push_racing_a_consoles_connect_does_not_make_it_deaf(
+    channel: Channel, identity_pool: IdentityPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """API Gateway answers 410 to a push before $connect has completed. A push
+    in that moment (another customer's handoff) used to forget the connection,
+    and the console heard nothing more until it reconnected."""
+    real_route = _route_handler()
+    during_connect: list[int] = []
+
+    def route(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = real_route(event, context)
+        if event["requestContext"]["routeKey"] == "$connect":
+            # Recorded, not yet open: what a worker's push meets meanwhile.
+            during_connect.append(live.publish(channel.tenant_id, "queue.changed"))
+        return answer
+
+    gateway = LiveGateway(route).start()
+    monkeypatch.setenv("CONSOLE_LIVE_ENDPOINT", gateway.endpoint)
+    get_settings.cache_clear()
+    ana = identity_pool.attendant(channel.tenant_id)
+    try:
+        with connect(f"{gateway.url}/?token={ana.token}") as console:
+            assert during_connect == [0]
+            delivered = 0
+            for _ in range(40):  # the gateway serves the socket on its thread
+                delivered = live.publish(channel.tenant_id, "queue.changed")
+                if delivered:
+                    break
+                time.sleep(0.05)
+            assert delivered == 1
+            assert [e["type"] for e in _events(console)][-1:] == ["queue.changed"]
+    finally:
+        gateway.stop()
 
 
 def test_publish_without_live_updates_configured_is_a_no_op(channel: Channel) -> None:

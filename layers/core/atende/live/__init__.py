@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -44,6 +44,11 @@ __all__ = ["EventType", "connect", "disconnect", "disconnect_attendant", "publis
 EventType = Literal[
     "queue.changed", "conversation.updated", "message.status", "presence.changed"
 ]
+
+# API Gateway answers 410 Gone to a push until a connection's $connect has
+# completed, so a connection recorded this recently is not gone, only not
+# open yet: forgetting it would leave that console deaf until it reconnects.
+CONNECT_GRACE = timedelta(seconds=30)
 
 # Short: a worker or API call waits on these before returning.
 _PUSH_CONFIG = Config(
@@ -159,22 +164,26 @@ def publish(
     delivered, gone = 0, []
     try:
         with tenant_transaction(tenant_id) as conn:
-            connection_ids = [
-                str(row["connection_id"])
+            # connection id -> whether its $connect may still be under way
+            connections = {
+                str(row["connection_id"]): bool(row["connecting"])
                 for row in conn.execute(
-                    "SELECT c.connection_id FROM console_connections c"
+                    "SELECT c.connection_id, c.connected_at > now() - %s AS connecting"
+                    " FROM console_connections c"
                     " JOIN attendants a ON a.tenant_id = c.tenant_id"
-                    " AND a.id = c.attendant_id WHERE a.active"
+                    " AND a.id = c.attendant_id WHERE a.active",
+                    (CONNECT_GRACE,),
                 ).fetchall()
-            ]
+            }
         client = _management_client(endpoint)
-        for connection_id in connection_ids:
+        for connection_id, connecting in connections.items():
             try:
                 client.post_to_connection(ConnectionId=connection_id, Data=body)
                 delivered += 1
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") == "GoneException":
-                    gone.append(connection_id)
+                    if not connecting:
+                        gone.append(connection_id)
                 else:
                     logger.warning("live push failed", extra={"event": event})
         if gone:
