@@ -1743,8 +1743,11 @@ const API_BASE = location.pathname.replace(/\/console\/?$/, "");
     }
     state.socket = socket;
     socket.addEventListener("open", () => {
-      // After a reconnect we may have missed events: refetch everything.
+      // After a reconnect we may have missed events: refetch everything. On
+      // the first open, the lists: a handoff may have landed between their
+      // first fetch and this moment.
       if (state.socketRetries > 0) refreshAll();
+      else refreshLists();
       state.socketRetries = 0;
     });
     socket.addEventListener("message", (event) => {
