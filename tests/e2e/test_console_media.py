@@ -24,7 +24,7 @@ from tests.support.browser import shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.bot]
 
-VERA_PHONE = "5511955000241"
+VERA_PHONE = "5511955000251"  # a phone no other test uses: the simulator shows by phone
 VERA = customer_for(phone=VERA_PHONE, name="Vera Campos")
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
