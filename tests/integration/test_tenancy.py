@@ -188,6 +188,23 @@ def test_audit_refuses_personal_data_in_details(
         )
 
 
+def test_audit_takes_ids_that_merely_look_like_a_phone(
+    provisioned: tenancy.ProvisionedTenant,
+) -> None:
+    """A consent id starting "55842690-0889" (+55 84 2690-0889 by shape) once
+    made recording the customer's consent fail."""
+    with db.tenant_transaction(provisioned.tenant.id) as conn:
+        event_id = record_event(
+            conn,
+            action="X",
+            subject_type="t",
+            subject_id="1",
+            context=RequestContext(Actor("system")),
+            details={"consent_id": "55842690-0889-45d6-9529-b127f01a015f"},
+        )
+    assert event_id > 0
+
+
 def test_audit_event_needs_a_tenant(database: EmbeddedDatabase) -> None:
     from psycopg import errors
 

@@ -78,6 +78,10 @@ def test_each_shape_is_masked(value: str) -> None:
     "text",
     [
         "request 6f1c2b0e-8a4d-4c1e-9f3a-2b7d9e0c1a55 ok",
+        # Its first groups read as +55 84 2690-0889: a consent id whose audit
+        # event was refused as personal data (a random CI failure).
+        "consent_id=55842690-0889-45d6-9529-b127f01a015f",
+        "55119876-5432-4abc-8def-0123456789ab",
         "2026-11-22T02:41:37.123-03:00",
         "pedido 12345 com 3 itens, total R$ 1.234,56",
         "arn:aws:kms:sa-east-1:123456789012:key/abc",
@@ -86,3 +90,10 @@ def test_each_shape_is_masked(value: str) -> None:
 )
 def test_ordinary_identifiers_stay_readable(text: str) -> None:
     assert mask_pii(text) == text
+
+
+def test_a_phone_beside_a_uuid_is_still_masked() -> None:
+    text = "55842690-0889-45d6-9529-b127f01a015f ligou de +55 84 2690-0889"
+    assert mask_pii(text) == (
+        "55842690-0889-45d6-9529-b127f01a015f ligou de +** ** ****-**89"
+    )

@@ -22,8 +22,14 @@ _PHONE = (
     r"|\+\d{10,15}"
 )
 
+# A UUID is an id, never personal data, but one that starts "55" and has only
+# digits in its first two groups reads as a phone (+55 84 2690-0889): matched
+# first, as a whole, and left alone.
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 _PII = re.compile(
-    rf"(?P<email>{_EMAIL})"
+    rf"(?P<uuid>(?<![\w-]){_UUID}(?![\w-]))"
+    rf"|(?P<email>{_EMAIL})"
     rf"|(?<![\w+/.-])(?:(?P<cnpj>{_CNPJ_NUMERIC}|{_CNPJ_ALNUM_FORMATTED})"
     rf"|(?P<cnpj_bare>{_CNPJ_ALNUM_BARE})"
     rf"|(?P<cpf>{_CPF})"
@@ -44,6 +50,8 @@ def _mask_email(value: str) -> str:
 
 def _replace(match: re.Match[str]) -> str:
     value = match.group(0)
+    if match.group("uuid"):
+        return value
     if match.group("email"):
         return _mask_email(value)
     if match.group("cnpj_bare") and not (value.isdigit() or is_valid_cnpj(value)):
