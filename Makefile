@@ -79,11 +79,9 @@ emoji-font:
 	@if fc-list 2>/dev/null | grep -qi "emoji"; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing an emoji font for the console's screenshots..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			fonts-noto-color-emoji >/dev/null || \
-		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			fonts-noto-color-emoji >/dev/null; }; \
+			fonts-noto-color-emoji >/dev/null; \
 	else \
 		echo "Hint: sudo apt-get install fonts-noto-color-emoji (emoji in screenshots)" >&2; \
 	fi

@@ -26,6 +26,7 @@ from infra.stack_harness import (
     LocalStack,
     wait_for,
 )
+from tests.e2e.test_console_attention import _sql
 from tests.support.browser import LOCAL_PASSWORD, chromium_path, shoot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,9 +207,8 @@ def test_sign_in_see_handoff_claim_reply_and_return_to_bot(
 def _restore_ana_team(stack: LocalStack) -> None:
     """The stack is shared: Ana goes back to no team, so the other tests'
     handoffs (team-less) stay hers to take."""
-    import psycopg
-
-    with psycopg.connect(stack.database_url()) as conn:
-        conn.execute(
-            "UPDATE attendants SET team = NULL WHERE email = 'ana@loja.example'"
-        )
+    _sql(
+        stack,
+        "UPDATE attendants SET team = NULL WHERE email = %s",
+        ("ana@loja.example",),
+    )

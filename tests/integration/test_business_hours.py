@@ -17,6 +17,7 @@ from actions.actions import (
     ActionHandoff,
     ActionHorario,
 )
+from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
 from atende import db, tenancy
@@ -174,15 +175,19 @@ def _set_hours(ch: Channel, identity_pool: IdentityPool, **change: Any) -> Any:
     return admin
 
 
-def _hand_off(ch: Channel) -> tuple[UUID, str]:
+def _bot_says(ch: Channel, action: Action, text: str, intent: str) -> tuple[UUID, str]:
+    """The one reply ``action`` gives to the customer's ``text``."""
     conversation_id = _conversation(ch)
     dispatcher = CollectingDispatcher()
-    tracker = tracker_for(
-        ch, conversation_id, "quero falar com um atendente", "falar_com_atendente"
-    )
-    ActionHandoff().run(dispatcher, tracker, {})
+    action.run(dispatcher, tracker_for(ch, conversation_id, text, intent), {})
     [message] = dispatcher.messages
     return conversation_id, str(message["text"])
+
+
+def _hand_off(ch: Channel) -> tuple[UUID, str]:
+    return _bot_says(
+        ch, ActionHandoff(), "quero falar com um atendente", "falar_com_atendente"
+    )
 
 
 def test_outside_hours_the_bot_says_when_and_the_handoff_waits_marked(
@@ -309,14 +314,9 @@ def test_with_the_bot_down_outside_hours_the_customer_still_hears_when(
 
 
 def _hours_reply(ch: Channel) -> str:
-    conversation_id = _conversation(ch)
-    dispatcher = CollectingDispatcher()
-    tracker = tracker_for(
-        ch, conversation_id, "qual o horario de vcs?", "horario_atendimento"
-    )
-    ActionHorario().run(dispatcher, tracker, {})
-    [message] = dispatcher.messages
-    return str(message["text"])
+    return _bot_says(
+        ch, ActionHorario(), "qual o horario de vcs?", "horario_atendimento"
+    )[1]
 
 
 def test_asked_for_the_hours_the_bot_tells_the_tenants_own_and_if_open_now(
